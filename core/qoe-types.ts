@@ -1,0 +1,61 @@
+/**
+ * Telemetry contract (DESIGN.md §6): the normalised sample both sources are turned into, and the
+ * per-cell rollup the aggregator writes and the routing-weights scorer reads.
+ */
+
+export type SampleSource = 'cdn-log' | 'cmcd';
+
+export interface QoeSample {
+  /** Epoch milliseconds of the observation. */
+  readonly ts: number;
+  readonly source: SampleSource;
+  readonly pathway: string;
+  /** ISO 3166-1 alpha-2, upper case; "XX" when unknown. */
+  readonly country: string;
+  readonly asn?: number;
+  readonly sid?: string;
+  readonly assetId?: string;
+  readonly status?: number;
+  readonly ttfbMs?: number;
+  readonly bytes?: number;
+  readonly bitrateKbps?: number;
+  readonly throughputKbps?: number;
+  readonly bufferMs?: number;
+  readonly starved?: boolean;
+  readonly stallMs?: number;
+  readonly startupMs?: number;
+  readonly fatalError?: boolean;
+  /** Milliseconds of playback this sample covers (CMCD event interval), for time-based rebuffering ratio. */
+  readonly playMs?: number;
+}
+
+/** A rollup cell: one pathway in one country for one UTC minute. */
+export interface QoeCellKey {
+  readonly pathway: string;
+  readonly country: string;
+  /** Epoch milliseconds of the start of the minute. */
+  readonly minute: number;
+}
+
+/** Additive counters of one cell; adding two rollups of the same cell is element-wise sum. */
+export interface QoeCounters {
+  /** CDN requests seen (real-time log lines). */
+  requests: number;
+  /** CDN responses with status >= 500, plus player fatal errors. */
+  errors: number;
+  bytes: number;
+  ttfbMsSum: number;
+  ttfbCount: number;
+  throughputKbpsSum: number;
+  throughputCount: number;
+  /** Player-reported playing time and stall time, for the time-based rebuffering ratio. */
+  playMs: number;
+  stallMs: number;
+  stalls: number;
+  startupMsSum: number;
+  startupCount: number;
+  /** Player reports seen (CMCD lines). */
+  reports: number;
+}
+
+export interface QoeRollup extends QoeCellKey, QoeCounters {}

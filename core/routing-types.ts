@@ -1,0 +1,39 @@
+/**
+ * Routing table contract (DESIGN.md §6): what the deploy-time registry, the routing-weights
+ * Lambda and the steering edge function read and write. Table key attribute: `pk` (string).
+ */
+
+/** Partition key of the pathway registry item. */
+export const PATHWAYS_KEY = 'pathways';
+/** Partition key of a weights item for a scope ("*" or an ISO 3166-1 alpha-2 country). */
+export const weightsKey = (scope: string): string => `weights#${scope}`;
+export const GLOBAL_SCOPE = '*';
+
+export interface PathwayEntry {
+  /** Pathway id, e.g. "cf-a"; what HLS PATHWAY-ID and DASH serviceLocation carry. */
+  readonly id: string;
+  /** Host name viewers use for this CDN, e.g. "d111111abcdef8.cloudfront.net". */
+  readonly host: string;
+  readonly enabled: boolean;
+  /** Maximum share of new sessions (0..1] this pathway may receive; capacity cap. */
+  readonly cap: number;
+}
+
+/** Item `pk = "pathways"`. */
+export interface PathwayRegistryItem {
+  readonly pk: typeof PATHWAYS_KEY;
+  readonly pathways: readonly PathwayEntry[];
+  readonly updatedAt: string;
+}
+
+/** Item `pk = "weights#<scope>"`. Weights are shares that sum to 1 over enabled pathways. */
+export interface WeightsItem {
+  readonly pk: string;
+  readonly scope: string;
+  readonly weights: Readonly<Record<string, number>>;
+  /** Optimistic-concurrency version; incremented by every write. */
+  readonly version: number;
+  readonly updatedAt: string;
+  /** Human-readable explanation of the last change. */
+  readonly reason: string;
+}
