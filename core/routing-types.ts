@@ -23,7 +23,8 @@ export interface PathwayEntry {
 export interface PathwayRegistryItem {
   readonly pk: typeof PATHWAYS_KEY;
   readonly pathways: readonly PathwayEntry[];
-  readonly updatedAt: string;
+  /** Absent when written by the deploy-time custom resource (kept deterministic for `cdk diff`). */
+  readonly updatedAt?: string;
 }
 
 /** Item `pk = "weights#<scope>"`. Weights are shares that sum to 1 over enabled pathways. */

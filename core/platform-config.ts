@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * The one typed configuration of the platform (DESIGN.md §7). `bin/` builds it from the `platform`
+ * object of `cdk.json` context; nothing else reads context or environment.
+ */
+
+/** Pathway ids appear in HLS PATHWAY-ID, DASH serviceLocation and DynamoDB keys: keep them plain. */
+const PATHWAY_ID = /^[a-z][a-z0-9-]{0,30}$/;
+/** AWS region names, e.g. eu-west-1, us-gov-west-1, ap-southeast-5. */
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+const deployedPathway = z
+  .object({
+    id: z.string().regex(PATHWAY_ID, 'must be lower-case letters, digits and "-", starting with a letter'),
+    /** Maximum share of new sessions (capacity cap). */
+    cap: z.number().gt(0).lte(1).default(1),
+    enabled: z.boolean().default(true),
+    /** CloudFront price class of this pathway's distribution. */
+    priceClass: z.enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All']).default('PriceClass_All'),
+  })
+  .strict();
+
+const externalPathway = z
+  .object({
+    id: z.string().regex(PATHWAY_ID, 'must be lower-case letters, digits and "-", starting with a letter'),
+    host: z.string().regex(HOST, 'must be a DNS host name without scheme or path'),
+    cap: z.number().gt(0).lte(1).default(1),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+const platformConfigSchema = z
+  .object({
+    /** Prefix of stack names and of the few physical names the edge must know at build time. */
+    stackPrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,40}$/, 'must be letters, digits and "-", starting with a letter'),
+    /** The region of the regional resources. Explicit: Lambda@Edge needs a literal stack region. */
+    region: z.string().regex(REGION, 'must be an AWS region name such as eu-west-1'),
+    /** Optional account id; when absent the stacks are account-agnostic. */
+    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+    ladder: z.enum(['standard', 'compact']).default('standard'),
+    /** MediaConvert Automated ABR (per-title) instead of the fixed ladder's bitrates. */
+    perTitleEncoding: z.boolean().default(false),
+    pathways: z.array(deployedPathway).min(1, 'needs at least one CloudFront pathway').max(10),
+    /** CDNs not deployed by CDK that honour the same token scheme. */
+    externalPathways: z.array(externalPathway).default([]),
+    tokenLifetimeSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(6 * 3600),
+    steeringTtlSeconds: z.number().int().min(5).max(3600).default(10),
+    /** CloudFront real-time log sampling rate, percent of requests (the service accepts 1..100). */
+    telemetrySamplingRate: z.number().int().min(1).max(100).default(100),
+    /** Regions besides us-east-1 that get a keyring replica, close to the regional edge caches. */
+    keyringReplicaRegions: z.array(z.string().regex(REGION, 'must be an AWS region name such as eu-west-1')).default([]),
+    /** What happens to buckets and tables when the stack is deleted. */
+    removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    /** Authorisation of the playback and operator API. */
+    playbackApiAuth: z.enum(['iam', 'none']).default('iam'),
+    /** Days QoE rollups are kept before DynamoDB TTL removes them. */
+    rollupRetentionDays: z.number().int().min(1).max(400).default(14),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    const all = [...cfg.pathways.map((p) => ['pathways', p.id] as const), ...cfg.externalPathways.map((p) => ['externalPathways', p.id] as const)];
+    all.forEach(([list, id]) => {
+      if (seen.has(id)) ctx.addIssue({ code: 'custom', path: [list], message: `pathway id "${id}" is used twice` });
+      seen.add(id);
+    });
+  });
+
+export type PlatformConfig = z.output<typeof platformConfigSchema>;
+export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+export type LadderChoice = PlatformConfig['ladder'];
+
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid platform configuration (cdk.json context "platform"):\n  - ${problems.join('\n  - ')}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+/**
+ * Validates raw context into a PlatformConfig. Every problem names the key and shows the bad value,
+ * e.g. `platform.pathways[1].id = "CF B": must be lower-case letters…`.
+ */
+export function parsePlatformConfig(raw: unknown): PlatformConfig {
+  if (raw === undefined || raw === null) {
+    throw new InvalidConfigError(['platform: missing; add a "platform" object to the context in cdk.json']);
+  }
+  const result = platformConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw new InvalidConfigError(result.error.issues.map((issue) => describeIssue(raw, issue.path, issue.message)));
+}
+
+function describeIssue(raw: unknown, path: readonly PropertyKey[], message: string): string {
+  const key = ['platform', ...path].reduce<string>(
+    (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc === '' ? String(part) : `${acc}.${String(part)}`),
+    '',
+  );
+  const value = valueAt(raw, path);
+  return value === undefined ? `${key}: ${message}` : `${key} = ${JSON.stringify(value)}: ${message}`;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node: unknown = raw;
+  for (const part of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[part];
+  }
+  return node;
+}

@@ -1,0 +1,71 @@
+/**
+ * The URL shapes of playback (DESIGN.md §5; URL contract recorded by the lead in docs/adr):
+ *
+ *   gateway manifest   https://<gateway>/<token>/play/<assetId>/<revision>/main.m3u8 | main.mpd
+ *   steering server    https://<gateway>/<token>/steer/<assetId>
+ *   delivery media     https://<cdn-host>/<token>/media/<assetId>/<revision>/<file>
+ *
+ * The token is always the first path segment so that relative URIs in manifests inherit it.
+ * Parsing here works on the path *after* the token segment (core/token-path.ts splits it off).
+ * The revision is part of the path because the edge cannot read the catalog; revision paths are
+ * immutable, which is what lets the steering function cache origin manifests forever.
+ */
+
+/** Asset ids and revisions are URL-safe by construction (DESIGN.md §4); anything else is not ours. */
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A media file name below the revision folder, possibly in sub-folders; no "..", no empty segments. */
+const MEDIA_FILE = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]*\/)*[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+export type ManifestFormat = 'hls' | 'dash';
+
+export const MANIFEST_FILE: Readonly<Record<ManifestFormat, string>> = { hls: 'main.m3u8', dash: 'main.mpd' };
+
+export type PlaybackPath =
+  | { readonly kind: 'play'; readonly assetId: string; readonly revision: string; readonly format: ManifestFormat }
+  | { readonly kind: 'steer'; readonly assetId: string }
+  | { readonly kind: 'media'; readonly assetId: string; readonly revision: string; readonly file: string };
+
+/**
+ * Classifies the path that follows the token segment, e.g. `/play/big-buck/r2/main.m3u8`.
+ * Returns null for any other shape (the caller answers 404).
+ */
+export function parsePlaybackPath(rest: string): PlaybackPath | null {
+  if (!rest.startsWith('/')) return null;
+  const parts = rest.slice(1).split('/');
+  const kind = parts[0];
+  if (kind === 'steer') {
+    if (parts.length !== 2 || !SEGMENT.test(parts[1])) return null;
+    return { kind: 'steer', assetId: parts[1] };
+  }
+  if (kind === 'play') {
+    if (parts.length !== 4 || !SEGMENT.test(parts[1]) || !SEGMENT.test(parts[2])) return null;
+    const format = parts[3] === MANIFEST_FILE.hls ? 'hls' : parts[3] === MANIFEST_FILE.dash ? 'dash' : null;
+    if (format === null) return null;
+    return { kind: 'play', assetId: parts[1], revision: parts[2], format };
+  }
+  if (kind === 'media') {
+    if (parts.length < 4 || !SEGMENT.test(parts[1]) || !SEGMENT.test(parts[2])) return null;
+    const file = parts.slice(3).join('/');
+    if (!MEDIA_FILE.test(file) || file.split('/').some((p) => p === '.' || p === '..')) return null;
+    return { kind: 'media', assetId: parts[1], revision: parts[2], file };
+  }
+  return null;
+}
+
+/** S3 key of an origin object; the origin bucket mirrors the `media/` path without the token. */
+export function originKey(assetId: string, revision: string, file: string): string {
+  return `media/${assetId}/${revision}/${file}`;
+}
+
+/** `https://<host>/<token>/media/<assetId>/<revision>/` — the base that relative manifest URIs resolve against. */
+export function mediaBaseUrl(host: string, token: string, assetId: string, revision: string): string {
+  return `https://${host}/${token}/media/${assetId}/${revision}/`;
+}
+
+export function steeringUrl(gatewayHost: string, token: string, assetId: string): string {
+  return `https://${gatewayHost}/${token}/steer/${assetId}`;
+}
+
+export function playUrl(gatewayHost: string, token: string, assetId: string, revision: string, format: ManifestFormat): string {
+  return `https://${gatewayHost}/${token}/play/${assetId}/${revision}/${MANIFEST_FILE[format]}`;
+}

@@ -1,0 +1,153 @@
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { REALTIME_LOG_FIELDS } from '../../core/realtime-log';
+import { EdgeHandler } from './edge-handler';
+
+/** CMCD v1 request headers players may send (CTA-5004); the CORS policy must allow them. */
+export const CMCD_REQUEST_HEADERS = ['CMCD-Request', 'CMCD-Object', 'CMCD-Status', 'CMCD-Session'] as const;
+
+export interface DeliveryPathway {
+  readonly id: string;
+  readonly priceClass: cloudfront.PriceClass;
+}
+
+/** What an edge function needs to find the keyring replica nearest to it. */
+export interface EdgeKeyringRef {
+  readonly secretName: string;
+  /** Regions holding a copy; the edge prefers its own region, else the first. */
+  readonly regions: readonly string[];
+}
+
+export interface DeliveryNetworkProps {
+  readonly originBucket: s3.IBucket;
+  readonly pathways: readonly DeliveryPathway[];
+  readonly keyring: EdgeKeyringRef;
+  readonly telemetryStream: kinesis.IStream;
+  /** Percent of viewer requests written to the real-time log. */
+  readonly telemetrySamplingRate: number;
+  readonly logBucket: s3.IBucket;
+  /** us-east-1 stack for the Lambda@Edge functions. */
+  readonly edgeStack: Stack;
+  readonly namePrefix: string;
+}
+
+/**
+ * N CloudFront distributions over one private origin, each one CDN pathway (DESIGN.md §5). Every request
+ * passes `viewer-auth` (token check, token segment stripped so all viewers share one cache entry), manifests
+ * and segments get their own cache policies, CORS allows the CMCD headers, and every request is written to the
+ * telemetry stream as a real-time log line.
+ */
+export class DeliveryNetwork extends Construct {
+  readonly distributions: ReadonlyMap<string, cloudfront.Distribution>;
+  readonly viewerAuth: EdgeHandler;
+  readonly realtimeLogConfig: cloudfront.RealtimeLogConfig;
+
+  constructor(scope: Construct, id: string, props: DeliveryNetworkProps) {
+    super(scope, id);
+
+    this.viewerAuth = new EdgeHandler(this, 'ViewerAuth', {
+      handlerDir: 'viewer-auth',
+      functionName: `${props.namePrefix}-viewer-auth`,
+      edgeStack: props.edgeStack,
+      config: {
+        keyring: { secretId: props.keyring.secretName, regions: props.keyring.regions, timeoutMs: 1500, refreshSeconds: 300 },
+      },
+    });
+    grantKeyringRead(this.viewerAuth.role, props.edgeStack, props.keyring);
+
+    // Revision paths are immutable (media/<asset>/<revision>/…), so segments may live for a year at the edge.
+    const segmentCache = new cloudfront.CachePolicy(this, 'SegmentCachePolicy', {
+      comment: 'CMAF segments and init segments: immutable per revision',
+      defaultTtl: Duration.days(365),
+      minTtl: Duration.days(1),
+      maxTtl: Duration.days(365),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: false,
+      enableAcceptEncodingBrotli: false,
+    });
+    // Manifests are small and the first thing a takedown must stop serving: keep them short-lived.
+    const manifestCache = new cloudfront.CachePolicy(this, 'ManifestCachePolicy', {
+      comment: 'HLS playlists and DASH MPDs: short TTL',
+      defaultTtl: Duration.seconds(30),
+      minTtl: Duration.seconds(0),
+      maxTtl: Duration.minutes(5),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    const cors = new cloudfront.ResponseHeadersPolicy(this, 'CorsPolicy', {
+      comment: 'Browser players on any origin; CMCD request headers allowed',
+      corsBehavior: {
+        accessControlAllowCredentials: false,
+        accessControlAllowOrigins: ['*'],
+        accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
+        accessControlAllowHeaders: [...CMCD_REQUEST_HEADERS, 'Range'],
+        accessControlExposeHeaders: ['Content-Length', 'Content-Range', 'Age'],
+        accessControlMaxAge: Duration.days(1),
+        originOverride: true,
+      },
+    });
+
+    this.realtimeLogConfig = new cloudfront.RealtimeLogConfig(this, 'RealtimeLogs', {
+      endPoints: [cloudfront.Endpoint.fromKinesisStream(props.telemetryStream)],
+      fields: [...REALTIME_LOG_FIELDS],
+      samplingRate: props.telemetrySamplingRate,
+    });
+
+    const origin = origins.S3BucketOrigin.withOriginAccessControl(props.originBucket);
+    const edgeLambdas: cloudfront.EdgeLambda[] = [
+      { functionVersion: this.viewerAuth.function.currentVersion, eventType: cloudfront.LambdaEdgeEventType.VIEWER_REQUEST },
+    ];
+    const behavior = (cachePolicy: cloudfront.ICachePolicy): cloudfront.BehaviorOptions => ({
+      origin,
+      cachePolicy,
+      edgeLambdas,
+      responseHeadersPolicy: cors,
+      realtimeLogConfig: this.realtimeLogConfig,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+      cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+      compress: true,
+    });
+
+    const distributions = new Map<string, cloudfront.Distribution>();
+    for (const pathway of props.pathways) {
+      distributions.set(
+        pathway.id,
+        new cloudfront.Distribution(this, `Cdn-${pathway.id}`, {
+          comment: `CDN pathway ${pathway.id}`,
+          defaultBehavior: behavior(segmentCache),
+          additionalBehaviors: { '*.m3u8': behavior(manifestCache), '*.mpd': behavior(manifestCache) },
+          httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+          priceClass: pathway.priceClass,
+          enableLogging: true,
+          logBucket: props.logBucket,
+          logFilePrefix: `cdn/${pathway.id}/`,
+        }),
+      );
+    }
+    this.distributions = distributions;
+  }
+}
+
+/** Read access to the keyring in each region that holds a copy (ARNs spelled out: the edge stack is elsewhere). */
+export function grantKeyringRead(role: iam.IRole, edgeStack: Stack, keyring: EdgeKeyringRef): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      // Secrets Manager appends "-" and six random characters to the name.
+      resources: keyring.regions.map((region) =>
+        edgeStack.formatArn({ service: 'secretsmanager', region, resource: 'secret', resourceName: `${keyring.secretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ),
+    }),
+  );
+}

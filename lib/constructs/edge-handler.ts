@@ -1,0 +1,86 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { bundleEdgeFunction } from '../bundling/edge-bundle';
+import { acknowledgeNagFinding } from '../nag';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface EdgeHandlerProps {
+  /** Folder under `edge-functions/` holding `index.ts`. */
+  readonly handlerDir: string;
+  /** Physical function name; Lambda@Edge log groups are named after it in every region. */
+  readonly functionName: string;
+  /** Configuration baked into the bundle: Lambda@Edge has no environment variables. */
+  readonly config: unknown;
+  /** Stack (in us-east-1) that holds the function and its role. */
+  readonly edgeStack: Stack;
+  /** @default 128 */
+  readonly memorySize?: number;
+}
+
+/**
+ * A Lambda@Edge function built the way the platform needs: bundled with esbuild with its configuration
+ * baked in (a distinct asset hash per function *and* config), its own role with no managed policy, trusted by
+ * both `lambda` and `edgelambda`, created in us-east-1 (`cloudfront.experimental.EdgeFunction`).
+ */
+export class EdgeHandler extends Construct {
+  readonly function: cloudfront.experimental.EdgeFunction;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: EdgeHandlerProps) {
+    super(scope, id);
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), `edge-${props.handlerDir}-`));
+    const bundle = bundleEdgeFunction({
+      entry: path.join(REPO_ROOT, 'edge-functions', props.handlerDir, 'index.ts'),
+      outDir,
+      config: props.config,
+      minify: true,
+    });
+
+    // The role lives beside the function in us-east-1; a role in another region could not be referenced.
+    this.role = new iam.Role(props.edgeStack, `${id}EdgeRole`, {
+      assumedBy: new iam.CompositePrincipal(
+        new iam.ServicePrincipal('lambda.amazonaws.com'),
+        new iam.ServicePrincipal('edgelambda.amazonaws.com'),
+      ),
+      description: `Lambda@Edge ${props.functionName}`,
+    });
+    // Lambda@Edge writes logs in whichever region served the viewer, to /aws/lambda/us-east-1.<name>.
+    const logGroups = props.edgeStack.formatArn({
+      service: 'logs',
+      region: '*',
+      resource: 'log-group',
+      resourceName: `/aws/lambda/us-east-1.${props.functionName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroups] }),
+    );
+    acknowledgeNagFinding(
+      this.role,
+      `AwsSolutions-IAM5[Resource::${logGroupFinding(props.functionName)}]`,
+      'Lambda@Edge replicas log in the region that served the viewer, which is unknown in advance; the grant is limited to this function’s own log groups.',
+    );
+
+    this.function = new cloudfront.experimental.EdgeFunction(this, 'Function', {
+      functionName: props.functionName,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(path.dirname(bundle.outFile), { assetHash: bundle.hash }),
+      memorySize: props.memorySize ?? 128,
+      role: this.role,
+      stackId: props.edgeStack.stackName === Stack.of(this).stackName ? undefined : props.edgeStack.node.id,
+    });
+  }
+}
+
+function logGroupFinding(functionName: string): string {
+  return `arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:/aws/lambda/us-east-1.${functionName}:*`;
+}

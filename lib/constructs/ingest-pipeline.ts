@@ -1,0 +1,133 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { jobStateChangePattern, uploadCreatedPattern } from '../../core/event-patterns';
+import type { LadderChoice } from '../../core/platform-config';
+import { acknowledgeNagFinding } from '../nag';
+import { PlatformFunction } from './platform-function';
+
+/** Where masters are dropped and where encodes are written (DESIGN.md §4). */
+export const UPLOAD_PREFIX = 'uploads/';
+export const MEDIA_PREFIX = 'media/';
+
+export interface IngestPipelineProps {
+  readonly uploadBucket: s3.IBucket;
+  readonly originBucket: s3.IBucket;
+  readonly assetsTable: dynamodb.ITableV2;
+  /** Bus that receives `Asset Ready` / `Asset Failed` for downstream systems. */
+  readonly catalogBus: events.IEventBus;
+  readonly ladder: LadderChoice;
+  readonly perTitleEncoding: boolean;
+}
+
+/**
+ * Upload -> probe -> ladder plan -> MediaConvert CMAF job -> catalog. Two thin handlers driven by
+ * EventBridge: `submit-job` on S3 "Object Created" under `uploads/`, `job-status` on this stack's
+ * "MediaConvert Job State Change" events.
+ */
+export class IngestPipeline extends Construct {
+  readonly mediaConvertRole: iam.Role;
+  readonly submitJob: PlatformFunction;
+  readonly jobStatus: PlatformFunction;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: IngestPipelineProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    // The role MediaConvert assumes: it may read masters and write renditions, nothing else.
+    this.mediaConvertRole = new iam.Role(this, 'MediaConvertRole', {
+      assumedBy: new iam.ServicePrincipal('mediaconvert.amazonaws.com'),
+      description: 'Read uploads/ and write media/ for the platform encodes',
+    });
+    this.mediaConvertRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.uploadBucket.arnForObjects(`${UPLOAD_PREFIX}*`)] }),
+    );
+    this.mediaConvertRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.originBucket.arnForObjects(`${MEDIA_PREFIX}*`)] }),
+    );
+    acknowledgeNagFinding(
+      this.mediaConvertRole,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.uploadBucket)}.Arn>/uploads/*]`,
+      'Master keys are chosen by content teams at upload time; the grant is limited to the uploads/ prefix and GetObject.',
+    );
+    acknowledgeNagFinding(
+      this.mediaConvertRole,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.originBucket)}.Arn>/media/*]`,
+      'Rendition keys are generated per asset and revision at encode time; the grant is limited to the media/ prefix and PutObject.',
+    );
+
+    this.deadLetterQueue = new sqs.Queue(this, 'FailedInvocations', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeNagFinding(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the ingest handlers; it has no consumer to fail.',
+    );
+
+    const common = { STACK_NAME: stack.stackName, ASSETS_TABLE_NAME: props.assetsTable.tableName, EVENT_BUS_NAME: props.catalogBus.eventBusName };
+
+    this.submitJob = new PlatformFunction(this, 'SubmitJob', {
+      handlerDir: 'submit-job',
+      serviceName: 'submit-job',
+      timeout: Duration.seconds(60),
+      deadLetterQueue: this.deadLetterQueue,
+      environment: {
+        ...common,
+        ORIGIN_BUCKET_NAME: props.originBucket.bucketName,
+        MEDIACONVERT_ROLE_ARN: this.mediaConvertRole.roleArn,
+        LADDER: props.ladder,
+        PER_TITLE: String(props.perTitleEncoding),
+      },
+    });
+    props.assetsTable.grantReadWriteData(this.submitJob);
+    props.catalogBus.grantPutEventsTo(this.submitJob);
+    this.mediaConvertRole.grantPassRole(this.submitJob.grantPrincipal);
+    // CreateJob is scoped to the account's Default queue; Probe has no resource type, so IAM requires "*".
+    this.submitJob.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['mediaconvert:CreateJob'],
+        resources: [stack.formatArn({ service: 'mediaconvert', resource: 'queues', resourceName: 'Default' })],
+      }),
+    );
+    this.submitJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['mediaconvert:Probe'], resources: ['*'] }));
+    acknowledgeNagFinding(
+      this.submitJob.role!,
+      'AwsSolutions-IAM5[Resource::*]',
+      'mediaconvert:Probe has no resource type in the IAM service authorization reference, so it can only be granted on "*".',
+    );
+
+    this.jobStatus = new PlatformFunction(this, 'JobStatus', {
+      handlerDir: 'job-status',
+      serviceName: 'job-status',
+      deadLetterQueue: this.deadLetterQueue,
+      environment: common,
+    });
+    props.assetsTable.grantReadWriteData(this.jobStatus);
+    props.catalogBus.grantPutEventsTo(this.jobStatus);
+
+    // Both rules live on the default bus: S3 and MediaConvert publish there.
+    new events.Rule(this, 'UploadCreatedRule', {
+      description: 'Masters dropped under uploads/ start an encode',
+      eventPattern: uploadCreatedPattern(props.uploadBucket.bucketName),
+      targets: [new targets.LambdaFunction(this.submitJob, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 4 })],
+    });
+    new events.Rule(this, 'JobStateChangeRule', {
+      description: "This stack's MediaConvert job state changes update the catalog",
+      eventPattern: jobStateChangePattern(stack.stackName),
+      targets: [new targets.LambdaFunction(this.jobStatus, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 4 })],
+    });
+  }
+}
+
+function logicalIdOf(bucket: s3.IBucket): string {
+  return Stack.of(bucket).getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+}

@@ -1,0 +1,96 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledgeNagFinding } from '../nag';
+import { PlatformFunction } from './platform-function';
+
+export interface PlaybackApiProps {
+  readonly assetsTable: dynamodb.ITableV2;
+  readonly originBucket: s3.IBucket;
+  readonly keyringSecret: secretsmanager.ISecret;
+  readonly gateway: cloudfront.IDistribution;
+  /** Every distribution that may cache an asset's objects: a takedown invalidates them all. */
+  readonly distributions: readonly cloudfront.IDistribution[];
+  readonly catalogBus: events.IEventBus;
+  readonly tokenLifetime: Duration;
+  /** `iam`: callers sign requests with SigV4 (the default); `none`: open, for demos behind another gate. */
+  readonly auth: 'iam' | 'none';
+}
+
+/**
+ * The regional API a product backend calls (DESIGN.md §5): `POST /sessions` signs gateway URLs for an
+ * asset's current revision; `DELETE /assets/{assetId}` is the operator's takedown.
+ */
+export class PlaybackApi extends Construct {
+  readonly api: apigwv2.HttpApi;
+  readonly sessions: PlatformFunction;
+  readonly takedown: PlatformFunction;
+
+  constructor(scope: Construct, id: string, props: PlaybackApiProps) {
+    super(scope, id);
+
+    this.sessions = new PlatformFunction(this, 'Sessions', {
+      handlerDir: 'playback-api',
+      serviceName: 'playback-api',
+      timeout: Duration.seconds(10),
+      environment: {
+        ASSETS_TABLE_NAME: props.assetsTable.tableName,
+        KEYRING_SECRET_ARN: props.keyringSecret.secretArn,
+        GATEWAY_DOMAIN: props.gateway.distributionDomainName,
+        TOKEN_LIFETIME_SECONDS: String(props.tokenLifetime.toSeconds()),
+      },
+    });
+    props.assetsTable.grantReadData(this.sessions);
+    props.keyringSecret.grantRead(this.sessions);
+
+    this.takedown = new PlatformFunction(this, 'Takedown', {
+      handlerDir: 'takedown',
+      serviceName: 'takedown',
+      timeout: Duration.minutes(5),
+      environment: {
+        ASSETS_TABLE_NAME: props.assetsTable.tableName,
+        ORIGIN_BUCKET_NAME: props.originBucket.bucketName,
+        DISTRIBUTION_IDS: props.distributions.map((d) => d.distributionId).join(','),
+        EVENT_BUS_NAME: props.catalogBus.eventBusName,
+      },
+    });
+    props.assetsTable.grantReadWriteData(this.takedown);
+    props.catalogBus.grantPutEventsTo(this.takedown);
+    this.takedown.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.originBucket.bucketArn] }));
+    this.takedown.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [props.originBucket.arnForObjects('media/*')] }));
+    acknowledgeNagFinding(
+      this.takedown.role!,
+      `AwsSolutions-IAM5[Resource::<${logicalId(props.originBucket)}.Arn>/media/*]`,
+      'A takedown deletes every rendition of one asset; keys are generated per revision, so the grant is the media/ prefix with DeleteObject only.',
+    );
+    for (const distribution of props.distributions) distribution.grantCreateInvalidation(this.takedown);
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.api = new apigwv2.HttpApi(this, 'Api', {
+      description: 'Playback sessions and takedowns',
+      createDefaultStage: false,
+      defaultAuthorizer: props.auth === 'iam' ? new HttpIamAuthorizer() : undefined,
+    });
+    this.api.addStage('Default', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 500, burstLimit: 200 },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
+    });
+    this.api.addRoutes({ path: '/sessions', methods: [apigwv2.HttpMethod.POST], integration: new HttpLambdaIntegration('SessionsIntegration', this.sessions) });
+    this.api.addRoutes({ path: '/assets/{assetId}', methods: [apigwv2.HttpMethod.DELETE], integration: new HttpLambdaIntegration('TakedownIntegration', this.takedown) });
+  }
+}
+
+function logicalId(bucket: s3.IBucket): string {
+  return Stack.of(bucket).getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+}

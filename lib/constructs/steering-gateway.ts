@@ -1,0 +1,107 @@
+import { ArnFormat, Fn, Stack } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { EdgeHandler } from './edge-handler';
+import { EdgeKeyringRef, grantKeyringRead } from './delivery-network';
+
+export interface SteeringGatewayProps {
+  readonly originBucket: s3.IBucket;
+  readonly keyring: EdgeKeyringRef;
+  /** Physical name and region of the routing table the steering function reads. */
+  readonly routingTable: { readonly name: string; readonly region: string };
+  readonly steeringTtlSeconds: number;
+  /** The player report ingest API, routed under /v1/cmcd/* so reports carry CloudFront's viewer country and ASN. */
+  readonly ingestApi: apigwv2.IHttpApi;
+  readonly logBucket: s3.IBucket;
+  readonly edgeStack: Stack;
+  readonly namePrefix: string;
+}
+
+/**
+ * The playback entry point (DESIGN.md §5): a distribution with caching disabled whose origin-request
+ * function `steering` answers `/<token>/play/…` with multi-pathway manifests and `/<token>/steer/…` with
+ * content-steering manifests, per session and per viewer country. Player reports under `/v1/cmcd/*` go to the
+ * ingest API with the viewer country and ASN headers CloudFront adds.
+ */
+export class SteeringGateway extends Construct {
+  readonly distribution: cloudfront.Distribution;
+  readonly steering: EdgeHandler;
+
+  constructor(scope: Construct, id: string, props: SteeringGatewayProps) {
+    super(scope, id);
+    this.steering = new EdgeHandler(this, 'Steering', {
+      handlerDir: 'steering',
+      functionName: `${props.namePrefix}-steering`,
+      edgeStack: props.edgeStack,
+      // Origin-request functions may use more memory and time; manifests are generated here.
+      memorySize: 256,
+      config: {
+        keyring: { secretId: props.keyring.secretName, regions: props.keyring.regions, timeoutMs: 1500, refreshSeconds: 300 },
+        routingTable: props.routingTable,
+        steeringTtlSeconds: props.steeringTtlSeconds,
+        routingCacheSeconds: 5,
+      },
+    });
+    grantKeyringRead(this.steering.role, props.edgeStack, props.keyring);
+    this.steering.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        resources: [
+          props.edgeStack.formatArn({ service: 'dynamodb', region: props.routingTable.region, resource: 'table', resourceName: props.routingTable.name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+        ],
+      }),
+    );
+
+    // Viewer country, ASN and device class reach origin-request functions only when forwarded to the origin.
+    const viewerContext = new cloudfront.OriginRequestPolicy(this, 'ViewerContext', {
+      comment: 'Forward viewer country, ASN and device class to the steering function',
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(
+        'CloudFront-Viewer-Country',
+        'CloudFront-Viewer-ASN',
+        'CloudFront-Is-Mobile-Viewer',
+        'CloudFront-Is-Tablet-Viewer',
+        'CloudFront-Is-SmartTV-Viewer',
+        'CloudFront-Is-Desktop-Viewer',
+      ),
+      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
+      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
+    });
+    const reportContext = new cloudfront.OriginRequestPolicy(this, 'ReportContext', {
+      comment: 'Forward player reports with viewer country and ASN to the ingest API',
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('CloudFront-Viewer-Country', 'CloudFront-Viewer-ASN', 'Content-Type', 'Origin'),
+      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
+      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
+    });
+
+    const ingestDomain = Fn.select(2, Fn.split('/', props.ingestApi.apiEndpoint));
+    this.distribution = new cloudfront.Distribution(this, 'Gateway', {
+      comment: 'Playback gateway: steering manifests and player reports',
+      defaultBehavior: {
+        // Never reached for /play and /steer (the function answers); kept private behind OAC.
+        origin: origins.S3BucketOrigin.withOriginAccessControl(props.originBucket),
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: viewerContext,
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+        edgeLambdas: [{ functionVersion: this.steering.function.currentVersion, eventType: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST }],
+      },
+      additionalBehaviors: {
+        '/v1/cmcd/*': {
+          origin: new origins.HttpOrigin(ingestDomain, { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY, originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2] }),
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+          originRequestPolicy: reportContext,
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        },
+      },
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      enableLogging: true,
+      logBucket: props.logBucket,
+      logFilePrefix: 'gateway/',
+    });
+  }
+}

@@ -1,0 +1,246 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { acknowledgeNagFinding } from '../nag';
+import { PlatformFunction } from './platform-function';
+
+/** Namespace of the platform's custom metrics (Powertools `POWERTOOLS_METRICS_NAMESPACE`). */
+export const METRICS_NAMESPACE = 'StreamingPlatform';
+
+export interface TelemetryPipelineProps {
+  readonly routingTable: dynamodb.ITableV2;
+  readonly keyringSecret: secretsmanager.ISecret;
+  readonly pathwayIds: readonly string[];
+  readonly rollupRetentionDays: number;
+  readonly removalPolicy: RemovalPolicy;
+  /** How often the weights are recomputed inside each one-minute scheduled invocation. */
+  readonly weightsTickSeconds: number;
+}
+
+/**
+ * The return path (DESIGN.md §6): CDN real-time logs and player CMCD reports land in one encrypted
+ * Kinesis stream; `qoe-aggregator` rolls them up per pathway × country × minute; `routing-weights` turns the
+ * rollups into routing weights. Alarms watch per-pathway errors, aggregator lag and set-aside records.
+ */
+export class TelemetryPipeline extends Construct {
+  readonly stream: kinesis.Stream;
+  readonly streamKey: kms.Key;
+  readonly rollupsTable: dynamodb.TableV2;
+  readonly rateLimitTable: dynamodb.TableV2;
+  readonly ingestApi: apigwv2.HttpApi;
+  readonly aggregator: PlatformFunction;
+  readonly routingWeights: PlatformFunction;
+  readonly cmcdIngest: PlatformFunction;
+  readonly failedBatches: sqs.Queue;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: TelemetryPipelineProps) {
+    super(scope, id);
+
+    this.streamKey = new kms.Key(this, 'StreamKey', {
+      description: 'Encrypts the QoE telemetry stream',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+    });
+    // On-demand capacity: real-time log volume follows the audience, which no shard count predicts.
+    this.stream = new kinesis.Stream(this, 'TelemetryStream', {
+      streamMode: kinesis.StreamMode.ON_DEMAND,
+      encryption: kinesis.StreamEncryption.KMS,
+      encryptionKey: this.streamKey,
+      retentionPeriod: Duration.hours(24),
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.rollupsTable = new dynamodb.TableV2(this, 'QoeRollups', {
+      partitionKey: { name: 'minute', type: dynamodb.AttributeType.NUMBER },
+      sortKey: { name: 'cell', type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy,
+    });
+    this.rateLimitTable = new dynamodb.TableV2(this, 'ReportRateLimits', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Counters live for minutes; nothing to keep.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // --- player report ingest: POST /v1/cmcd/{token} ---
+    this.cmcdIngest = new PlatformFunction(this, 'CmcdIngest', {
+      handlerDir: 'cmcd-ingest',
+      serviceName: 'cmcd-ingest',
+      timeout: Duration.seconds(10),
+      environment: {
+        TELEMETRY_STREAM_NAME: this.stream.streamName,
+        KEYRING_SECRET_ARN: props.keyringSecret.secretArn,
+        RATE_LIMIT_TABLE_NAME: this.rateLimitTable.tableName,
+      },
+    });
+    this.stream.grantWrite(this.cmcdIngest);
+    props.keyringSecret.grantRead(this.cmcdIngest);
+    this.rateLimitTable.grantReadWriteData(this.cmcdIngest);
+
+    const accessLogs = new logs.LogGroup(this, 'IngestApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.ingestApi = new apigwv2.HttpApi(this, 'IngestApi', {
+      description: 'Player CMCD v2 event reports; the playback token in the path authorises each report',
+      createDefaultStage: false,
+    });
+    const stage = this.ingestApi.addStage('Default', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 2000, burstLimit: 1000 },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
+    });
+    void stage;
+    const ingestIntegration = new HttpLambdaIntegration('CmcdIngestIntegration', this.cmcdIngest);
+    this.ingestApi.addRoutes({ path: '/v1/cmcd/{token}', methods: [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.OPTIONS], integration: ingestIntegration });
+    acknowledgeNagFinding(
+      this.ingestApi,
+      'AwsSolutions-APIG4',
+      'Reports are authorised by the HMAC playback token in the path, verified by the handler before anything reaches the stream (docs/token.md).',
+    );
+
+    // --- aggregation ---
+    this.failedBatches = new sqs.Queue(this, 'FailedTelemetryBatches', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeNagFinding(
+      this.failedBatches,
+      'AwsSolutions-SQS3',
+      'This queue is itself the on-failure destination of the telemetry stream mapping; it has no consumer to fail.',
+    );
+    this.aggregator = new PlatformFunction(this, 'QoeAggregator', {
+      handlerDir: 'qoe-aggregator',
+      serviceName: 'qoe-aggregator',
+      timeout: Duration.seconds(60),
+      memorySize: 1024,
+      environment: {
+        ROLLUPS_TABLE_NAME: this.rollupsTable.tableName,
+        ROUTING_TABLE_NAME: props.routingTable.tableName,
+        ROLLUP_TTL_DAYS: String(props.rollupRetentionDays),
+      },
+    });
+    this.aggregator.addEventSource(
+      new KinesisEventSource(this.stream, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 1000,
+        // A short window keeps the reaction time well under a minute (docs/benchmarks.md, reaction simulation).
+        maxBatchingWindow: Duration.seconds(5),
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        retryAttempts: 5,
+        maxRecordAge: Duration.hours(1),
+        onFailure: new SqsDlq(this.failedBatches),
+      }),
+    );
+    this.rollupsTable.grantReadWriteData(this.aggregator);
+    props.routingTable.grantReadData(this.aggregator);
+
+    this.routingWeights = new PlatformFunction(this, 'RoutingWeights', {
+      handlerDir: 'routing-weights',
+      serviceName: 'routing-weights',
+      // One invocation a minute runs several ticks (EventBridge schedules have one-minute granularity).
+      timeout: Duration.seconds(70),
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 0,
+      environment: {
+        ROUTING_TABLE_NAME: props.routingTable.tableName,
+        ROLLUPS_TABLE_NAME: this.rollupsTable.tableName,
+        TICK_SECONDS: String(props.weightsTickSeconds),
+        TICKS: String(Math.max(1, Math.floor(55 / props.weightsTickSeconds))),
+      },
+    });
+    this.rollupsTable.grantReadData(this.routingWeights);
+    props.routingTable.grantReadWriteData(this.routingWeights);
+    new events.Rule(this, 'WeightsSchedule', {
+      description: 'Recompute routing weights from recent QoE rollups',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.routingWeights, { retryAttempts: 0 })],
+    });
+
+    // --- alarms and dashboard ---
+    const metric = (metricName: string, dimensionsMap: Record<string, string>, statistic = 'Sum') =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap, statistic, period: Duration.minutes(1) });
+
+    new cloudwatch.Alarm(this, 'AggregatorIteratorAge', {
+      alarmDescription: 'The QoE aggregator is falling behind the telemetry stream: routing reacts late',
+      metric: this.aggregator.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
+      threshold: 120_000,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, 'SetAsideRecords', {
+      alarmDescription: 'Malformed telemetry records are being set aside',
+      metric: metric('SetAsideRecords', { service: 'qoe-aggregator' }),
+      threshold: 100,
+      evaluationPeriods: 5,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, 'FailedBatchesAlarm', {
+      alarmDescription: 'Telemetry batches exhausted their retries and went to the failure queue',
+      metric: this.failedBatches.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const errorRateWidgets: cloudwatch.IMetric[] = [];
+    for (const pathway of props.pathwayIds) {
+      const errorRate = new cloudwatch.MathExpression({
+        expression: '100 * errors / MAX([requests, 1])',
+        usingMetrics: {
+          errors: metric('PathwayErrors', { service: 'qoe-aggregator', pathway }),
+          requests: metric('PathwayRequests', { service: 'qoe-aggregator', pathway }),
+        },
+        label: `${pathway} error %`,
+        period: Duration.minutes(1),
+      });
+      errorRateWidgets.push(errorRate);
+      new cloudwatch.Alarm(this, `ErrorSpike-${pathway}`, {
+        alarmDescription: `CDN pathway ${pathway} serves more than 5% errors`,
+        metric: errorRate,
+        threshold: 5,
+        evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${Stack.of(this).stackName}-qoe`,
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({ title: 'Error rate per pathway (%)', left: errorRateWidgets, width: 12 }),
+          new cloudwatch.GraphWidget({
+            title: 'Weight changes per pathway',
+            left: props.pathwayIds.map((pathway) => metric('WeightChanges', { service: 'routing-weights', pathway })),
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Aggregator',
+            left: [this.aggregator.metric('IteratorAge', { statistic: 'Maximum' })],
+            right: [metric('SetAsideRecords', { service: 'qoe-aggregator' })],
+            width: 24,
+          }),
+        ],
+      ],
+    });
+  }
+}

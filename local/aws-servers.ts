@@ -1,0 +1,261 @@
+/**
+ * The twin's AWS-compatible servers (DESIGN.md §8): s3rver (S3), dynalite (DynamoDB) and kinesalite
+ * (Kinesis), all in-process and bound to 127.0.0.1. Handlers reach them unmodified through the
+ * SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables (see `twinEnvironment`).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  waitUntilTableExists,
+  type AttributeDefinition,
+  type KeySchemaElement,
+} from '@aws-sdk/client-dynamodb';
+import { CreateStreamCommand, KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import S3rver from 's3rver';
+import dynalite from 'dynalite';
+import kinesalite from 'kinesalite';
+
+export const TWIN_HOST = '127.0.0.1';
+
+/**
+ * s3rver checks SigV4 signatures against its one built-in account, whose key pair is S3RVER/S3RVER;
+ * dynalite and kinesalite accept any credentials, so one dummy pair serves all three.
+ */
+export const TWIN_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export interface LocalAwsOptions {
+  /** Fixed ports; 0 or absent = a random free port. */
+  readonly ports?: { readonly s3?: number; readonly dynamodb?: number; readonly kinesis?: number };
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** Where s3rver keeps objects. @default a fresh temporary directory, removed on stop */
+  readonly s3Directory?: string;
+}
+
+export interface LocalAwsEndpoints {
+  readonly s3: string;
+  readonly dynamodb: string;
+  readonly kinesis: string;
+}
+
+/** Endpoints of the twin's other stand-ins, started separately (MediaConvert, Secrets Manager, EventBridge). */
+export interface ExtraEndpoints {
+  readonly mediaconvert?: string;
+  readonly secretsManager?: string;
+  readonly eventbridge?: string;
+}
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N' | 'B';
+}
+
+/** A DynamoDB table declared as data, the way the CDK constructs declare it. */
+export interface TableSpec {
+  readonly tableName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalSecondaryIndexes?: readonly {
+    readonly indexName: string;
+    readonly partitionKey: KeyAttribute;
+    readonly sortKey?: KeyAttribute;
+  }[];
+}
+
+export interface LocalAws {
+  readonly region: string;
+  readonly endpoints: LocalAwsEndpoints;
+  /** The s3rver instance; its `event` emitter stands in for S3 → EventBridge notifications. */
+  readonly s3rver: S3rver;
+  readonly clients: { readonly s3: S3Client; readonly dynamodb: DynamoDBClient; readonly kinesis: KinesisClient };
+  /** Environment variables that point unmodified SDK clients at the twin. */
+  environment(extra?: ExtraEndpoints): Record<string, string>;
+  /** Writes `environment(extra)` into `process.env`; returns a function restoring the previous values. */
+  applyEnvironment(extra?: ExtraEndpoints): () => void;
+  createBuckets(names: readonly string[]): Promise<void>;
+  createTables(specs: readonly TableSpec[]): Promise<void>;
+  createStream(streamName: string, shardCount?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** SDK client configuration for s3rver: path-style URLs and no aws-chunked bodies (TOOLCHAIN.md). */
+export function s3ClientConfig(endpoint: string, region: string) {
+  return {
+    endpoint,
+    region,
+    credentials: TWIN_CREDENTIALS,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+    responseChecksumValidation: 'WHEN_REQUIRED' as const,
+  };
+}
+
+/** The Kinesis client defaults to HTTP/2; kinesalite speaks HTTP/1.1 only. */
+export function kinesisClientConfig(endpoint: string, region: string) {
+  return { endpoint, region, credentials: TWIN_CREDENTIALS, requestHandler: new NodeHttpHandler() };
+}
+
+export function twinEnvironment(
+  endpoints: LocalAwsEndpoints,
+  region: string,
+  extra: ExtraEndpoints = {},
+): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: TWIN_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TWIN_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
+    // Handlers cannot be told `forcePathStyle`, but the S3 endpoint rules use path-style for an IP
+    // host anyway; the checksum settings have environment equivalents in the SDK's shared config.
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+  };
+  if (extra.mediaconvert) env.AWS_ENDPOINT_URL_MEDIACONVERT = extra.mediaconvert;
+  if (extra.secretsManager) env.AWS_ENDPOINT_URL_SECRETS_MANAGER = extra.secretsManager;
+  if (extra.eventbridge) env.AWS_ENDPOINT_URL_EVENTBRIDGE = extra.eventbridge;
+  return env;
+}
+
+/** Applies environment variables to `process.env`; the returned function restores the previous state. */
+export function applyToProcessEnv(vars: Record<string, string>): () => void {
+  const previous = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(vars)) {
+    previous.set(name, process.env[name]);
+    process.env[name] = value;
+  }
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+function listen(server: Server, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, TWIN_HOST, () => {
+      server.off('error', reject);
+      resolve(`http://${TWIN_HOST}:${(server.address() as AddressInfo).port}`);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.closeAllConnections?.();
+    server.close((err) => (err ? reject(err) : resolve()));
+  });
+}
+
+export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
+  const region = options.region ?? 'us-east-1';
+  const ownDirectory = options.s3Directory === undefined;
+  const directory = options.s3Directory ?? (await mkdtemp(join(tmpdir(), 'twin-s3-')));
+
+  const s3rver = new S3rver({
+    address: TWIN_HOST,
+    port: options.ports?.s3 ?? 0,
+    silent: true,
+    directory,
+    vhostBuckets: false,
+  });
+  const s3Address = await s3rver.run();
+  // Table/stream status transitions are instant: the twin has no provisioning to wait for.
+  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0 });
+  const endpoints: LocalAwsEndpoints = {
+    s3: `http://${TWIN_HOST}:${s3Address.port}`,
+    dynamodb: await listen(dynamoServer, options.ports?.dynamodb ?? 0),
+    kinesis: await listen(kinesisServer, options.ports?.kinesis ?? 0),
+  };
+
+  const clients = {
+    s3: new S3Client(s3ClientConfig(endpoints.s3, region)),
+    dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials: TWIN_CREDENTIALS }),
+    kinesis: new KinesisClient(kinesisClientConfig(endpoints.kinesis, region)),
+  };
+
+  return {
+    region,
+    endpoints,
+    s3rver,
+    clients,
+    environment: (extra) => twinEnvironment(endpoints, region, extra),
+    applyEnvironment: (extra) => applyToProcessEnv(twinEnvironment(endpoints, region, extra)),
+    async createBuckets(names) {
+      for (const Bucket of names) await clients.s3.send(new CreateBucketCommand({ Bucket }));
+    },
+    async createTables(specs) {
+      for (const spec of specs) {
+        await clients.dynamodb.send(new CreateTableCommand(createTableInput(spec)));
+        await waitUntilTableExists(
+          { client: clients.dynamodb, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 },
+          { TableName: spec.tableName },
+        );
+      }
+    },
+    async createStream(StreamName, ShardCount = 1) {
+      await clients.kinesis.send(new CreateStreamCommand({ StreamName, ShardCount }));
+      await waitUntilStreamExists(
+        { client: clients.kinesis, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 },
+        { StreamName },
+      );
+    },
+    async stop() {
+      clients.s3.destroy();
+      clients.dynamodb.destroy();
+      clients.kinesis.destroy();
+      s3rver.httpServer?.closeAllConnections?.();
+      await s3rver.close();
+      await close(dynamoServer);
+      await close(kinesisServer);
+      if (ownDirectory) await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+function keySchema(partitionKey: KeyAttribute, sortKey?: KeyAttribute): KeySchemaElement[] {
+  const schema: KeySchemaElement[] = [{ AttributeName: partitionKey.name, KeyType: 'HASH' }];
+  if (sortKey) schema.push({ AttributeName: sortKey.name, KeyType: 'RANGE' });
+  return schema;
+}
+
+export function createTableInput(spec: TableSpec) {
+  const attributes = new Map<string, KeyAttribute['type']>();
+  const note = (key?: KeyAttribute) => key && attributes.set(key.name, key.type);
+  note(spec.partitionKey);
+  note(spec.sortKey);
+  for (const gsi of spec.globalSecondaryIndexes ?? []) {
+    note(gsi.partitionKey);
+    note(gsi.sortKey);
+  }
+  const definitions: AttributeDefinition[] = [...attributes].map(([AttributeName, AttributeType]) => ({
+    AttributeName,
+    AttributeType,
+  }));
+  const gsis = spec.globalSecondaryIndexes ?? [];
+  return {
+    TableName: spec.tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: definitions,
+    KeySchema: keySchema(spec.partitionKey, spec.sortKey),
+    ...(gsis.length > 0 && {
+      GlobalSecondaryIndexes: gsis.map((gsi) => ({
+        IndexName: gsi.indexName,
+        KeySchema: keySchema(gsi.partitionKey, gsi.sortKey),
+        Projection: { ProjectionType: 'ALL' as const },
+      })),
+    }),
+  };
+}
