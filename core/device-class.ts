@@ -53,3 +53,7 @@ export function fitsCap(cap: RenditionCap, width: number | undefined, height: nu
   if (width === undefined || height === undefined) return true;
   return Math.min(width, height) <= cap.maxShortSide;
 }
+
+export function capForDevice(deviceClass: DeviceClass): RenditionCap {
+  return DEVICE_CAPS[deviceClass];
+}

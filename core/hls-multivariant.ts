@@ -67,7 +67,7 @@ export function assertRewriteInput(input: ManifestRewriteInput): void {
     if (!HOST_PATTERN.test(p.host)) throw new InvalidRewriteInputError(`bad host ${JSON.stringify(p.host)} for pathway ${p.id}`);
   }
   if (!TOKEN_PATTERN.test(input.token)) throw new InvalidRewriteInputError('bad token characters');
-  if (/["\s<>&]/.test(input.steeringServerUri)) throw new InvalidRewriteInputError('bad steering server URI');
+  if (/["\s<>]/.test(input.steeringServerUri)) throw new InvalidRewriteInputError('bad steering server URI');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,13 +6,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { jobStateChangePattern, uploadCreatedPattern } from '../../core/event-patterns';
+import { jobStateChangePattern, toCdkEventPattern, UPLOAD_PREFIX, uploadCreatedPattern } from '../../core/event-patterns';
 import type { LadderChoice } from '../../core/platform-config';
 import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
 
-/** Where masters are dropped and where encodes are written (DESIGN.md §4). */
-export const UPLOAD_PREFIX = 'uploads/';
+/** Where encodes are written (DESIGN.md §4). */
 export const MEDIA_PREFIX = 'media/';
 
 export interface IngestPipelineProps {
@@ -117,12 +116,12 @@ export class IngestPipeline extends Construct {
     // Both rules live on the default bus: S3 and MediaConvert publish there.
     new events.Rule(this, 'UploadCreatedRule', {
       description: 'Masters dropped under uploads/ start an encode',
-      eventPattern: uploadCreatedPattern(props.uploadBucket.bucketName),
+      eventPattern: toCdkEventPattern(uploadCreatedPattern(props.uploadBucket.bucketName)),
       targets: [new targets.LambdaFunction(this.submitJob, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 4 })],
     });
     new events.Rule(this, 'JobStateChangeRule', {
       description: "This stack's MediaConvert job state changes update the catalog",
-      eventPattern: jobStateChangePattern(stack.stackName),
+      eventPattern: toCdkEventPattern(jobStateChangePattern(stack.stackName)),
       targets: [new targets.LambdaFunction(this.jobStatus, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 4 })],
     });
   }

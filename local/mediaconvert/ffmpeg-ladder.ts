@@ -5,8 +5,6 @@
  */
 import type { LadderPlan } from '../../core/media-types';
 
-export const DASH_MANIFEST = 'main.mpd';
-export const HLS_MANIFEST = 'main.m3u8';
 export const POSTER = 'poster.jpg';
 
 /**
@@ -30,7 +28,12 @@ function frameRateText(plan: LadderPlan): string {
  * so every rung has IDR frames at the same instants and segments of `segmentSeconds` (a whole
  * number of GOPs) line up across rungs — the condition for switching rungs and CDNs mid-stream.
  */
-export function ffmpegArgsForPlan(plan: LadderPlan, inputPath: string, outDir: string): string[] {
+export function ffmpegArgsForPlan(
+  plan: LadderPlan,
+  inputPath: string,
+  outDir: string,
+  manifestBaseName = 'main',
+): string[] {
   const args = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-i', inputPath];
 
   plan.video.forEach((rung, index) => {
@@ -77,8 +80,8 @@ export function ffmpegArgsForPlan(plan: LadderPlan, inputPath: string, outDir: s
     '-init_seg_name', 'init-$RepresentationID$.m4s',
     '-media_seg_name', 'seg-$RepresentationID$-$Number%05d$.m4s',
     '-hls_playlist', '1',
-    '-hls_master_name', HLS_MANIFEST,
-    `${outDir}/${DASH_MANIFEST}`,
+    '-hls_master_name', `${manifestBaseName}.m3u8`,
+    `${outDir}/${manifestBaseName}.mpd`,
   );
   return args;
 }

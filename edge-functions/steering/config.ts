@@ -1,0 +1,60 @@
+/**
+ * Build-time configuration of the steering function. Lambda@Edge has no environment variables
+ * (DESIGN.md §5), so the CDK bakes this object into the bundle (edge-functions/shared/baked-config.ts)
+ * and the function validates it once at init. Hand-written validation keeps the edge bundle small.
+ */
+export interface SteeringEdgeConfig {
+  readonly keyring: { readonly secretId: string; readonly regions: readonly string[]; readonly timeoutMs: number; readonly refreshSeconds: number };
+  /** The routing table (registry item `pathways`, items `weights#<scope>`; core/routing-types.ts). */
+  readonly routingTable: { readonly name: string; readonly region: string };
+  /** The origin bucket that holds `media/<assetId>/<revision>/main.m3u8|main.mpd`. */
+  readonly origin: { readonly bucket: string; readonly region: string };
+  /** TTL of every steering manifest; players reload steering this often. */
+  readonly steeringTtlSeconds: number;
+  /** How long routing items are served from memory before a background refresh. */
+  readonly routingCacheSeconds: number;
+}
+
+export class InvalidSteeringConfigError extends Error {
+  constructor(path: string, value: unknown) {
+    super(`invalid steering edge config: ${path} = ${JSON.stringify(value)}`);
+    this.name = 'InvalidSteeringConfigError';
+  }
+}
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+
+function field(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+function str(raw: unknown, path: string, pattern?: RegExp): string {
+  const v = field(raw, path);
+  if (typeof v !== 'string' || v === '' || (pattern !== undefined && !pattern.test(v))) throw new InvalidSteeringConfigError(path, v);
+  return v;
+}
+
+function int(raw: unknown, path: string, min: number, max: number): number {
+  const v = field(raw, path);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new InvalidSteeringConfigError(path, v);
+  return v;
+}
+
+export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
+  const regions = field(raw, 'keyring.regions');
+  if (!Array.isArray(regions) || regions.length === 0 || !regions.every((r) => typeof r === 'string' && REGION.test(r))) {
+    throw new InvalidSteeringConfigError('keyring.regions', regions);
+  }
+  return {
+    keyring: {
+      secretId: str(raw, 'keyring.secretId'),
+      regions: regions as string[],
+      timeoutMs: int(raw, 'keyring.timeoutMs', 50, 5000),
+      refreshSeconds: int(raw, 'keyring.refreshSeconds', 10, 86_400),
+    },
+    routingTable: { name: str(raw, 'routingTable.name', /^[A-Za-z0-9_.-]{3,255}$/), region: str(raw, 'routingTable.region', REGION) },
+    origin: { bucket: str(raw, 'origin.bucket', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/), region: str(raw, 'origin.region', REGION) },
+    steeringTtlSeconds: int(raw, 'steeringTtlSeconds', 1, 3600),
+    routingCacheSeconds: int(raw, 'routingCacheSeconds', 1, 300),
+  };
+}

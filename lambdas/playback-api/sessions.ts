@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Keyring } from '../../core/keyring';
+import { playUrl } from '../../core/playback-paths';
+import { signToken } from '../../core/token';
+
+/** Body of `POST /sessions`. Device classes mirror the ones the gateway derives from CloudFront headers. */
+export const sessionRequestSchema = z
+  .object({
+    assetId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,127}$/, 'must be an asset id such as "big-buck"'),
+    device: z.enum(['mobile', 'tablet', 'tv', 'desktop']).optional(),
+  })
+  .strict();
+export type SessionRequest = z.infer<typeof sessionRequestSchema>;
+
+export interface PlaybackSession {
+  readonly sessionId: string;
+  readonly assetId: string;
+  readonly revision: string;
+  readonly hls: string;
+  readonly dash: string;
+  /** Where players post CMCD v2 event reports (through the gateway, ADR 0004). */
+  readonly reportUrl: string;
+  readonly expiresAt: string;
+}
+
+/**
+ * Signs one playback session: a fresh session id, a token bound to the asset, and gateway URLs for the
+ * revision the catalog currently serves (ADR 0003). The device hint, when given, travels as a query
+ * parameter the gateway may use to cap the ladder further than CloudFront's device headers do.
+ */
+export function createSession(
+  request: SessionRequest,
+  revision: string,
+  keyring: Keyring,
+  opts: { gatewayDomain: string; lifetimeSeconds: number; nowSeconds: number; sessionId?: string },
+): PlaybackSession {
+  const sessionId = opts.sessionId ?? randomUUID();
+  const exp = opts.nowSeconds + opts.lifetimeSeconds;
+  const token = signToken({ sid: sessionId, aid: request.assetId, exp }, keyring);
+  const device = request.device ? `?device=${request.device}` : '';
+  return {
+    sessionId,
+    assetId: request.assetId,
+    revision,
+    hls: playUrl(opts.gatewayDomain, token, request.assetId, revision, 'hls') + device,
+    dash: playUrl(opts.gatewayDomain, token, request.assetId, revision, 'dash') + device,
+    reportUrl: `https://${opts.gatewayDomain}/v1/cmcd/${token}`,
+    expiresAt: new Date(exp * 1000).toISOString(),
+  };
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { logger } from '../shared/powertools';
+
+export interface TakedownDeps {
+  readonly documents: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly cloudfront: CloudFrontClient;
+  readonly events: EventBridgeClient;
+  readonly assetsTableName: string;
+  readonly originBucketName: string;
+  readonly distributionIds: readonly string[];
+  readonly eventBusName: string;
+  readonly now?: () => Date;
+}
+
+const ASSET_ID = /^[a-z0-9][a-z0-9-]{0,127}$/;
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+/**
+ * `DELETE /assets/{assetId}`: the asset stops being offered first (catalog `DELETED`, so no new sessions are
+ * signed), then every origin object under `media/<assetId>/` is deleted, then every distribution invalidates
+ * `/media/<assetId>/*` (the cache key has the token stripped, so one path covers every viewer). Repeating a
+ * takedown is safe: each step is idempotent, which is also how a partial failure is finished.
+ */
+export function createTakedownHandler(deps: TakedownDeps) {
+  const now = deps.now ?? (() => new Date());
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const assetId = event.pathParameters?.assetId ?? '';
+    if (!ASSET_ID.test(assetId)) return json(400, { error: 'bad-request', reason: `"${assetId}" is not an asset id` });
+
+    const { Item: head } = await deps.documents.send(new GetCommand({ TableName: deps.assetsTableName, Key: { assetId, sk: 'asset' } }));
+    if (!head) return json(404, { error: 'not-found', reason: `asset "${assetId}" is unknown` });
+
+    try {
+      await deps.documents.send(
+        new UpdateCommand({
+          TableName: deps.assetsTableName,
+          Key: { assetId, sk: 'asset' },
+          UpdateExpression: 'SET #status = :deleted, #deletedAt = :now, #updatedAt = :now',
+          ConditionExpression: 'attribute_exists(assetId)',
+          ExpressionAttributeNames: { '#status': 'status', '#deletedAt': 'deletedAt', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':deleted': 'DELETED', ':now': now().toISOString() },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return json(404, { error: 'not-found', reason: `asset "${assetId}" is unknown` });
+    }
+
+    const deletedObjects = await deletePrefix(deps, `media/${assetId}/`);
+    const invalidations = await Promise.all(
+      deps.distributionIds.map(async (distributionId) => {
+        const { Invalidation } = await deps.cloudfront.send(
+          new CreateInvalidationCommand({
+            DistributionId: distributionId,
+            InvalidationBatch: { CallerReference: `takedown-${assetId}-${randomUUID()}`, Paths: { Quantity: 1, Items: [`/media/${assetId}/*`] } },
+          }),
+        );
+        return { distributionId, invalidationId: Invalidation?.Id };
+      }),
+    );
+    await deps.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: deps.eventBusName,
+            Source: 'streaming.catalog',
+            DetailType: 'Asset Removed',
+            Detail: JSON.stringify({ assetId, deletedObjects, distributions: invalidations.map((i) => i.distributionId) }),
+          },
+        ],
+      }),
+    );
+    logger.info('asset taken down', { assetId, deletedObjects, invalidations });
+    return json(202, { assetId, status: 'DELETED', deletedObjects, invalidations });
+  };
+}
+
+async function deletePrefix(deps: TakedownDeps, prefix: string): Promise<number> {
+  let deleted = 0;
+  let continuationToken: string | undefined;
+  do {
+    const page = await deps.s3.send(
+      new ListObjectsV2Command({ Bucket: deps.originBucketName, Prefix: prefix, ContinuationToken: continuationToken }),
+    );
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length > 0) {
+      const result = await deps.s3.send(new DeleteObjectsCommand({ Bucket: deps.originBucketName, Delete: { Objects: keys, Quiet: true } }));
+      // DeleteObjects reports per-key failures in the body, not as an exception: never ignore them.
+      if (result.Errors && result.Errors.length > 0) {
+        throw new Error(`could not delete ${result.Errors.length} objects under ${prefix}, first: ${result.Errors[0]!.Key} ${result.Errors[0]!.Code}`);
+      }
+      deleted += keys.length;
+    }
+    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (continuationToken);
+  return deleted;
+}
+
+export const handler = createTakedownHandler({
+  documents: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  s3: new S3Client({}),
+  cloudfront: new CloudFrontClient({}),
+  events: new EventBridgeClient({}),
+  assetsTableName: process.env.ASSETS_TABLE_NAME ?? '',
+  originBucketName: process.env.ORIGIN_BUCKET_NAME ?? '',
+  distributionIds: (process.env.DISTRIBUTION_IDS ?? '').split(',').filter(Boolean),
+  eventBusName: process.env.EVENT_BUS_NAME ?? '',
+});
