@@ -142,12 +142,38 @@ export function newKeyId(nowSeconds: number): string {
 }
 
 /** The first keyring of a deployment (or of the local twin): one random key, current. */
-export function generateInitialKeyring(opts: { nowSeconds?: number } = {}): Keyring {
+export function generateInitialKeyring(opts: { nowSeconds?: number; kid?: string; key?: Buffer } = {}): Keyring {
   const nowSeconds = opts.nowSeconds ?? Math.floor(Date.now() / 1000);
-  const kid = newKeyId(nowSeconds);
-  return { current: kid, keys: new Map([[kid, generateKeyMaterial()]]), createdAt: new Map([[kid, nowSeconds]]) };
+  const kid = opts.kid ?? newKeyId(nowSeconds);
+  const key = opts.key ?? generateKeyMaterial();
+  if (!KEY_ID_PATTERN.test(kid)) throw new KeyringFormatError(`key id "${kid}" must match ${KEY_ID_PATTERN}`);
+  if (key.length < MIN_KEY_BYTES) throw new KeyringFormatError(`key is ${key.length} bytes, needs at least ${MIN_KEY_BYTES}`);
+  return { current: kid, keys: new Map([[kid, Buffer.from(key)]]), createdAt: new Map([[kid, nowSeconds]]) };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The keyring a rotation writes as the next secret version: the first real keyring when the secret still
+ * holds the deploy-time placeholder, otherwise `rotateKeyring` of the current one.
+ */
+export function nextKeyringVersion(
+  currentSecretString: string,
+  opts: { nowSeconds: number; maxTokenLifetimeSeconds: number; newKid?: string; newKey?: Buffer },
+): Keyring {
+  let current: Keyring;
+  try {
+    current = parseKeyring(currentSecretString);
+  } catch (error) {
+    if (error instanceof KeyringNotInitialisedError) return generateInitialKeyring({ nowSeconds: opts.nowSeconds, kid: opts.newKid, key: opts.newKey });
+    throw error;
+  }
+  return rotateKeyring(current, {
+    nowSeconds: opts.nowSeconds,
+    maxTokenLifetimeSeconds: opts.maxTokenLifetimeSeconds,
+    newKid: opts.newKid ?? newKeyId(opts.nowSeconds),
+    newKey: opts.newKey ?? generateKeyMaterial(),
+  });
 }

@@ -99,9 +99,9 @@ export type Direction = -1 | 0 | 1;
 export interface PathwayControl {
   /** The cost the target shares are computed from. */
   readonly cost: number;
-  /** Direction of the last applied cost change: +1 worse, -1 better, 0 never changed. */
+  /** Direction of the pathway's last share move: +1 up, -1 down, 0 never moved. */
   readonly direction: Direction;
-  /** Epoch ms of the last applied cost change. */
+  /** Epoch ms when that direction last turned (start of the reversal hold). */
   readonly changedAt: number;
 }
 
@@ -373,7 +373,7 @@ function roundShares(shares: ReadonlyMap<string, number>): Record<string, number
   return out;
 }
 
-const NO_CONTROL: PathwayControl = { cost: 0, direction: 0, changedAt: Number.NEGATIVE_INFINITY };
+const NO_CONTROL: PathwayControl = { cost: 0, direction: 0, changedAt: 0 };
 
 /** Computes one scope. `global` is the global scope's measured costs, the fallback for thin cells. */
 export function decideScope(args: {
@@ -400,42 +400,31 @@ export function decideScope(args: {
     else if (global) measured.set(id, { ...global, fallbackFrom: { scope, samples: args.scopeSamples.get(id) ?? 0 } });
   }
 
-  // 2. hysteresis on costs.
-  const control: Record<string, PathwayControl> = {};
+  // 2. hysteresis on costs: a dead band against noise; an error spike applies at once.
+  const costs = new Map<string, number>();
   const spikes: string[] = [];
-  const held: string[] = [];
   const costChanged = new Map<string, Direction>();
   for (const id of ids) {
-    const prev = args.previous?.control[id] ?? NO_CONTROL;
+    const prevCost = args.previous?.control[id]?.cost ?? 0;
     const m = measured.get(id);
-    control[id] = prev;
+    costs.set(id, prevCost);
     if (!m || !enabled.get(id)) continue;
-    const delta = m.cost - prev.cost;
-    if (m.spike && delta > 0) {
-      control[id] = { cost: m.cost, direction: 1, changedAt: now };
-      spikes.push(id);
-      costChanged.set(id, 1);
-      continue;
-    }
-    if (Math.abs(delta) <= p.costDeadband) continue;
-    const direction: Direction = delta > 0 ? 1 : -1;
-    if (prev.direction !== 0 && direction !== prev.direction && now - prev.changedAt < p.reversalHoldSeconds * 1000) {
-      held.push(id);
-      continue;
-    }
-    control[id] = { cost: m.cost, direction, changedAt: now };
-    costChanged.set(id, direction);
+    const delta = m.cost - prevCost;
+    if (m.spike && delta > 0) spikes.push(id);
+    else if (Math.abs(delta) <= p.costDeadband) continue;
+    costs.set(id, m.cost);
+    costChanged.set(id, delta > 0 ? 1 : -1);
   }
 
   // 3. target shares.
   const bounds = boundsOf(pathways, p);
-  const target = fillShares(new Map(ids.map((id) => [id, Math.exp(-p.sharpness * control[id].cost)])), bounds);
+  const target = fillShares(new Map(ids.map((id) => [id, Math.exp(-p.sharpness * costs.get(id)!)])), bounds);
 
-  // 4. EWMA step from the previous shares.
   const prevShares = previousShares(args.previous, ids);
   const anyData = measured.size > 0;
   if (!prevShares) {
     const weights = roundShares(target);
+    const control = Object.fromEntries(ids.map((id) => [id, { cost: costs.get(id)!, direction: 0 as Direction, changedAt: 0 }]));
     return {
       scope,
       weights,
@@ -448,18 +437,60 @@ export function decideScope(args: {
         : `no trusted QoE data ${where}; equal shares within caps: ${formatShares(weights)}`,
     };
   }
-  const forced = ids.some((id) => (prevShares.get(id) ?? 0) > bounds.get(id)!.hi + 1e-9 || (prevShares.get(id) ?? 0) < bounds.get(id)!.lo - 1e-4);
-  const demoting = ids.some((id) => control[id].direction === 1 && target.get(id)! < prevShares.get(id)! - p.snapEpsilon);
+  const prevControl = (id: string): PathwayControl => args.previous?.control[id] ?? NO_CONTROL;
+  if (!anyData) {
+    const weights = roundShares(prevShares);
+    const control = Object.fromEntries(ids.map((id) => [id, prevControl(id)]));
+    return { scope, weights, target: weights, control, changed: false, spikes, reason: explainSteady({ where, held: [], anyData }) };
+  }
+
+  // 4. EWMA step from the previous shares: immediate for a spike or a cap/enable change, fast while a
+  // pathway is being demoted for its own figures, slow otherwise (promotion, rebalancing).
+  const outOfBounds = (id: string) => prevShares.get(id)! > bounds.get(id)!.hi + 1e-9 || prevShares.get(id)! < bounds.get(id)!.lo - 1e-4;
+  const forced = ids.filter(outOfBounds);
+  const demoting = ids.some((id) => costs.get(id)! > 0 && target.get(id)! < prevShares.get(id)! - p.snapEpsilon);
   const alpha =
-    spikes.length > 0 || forced
+    spikes.length > 0 || forced.length > 0
       ? 1
       : 1 - 2 ** (-p.evaluationIntervalSeconds / (demoting ? p.demotionHalfLifeSeconds : p.promotionHalfLifeSeconds));
   let next = new Map(ids.map((id) => [id, prevShares.get(id)! + alpha * (target.get(id)! - prevShares.get(id)!)]));
   if (ids.every((id) => Math.abs(target.get(id)! - next.get(id)!) < p.snapEpsilon)) next = new Map(target);
 
+  // 5. Reversal hold: a share that would turn around within `reversalHoldSeconds` of its last turn
+  // keeps its value and the others share the rest. Spiking and out-of-bounds pathways are exempt:
+  // safety before stability.
+  const exempt = new Set([...spikes, ...forced]);
+  const held = new Set<string>();
+  const directionOf = (id: string, shares: ReadonlyMap<string, number>): Direction => {
+    const d = shares.get(id)! - prevShares.get(id)!;
+    return Math.abs(d) < 5e-5 ? 0 : d > 0 ? 1 : -1;
+  };
+  const wouldReverse = (id: string, shares: ReadonlyMap<string, number>): boolean => {
+    const prev = prevControl(id);
+    const d = directionOf(id, shares);
+    return !exempt.has(id) && d !== 0 && prev.direction !== 0 && d !== prev.direction && now - prev.changedAt < p.reversalHoldSeconds * 1000;
+  };
+  for (let round = 0; round < ids.length; round++) {
+    const newlyHeld = ids.filter((id) => !held.has(id) && wouldReverse(id, next));
+    if (newlyHeld.length === 0) break;
+    newlyHeld.forEach((id) => held.add(id));
+    const free = ids.filter((id) => !held.has(id));
+    const heldMass = [...held].reduce((sum, id) => sum + prevShares.get(id)!, 0);
+    const refilled = free.length ? fillShares(new Map(free.map((id) => [id, next.get(id)!])), bounds, 1 - heldMass) : new Map<string, number>();
+    next = new Map(ids.map((id) => [id, held.has(id) ? prevShares.get(id)! : refilled.get(id)!]));
+  }
+  if (ids.every((id) => held.has(id) || directionOf(id, next) === 0) && held.size > 0) next = new Map(prevShares);
+
   const weights = roundShares(next);
   const previousRounded = roundShares(prevShares);
   const changed = ids.some((id) => weights[id] !== previousRounded[id]);
+  const control: Record<string, PathwayControl> = {};
+  for (const id of ids) {
+    const prev = prevControl(id);
+    const d: Direction = weights[id] === previousRounded[id] ? 0 : weights[id] > previousRounded[id] ? 1 : -1;
+    const turned = d !== 0 && d !== prev.direction;
+    control[id] = { cost: costs.get(id)!, direction: d === 0 ? prev.direction : d, changedAt: turned ? now : prev.changedAt };
+  }
   const targetRounded = roundShares(target);
   return {
     scope,
@@ -469,8 +500,8 @@ export function decideScope(args: {
     changed,
     spikes,
     reason: changed
-      ? explainChange({ ids, where, measured, control, costChanged, prev: previousRounded, next: weights, target: targetRounded })
-      : explainSteady({ where, held, anyData }),
+      ? explainChange({ ids, where, measured, costs, costChanged, prev: previousRounded, next: weights, target: targetRounded })
+      : explainSteady({ where, held: [...held], anyData }),
   };
 }
 
@@ -520,31 +551,33 @@ function formatShares(weights: Readonly<Record<string, number>>): string {
     .join(', ');
 }
 
+const fallbackNote = (m: MeasuredCost): string =>
+  m.fallbackFrom ? ` (global figures: only ${count(m.fallbackFrom.samples)} samples in ${m.fallbackFrom.scope})` : '';
+
 /** The figure behind a pathway's cost, naming its largest component. */
 export function describeCost(m: MeasuredCost): string {
   const [top, value] = (Object.entries(m.components) as [Component, number][]).reduce((a, b) => (b[1] > a[1] ? b : a));
-  const fallback = m.fallbackFrom ? ` (global figures: only ${count(m.fallbackFrom.samples)} samples in ${m.fallbackFrom.scope})` : '';
   const errorText =
     m.errorRate === undefined ? `${count(m.samples)} samples` : `error rate ${percent(m.errorRate)} over ${count(m.errorDenominator)} requests`;
-  if (value <= 0) return `${errorText}${fallback}`;
+  if (value <= 0) return `${errorText}`;
   switch (top) {
     case 'errors':
-      return `${errorText}${fallback}`;
+      return `${errorText}`;
     case 'rebuffering':
-      return `rebuffering ${percent(m.rebufferRatio ?? 0)} of ${count(m.playMs / 60_000)} min played${fallback}`;
+      return `rebuffering ${percent(m.rebufferRatio ?? 0)} of ${count(m.playMs / 60_000)} min played`;
     case 'startup':
-      return `startup ${((m.startupMs ?? 0) / 1000).toFixed(1)} s vs best ${((m.best.startupMs ?? 0) / 1000).toFixed(1)} s${fallback}`;
+      return `startup ${((m.startupMs ?? 0) / 1000).toFixed(1)} s vs best ${((m.best.startupMs ?? 0) / 1000).toFixed(1)} s`;
     case 'throughput':
-      return `throughput ${count(m.throughputKbps ?? 0)} kbps vs best ${count(m.best.throughputKbps ?? 0)} kbps${fallback}`;
+      return `throughput ${count(m.throughputKbps ?? 0)} kbps vs best ${count(m.best.throughputKbps ?? 0)} kbps`;
     case 'ttfb':
-      return `TTFB ${count(m.ttfbMs ?? 0)} ms vs best ${count(m.best.ttfbMs ?? 0)} ms${fallback}`;
+      return `TTFB ${count(m.ttfbMs ?? 0)} ms vs best ${count(m.best.ttfbMs ?? 0)} ms`;
   }
 }
 
 function describeAll(ids: readonly string[], measured: ReadonlyMap<string, MeasuredCost>): string {
   return ids
     .filter((id) => measured.has(id))
-    .map((id) => `${id} ${describeCost(measured.get(id)!)}`)
+    .map((id) => `${id} ${describeCost(measured.get(id)!)}${fallbackNote(measured.get(id)!)}`)
     .join('; ');
 }
 
@@ -552,7 +585,7 @@ function explainChange(a: {
   ids: readonly string[];
   where: string;
   measured: ReadonlyMap<string, MeasuredCost>;
-  control: Readonly<Record<string, PathwayControl>>;
+  costs: ReadonlyMap<string, number>;
   costChanged: ReadonlyMap<string, Direction>;
   prev: Readonly<Record<string, number>>;
   next: Readonly<Record<string, number>>;
@@ -563,7 +596,7 @@ function explainChange(a: {
     .filter((m) => m.from !== m.to)
     .sort((x, y) => Math.abs(y.to - y.from) - Math.abs(x.to - x.from) || (x.id < y.id ? -1 : 1));
   // The pathways whose own figures moved are the cause; the others are rebalanced around them.
-  const causes = moves.filter((m) => a.costChanged.has(m.id) || (m.to < m.from && a.control[m.id].cost > 0));
+  const causes = moves.filter((m) => a.costChanged.has(m.id) || (m.to < m.from && a.costs.get(m.id)! > 0));
   const shown = causes.length ? causes : moves.slice(0, 1);
   const parts = shown.map((m) => {
     const verb = m.to < m.from ? 'demoted' : 'promoted';
@@ -571,10 +604,10 @@ function explainChange(a: {
     const figures = a.measured.get(m.id);
     const why = !figures
       ? 'no recent samples'
-      : a.costChanged.get(m.id) === -1 || (m.to > m.from && a.control[m.id].cost === 0 && a.costChanged.has(m.id))
+      : a.costChanged.get(m.id) === -1 || (m.to > m.from && a.costs.get(m.id) === 0 && a.costChanged.has(m.id))
         ? `recovered, ${describeCost(figures)}`
         : describeCost(figures);
-    return `${m.id} ${why} ${a.where}; ${verb} ${share(m.from)} → ${share(m.to)}${heading}`;
+    return `${m.id} ${why} ${a.where}${figures ? fallbackNote(figures) : ''}; ${verb} ${share(m.from)} → ${share(m.to)}${heading}`;
   });
   const others = moves.filter((m) => !shown.includes(m));
   if (others.length) parts.push(`rebalanced ${others.map((m) => `${m.id} ${share(m.from)} → ${share(m.to)}`).join(', ')}`);

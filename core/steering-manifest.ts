@@ -74,11 +74,11 @@ export function parseHlsPathway(value: string | null | undefined): string | unde
  */
 export function parseDashPathways(value: string | null | undefined): string[] {
   if (value === null || value === undefined) return [];
-  return unquote(value)
-    .split(',')
-    .map(unquote)
-    .filter((id) => id !== '');
+  return splitQuotedList(value).filter((id) => id !== '');
 }
+
+/** Splits on commas, then drops a quote at either end of each item: covers `"a,b"`, `"a","b"` and `a,b`. */
+const splitQuotedList = (value: string): string[] => value.split(',').map((item) => item.trim().replace(/^"/, '').replace(/"$/, '').trim());
 
 const parseBps = (value: string): number | undefined => {
   const v = unquote(value);
@@ -90,7 +90,7 @@ const parseBps = (value: string): number | undefined => {
 /** `_DASH_throughput`: comma list aligned with `_DASH_pathway`, empty items where there is no sample. */
 export function parseDashThroughputs(value: string | null | undefined): (number | undefined)[] {
   if (value === null || value === undefined) return [];
-  return unquote(value).split(',').map(parseBps);
+  return splitQuotedList(value).map(parseBps);
 }
 
 /** Reads the client's steering parameters from a raw (URL-encoded) query string. */

@@ -1,14 +1,16 @@
+import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/keyring-source';
+
 /**
  * Build-time configuration of the steering function. Lambda@Edge has no environment variables
  * (DESIGN.md §5), so the CDK bakes this object into the bundle (edge-functions/shared/baked-config.ts)
  * and the function validates it once at init. Hand-written validation keeps the edge bundle small.
+ * Origin manifests are read through the delivery pathways (docs/adr/0003), so no origin bucket is
+ * needed; unknown keys (e.g. an `origin` block) are ignored.
  */
 export interface SteeringEdgeConfig {
-  readonly keyring: { readonly secretId: string; readonly regions: readonly string[]; readonly timeoutMs: number; readonly refreshSeconds: number };
+  readonly keyring: KeyringSourceConfig;
   /** The routing table (registry item `pathways`, items `weights#<scope>`; core/routing-types.ts). */
   readonly routingTable: { readonly name: string; readonly region: string };
-  /** The origin bucket that holds `media/<assetId>/<revision>/main.m3u8|main.mpd`. */
-  readonly origin: { readonly bucket: string; readonly region: string };
   /** TTL of every steering manifest; players reload steering this often. */
   readonly steeringTtlSeconds: number;
   /** How long routing items are served from memory before a background refresh. */
@@ -41,19 +43,10 @@ function int(raw: unknown, path: string, min: number, max: number): number {
 }
 
 export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
-  const regions = field(raw, 'keyring.regions');
-  if (!Array.isArray(regions) || regions.length === 0 || !regions.every((r) => typeof r === 'string' && REGION.test(r))) {
-    throw new InvalidSteeringConfigError('keyring.regions', regions);
-  }
   return {
-    keyring: {
-      secretId: str(raw, 'keyring.secretId'),
-      regions: regions as string[],
-      timeoutMs: int(raw, 'keyring.timeoutMs', 50, 5000),
-      refreshSeconds: int(raw, 'keyring.refreshSeconds', 10, 86_400),
-    },
+    // Same rules as every edge function that verifies tokens (edge-functions/shared/keyring-source.ts).
+    keyring: parseKeyringSourceConfig(field(raw, 'keyring')),
     routingTable: { name: str(raw, 'routingTable.name', /^[A-Za-z0-9_.-]{3,255}$/), region: str(raw, 'routingTable.region', REGION) },
-    origin: { bucket: str(raw, 'origin.bucket', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/), region: str(raw, 'origin.region', REGION) },
     steeringTtlSeconds: int(raw, 'steeringTtlSeconds', 1, 3600),
     routingCacheSeconds: int(raw, 'routingCacheSeconds', 1, 300),
   };

@@ -29,6 +29,11 @@ export const TOKEN_ERROR_HEADER = 'x-token-error';
 
 export interface SteeringHandlerDeps {
   readonly getKeyring: () => Keyring | Promise<Keyring>;
+  /**
+   * Re-reads the keyring when a token names a kid the cached keyring lacks (a rotation newer than
+   * the cache; ADR 0031). Optional: without it an unknown kid is simply rejected.
+   */
+  readonly refreshKeyring?: () => Promise<Keyring>;
   readonly readOriginText: OriginTextReader;
   readonly readRoutingItems: RoutingItemReader;
   readonly steeringTtlSeconds: number;
@@ -130,7 +135,11 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
       .catch((error: unknown) => {
         throw new KeyringUnavailableError(String(error));
       });
-    const verdict = verifyToken(split.token, keyring, { nowSeconds: Math.floor(nowMs() / 1000), assetId: path.assetId, ip: request.clientIp });
+    const verifyOpts = { nowSeconds: Math.floor(nowMs() / 1000), assetId: path.assetId, ip: request.clientIp };
+    let verdict = verifyToken(split.token, keyring, verifyOpts);
+    if (!verdict.ok && verdict.reason === 'unknown-kid' && deps.refreshKeyring !== undefined) {
+      verdict = verifyToken(split.token, await deps.refreshKeyring(), verifyOpts);
+    }
     if (!verdict.ok) throw new TokenRejectedError(verdict.reason);
 
     const header = (name: string): string | undefined => request.headers[name]?.[0]?.value;
@@ -163,7 +172,8 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     device: DeviceClass,
   ): Promise<string> {
     const key = originKey(path.assetId, path.revision, MANIFEST_FILE[path.format]);
-    const origin = path.format === 'hls' ? await hlsManifests.get(key) : await dashManifests.get(key);
+    const request = { key, token, pathways: ranked };
+    const origin = path.format === 'hls' ? await hlsManifests.get(request) : await dashManifests.get(request);
     if (origin === null) throw new NotFoundError();
     const build = (pathways: readonly ManifestPathway[]): string => {
       const input = { pathways, token, assetId: path.assetId, revision: path.revision, steeringServerUri, cap: capForDevice(device) };

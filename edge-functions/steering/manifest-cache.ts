@@ -4,8 +4,19 @@
  * Concurrent misses for one key share a single S3 read.
  */
 
-/** Reads an origin object as text; null when it does not exist. */
-export type OriginTextReader = (key: string) => Promise<string | null>;
+import type { ManifestPathway } from '../../core/hls-multivariant';
+
+/** What a reader needs to fetch one origin manifest (ADR 0003: through a delivery pathway, with the viewer's token). */
+export interface OriginManifestRequest {
+  /** Origin path without the token, e.g. `media/<aid>/<rev>/main.m3u8`; also the cache key. */
+  readonly key: string;
+  readonly token: string;
+  /** The session's pathways, best first. */
+  readonly pathways: readonly ManifestPathway[];
+}
+
+/** Reads an origin manifest as text; null when it does not exist. */
+export type OriginTextReader = (request: OriginManifestRequest) => Promise<string | null>;
 
 export class ParsedManifestCache<T> {
   private readonly entries = new Map<string, T>();
@@ -18,7 +29,8 @@ export class ParsedManifestCache<T> {
   ) {}
 
   /** Parsed manifest, or null when the object does not exist. Parse errors propagate. */
-  get(key: string): Promise<T | null> {
+  get(request: OriginManifestRequest): Promise<T | null> {
+    const key = request.key;
     const hit = this.entries.get(key);
     if (hit !== undefined) {
       // Map keeps insertion order: re-inserting makes this the most recently used entry.
@@ -28,7 +40,7 @@ export class ParsedManifestCache<T> {
     }
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
-    const load = this.read(key)
+    const load = this.read(request)
       .then((text) => {
         if (text === null) return null;
         const parsed = this.parse(text);

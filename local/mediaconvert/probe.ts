@@ -133,10 +133,3 @@ export async function runFfprobe(ffprobePath: string, filePath: string): Promise
     throw new ProbeFailedError(stderr || (error as Error).message);
   }
 }
-
-/** Source frame rate from an ffprobe result, for plans that follow the source. */
-export function sourceFrameRate(probe: FfprobeOutput): { numerator: number; denominator: number } | undefined {
-  const video = probe.streams?.find((s) => s.codec_type === 'video');
-  const rate = rational(video?.avg_frame_rate) ?? rational(video?.r_frame_rate);
-  return rate && { numerator: rate.Numerator, denominator: rate.Denominator };
-}

@@ -17,19 +17,18 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CreateJobRequest, Job, JobSettings, ProbeInputFile } from '@aws-sdk/client-mediaconvert';
 import { MEDIACONVERT_JOB_STATE_CHANGE } from '../../core/event-patterns';
-import type { LadderPlan } from '../../core/media-types';
+import { planFromJobSettings } from '../../core/job-settings-plan';
 import type { BusEvent } from '../event-bus';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../http-server';
 import { ffmpegArgsForPlan, ffmpegPosterArgs, POSTER } from './ffmpeg-ladder';
 import {
   cmafOutputGroup,
   inputUrlOf,
-  interimPlanFromJobSettings,
   parseCmafDestination,
   parseS3Url,
   type PlanFromJobSettings,
 } from './job-settings';
-import { probeResultFromFfprobe, runFfprobe, sourceFrameRate } from './probe';
+import { probeResultFromFfprobe, runFfprobe } from './probe';
 import { fromWire, toWire } from './wire-shapes';
 
 export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR';
@@ -62,7 +61,7 @@ export interface MediaConvertServerOptions {
   readonly s3: S3Client;
   /** Receives every job state change event (wire this to the event bus). */
   readonly onJobStateChange?: (event: BusEvent<JobStateChangeDetail>) => void;
-  /** `planFromJobSettings` from core; defaults to the interim reader of the CMAF outputs. */
+  /** Settings → ladder plan. @default planFromJobSettings from core/job-settings-plan */
   readonly planFromJobSettings?: PlanFromJobSettings;
   readonly region?: string;
   readonly account?: string;
@@ -199,9 +198,7 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       const probe = await runFfprobe(ffprobe, inputPath).catch((error: Error) => {
         throw new JobError(ERROR_CODE_INPUT_UNREADABLE, error.message);
       });
-      const plan: LadderPlan = options.planFromJobSettings
-        ? options.planFromJobSettings(settings)
-        : interimPlanFromJobSettings(settings, sourceFrameRate(probe));
+      const plan = (options.planFromJobSettings ?? planFromJobSettings)(settings);
       const hasAudio = probe.streams?.some((s) => s.codec_type === 'audio') ?? false;
       const encodedPlan = hasAudio ? plan : { ...plan, audio: [] };
 

@@ -11,10 +11,11 @@ import {
   ProbeCommand,
   type JobSettings,
 } from '@aws-sdk/client-mediaconvert';
+import { buildCreateJobRequest, POSTER_PATH } from '../../core/mediaconvert-job';
 import { startLocalAws, TWIN_CREDENTIALS, type LocalAws } from '../../local/aws-servers';
 import type { BusEvent } from '../../local/event-bus';
 import { startMediaConvertServer, type JobStateChangeDetail, type MediaConvertServer } from '../../local/mediaconvert/server';
-import { makeTestMaster } from './twin-media-fixtures';
+import { makeTestMaster, TINY_PLAN } from './twin-media-fixtures';
 
 function h264(width: number, height: number, maxBitrate: number, modifier: string) {
   return {
@@ -29,8 +30,8 @@ function h264(width: number, height: number, maxBitrate: number, modifier: strin
           RateControlMode: 'QVBR' as const,
           MaxBitrate: maxBitrate,
           QvbrSettings: { QvbrQualityLevel: 7 },
-          GopSize: 1,
-          GopSizeUnits: 'SECONDS' as const,
+          GopSize: 25,
+          GopSizeUnits: 'FRAMES' as const,
           FramerateControl: 'SPECIFIED' as const,
           FramerateNumerator: 25,
           FramerateDenominator: 1,
@@ -137,7 +138,7 @@ describe('twin MediaConvert', () => {
       }),
     );
     const jobId = created.Job!.Id!;
-    await mediaconvert.waitForJob(jobId);
+    expect((await mediaconvert.waitForJob(jobId)).ErrorMessage).toBeUndefined();
 
     const job = (await client.send(new GetJobCommand({ Id: jobId }))).Job;
     const listing = await aws.clients.s3.send(new ListObjectsV2Command({ Bucket: 'origin', Prefix: 'media/big-buck/r1/' }));
@@ -171,6 +172,34 @@ describe('twin MediaConvert', () => {
         ],
       },
     });
+  });
+
+  it('encodes the request the platform\'s own job builder produces, poster at the frame-capture path', async () => {
+    const request = buildCreateJobRequest(TINY_PLAN, {
+      inputS3Uri: 's3://uploads/uploads/Big Buck.mp4',
+      outputS3Prefix: 's3://origin/media/big-buck/r2/',
+      roleArn: 'arn:aws:iam::000000000000:role/MediaConvert',
+      assetId: 'big-buck',
+      revision: 'r2',
+      stackName: 'twin',
+      clientRequestToken: 'big-buck-r2',
+      perTitle: false,
+    });
+
+    const created = await client.send(new CreateJobCommand(request));
+    const job = await mediaconvert.waitForJob(created.Job!.Id!);
+
+    const listing = await aws.clients.s3.send(new ListObjectsV2Command({ Bucket: 'origin', Prefix: 'media/big-buck/r2/' }));
+    const keys = (listing.Contents ?? []).map((o) => o.Key);
+    expect(job.ErrorMessage).toBeUndefined();
+    expect(job.Status).toBe('COMPLETE');
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'media/big-buck/r2/main.m3u8',
+        'media/big-buck/r2/main.mpd',
+        `media/big-buck/r2/${POSTER_PATH}`,
+      ]),
+    );
   });
 
   it('fails a job on unreadable input with ffmpeg\'s own message in an ERROR event', async () => {

@@ -81,9 +81,11 @@ describe('buildSteeredMpd', () => {
   });
 
   it('keeps the rest of the MPD intact: attributes, escaped text, segment templates', () => {
-    const mpd = reparse(buildSteeredMpd(origin, INPUT)).MPD;
+    const xml = buildSteeredMpd(origin, INPUT);
+    const mpd = reparse(xml).MPD;
     expect(mpd['@profiles']).toBe('urn:mpeg:dash:profile:cmaf:2019');
-    expect(mpd.ProgramInformation.Title).toBe('Big &amp; Buck');
+    expect(xml).toContain('<Title>Big &amp; Buck</Title>');
+    expect(xml).toContain(`big-buck?x=1&amp;y=2</ContentSteering>`);
     const video = mpd.Period[0].AdaptationSet[0];
     expect(video.Representation).toHaveLength(RUNGS.length);
     expect(video.Representation[0].SegmentTemplate['@media']).toBe('main_1080p_$Number%09d$.cmfv');

@@ -1,0 +1,147 @@
+/**
+ * Steering hot paths (DESIGN.md §10). Run: `npx tsx bench/steering.bench.ts`.
+ *
+ * Each figure is the median over batches of the per-call time (batch time / calls), after warm-up,
+ * so timer resolution and one-off GC pauses do not dominate. Targets (brief C): HLS multivariant
+ * rewrite of 6 rungs × 3 pathways + audio <= 100 µs; steering JSON response <= 20 µs.
+ * The hls-parser row is the baseline the line-based rewrite was chosen against (ADR 0042): it only
+ * parses and re-serialises the origin playlist, i.e. less work than a rewrite, and still costs more.
+ */
+import type { CloudFrontRequestEvent } from 'aws-lambda';
+import HLS from 'hls-parser';
+import { DEVICE_CAPS } from '../core/device-class';
+import { buildMultivariantPlaylist, parseOriginMultivariant } from '../core/hls-multivariant';
+import { generateInitialKeyring } from '../core/keyring';
+import { buildSteeredMpd, parseOriginMpd } from '../core/mpd-steering';
+import { rankPathways } from '../core/rendezvous';
+import { buildSteeringManifest, serializeSteeringManifest } from '../core/steering-manifest';
+import { signToken } from '../core/token';
+import { createSteeringHandler } from '../edge-functions/steering/handler';
+
+const RUNGS = [
+  [1920, 1080, 6_500_000],
+  [1280, 720, 3_600_000],
+  [960, 540, 2_200_000],
+  [768, 432, 1_300_000],
+  [640, 360, 800_000],
+  [512, 288, 420_000],
+] as const;
+const ORIGIN_M3U8 = [
+  '#EXTM3U',
+  '#EXT-X-VERSION:6',
+  '#EXT-X-INDEPENDENT-SEGMENTS',
+  ...RUNGS.flatMap(([w, h, bw]) => [
+    `#EXT-X-STREAM-INF:BANDWIDTH=${bw},AVERAGE-BANDWIDTH=${Math.round(bw * 0.8)},CODECS="avc1.640028,mp4a.40.2",RESOLUTION=${w}x${h},FRAME-RATE=30.000,AUDIO="program_audio"`,
+    `main_${h}p.m3u8`,
+  ]),
+  '#EXT-X-MEDIA:TYPE=AUDIO,URI="main_audio.m3u8",GROUP-ID="program_audio",LANGUAGE="eng",NAME="English",AUTOSELECT=YES,DEFAULT=YES,CHANNELS="2"',
+  '',
+].join('\n');
+const ORIGIN_MPD = `<?xml version="1.0" encoding="UTF-8"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" minBufferTime="PT12S" profiles="urn:mpeg:dash:profile:cmaf:2019" mediaPresentationDuration="PT60S"><Period id="1"><AdaptationSet mimeType="video/mp4">${RUNGS.map(
+  ([w, h, bw], i) => `<Representation id="${i}" width="${w}" height="${h}" bandwidth="${bw}" codecs="avc1.640028"><SegmentTemplate timescale="30000" media="main_${h}p_$Number%09d$.cmfv" initialization="main_${h}p_init.cmfv" duration="180000"/></Representation>`,
+).join('')}</AdaptationSet><AdaptationSet mimeType="audio/mp4" lang="eng"><Representation id="a" bandwidth="96000" codecs="mp4a.40.2"><SegmentTemplate timescale="48000" media="main_audio_$Number%09d$.cmfa" initialization="main_audio_init.cmfa" duration="288000"/></Representation></AdaptationSet></Period></MPD>`;
+
+const NOW_S = Math.floor(Date.now() / 1000);
+const KEYRING = generateInitialKeyring({ nowSeconds: NOW_S - 60 });
+const TOKENS = Array.from({ length: 1024 }, (_, i) => signToken({ sid: `session-${i}`, aid: 'big-buck', exp: NOW_S + 3600 }, KEYRING));
+const PATHWAYS = [
+  { id: 'cf-a', host: 'd1111abcdef8.cloudfront.net' },
+  { id: 'cf-b', host: 'd2222abcdef8.cloudfront.net' },
+  { id: 'cf-c', host: 'd3333abcdef8.cloudfront.net' },
+];
+const WEIGHTS = { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 };
+const GATEWAY = 'd9999gateway.cloudfront.net';
+
+/** Median per-call microseconds over `batches` batches of `calls` calls each. */
+async function measure(fn: (i: number) => unknown | Promise<unknown>, calls: number, batches = 41): Promise<number> {
+  let sink = 0;
+  for (let i = 0; i < calls * 3; i++) sink ^= Number(Boolean(await fn(i))); // warm-up: JIT and caches
+  const perCall: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) sink ^= Number(Boolean(await fn(b * calls + i)));
+    perCall.push(Number(process.hrtime.bigint() - start) / 1000 / calls);
+  }
+  if (sink === 2) console.log(''); // keep results observable so nothing is optimised away
+  perCall.sort((x, y) => x - y);
+  return perCall[Math.floor(perCall.length / 2)];
+}
+
+function steerEvent(i: number): CloudFrontRequestEvent {
+  return {
+    Records: [
+      {
+        cf: {
+          config: { distributionDomainName: GATEWAY, distributionId: 'EDFDVBD6EXAMPLE', eventType: 'origin-request', requestId: `req-${i}` },
+          request: {
+            clientIp: '203.0.113.178',
+            headers: { 'cloudfront-viewer-country': [{ key: 'CloudFront-Viewer-Country', value: 'DE' }] },
+            method: 'GET',
+            querystring: '_HLS_pathway=cf-a&_HLS_throughput=5000000',
+            uri: `/${TOKENS[i % TOKENS.length]}/steer/big-buck`,
+          },
+        },
+      },
+    ],
+  } as CloudFrontRequestEvent;
+}
+
+async function main(): Promise<void> {
+  const origin = parseOriginMultivariant(ORIGIN_M3U8);
+  const mpd = parseOriginMpd(ORIGIN_MPD);
+  const input = (i: number) => {
+    const token = TOKENS[i % TOKENS.length];
+    return { pathways: PATHWAYS, token, assetId: 'big-buck', revision: 'r2', steeringServerUri: `https://${GATEWAY}/${token}/steer/big-buck` };
+  };
+
+  const handler = createSteeringHandler({
+    getKeyring: () => KEYRING,
+    readOriginText: async () => ORIGIN_M3U8,
+    readRoutingItems: async () =>
+      new Map<string, unknown>([
+        ['pathways', { pathways: PATHWAYS.map((p) => ({ ...p, enabled: true, cap: 1 })) }],
+        ['weights#*', { weights: WEIGHTS }],
+      ]),
+    steeringTtlSeconds: 10,
+    routingCacheSeconds: 3600,
+    log: () => undefined,
+  });
+  const events = Array.from({ length: 4096 }, (_, i) => steerEvent(i));
+
+  const rows: { name: string; medianMicros: number; targetMicros?: number }[] = [];
+  rows.push({ name: 'hls rewrite 6x3+audio (parsed origin cached)', medianMicros: await measure((i) => buildMultivariantPlaylist(origin, input(i)), 2000), targetMicros: 100 });
+  rows.push({ name: 'hls rewrite 6x3+audio, mobile cap', medianMicros: await measure((i) => buildMultivariantPlaylist(origin, { ...input(i), cap: DEVICE_CAPS.mobile }), 2000) });
+  rows.push({ name: 'hls origin parse+compile (once per revision)', medianMicros: await measure(() => parseOriginMultivariant(ORIGIN_M3U8), 500) });
+  rows.push({ name: 'baseline: hls-parser parse+stringify only', medianMicros: await measure(() => HLS.stringify(HLS.parse(ORIGIN_M3U8)), 500) });
+  rows.push({ name: 'mpd rewrite 6 rungs x3 (template cached)', medianMicros: await measure((i) => buildSteeredMpd(mpd, input(i)), 2000) });
+  rows.push({ name: 'mpd origin parse (once per revision)', medianMicros: await measure(() => parseOriginMpd(ORIGIN_MPD), 200) });
+  rows.push({
+    name: 'steering JSON: rank + build + serialize',
+    medianMicros: await measure(
+      (i) =>
+        serializeSteeringManifest(
+          buildSteeringManifest({ ttlSeconds: 10, reloadUri: `https://${GATEWAY}/${TOKENS[i % TOKENS.length]}/steer/big-buck`, priority: rankPathways(`session-${i}`, WEIGHTS) }),
+        ),
+      5000,
+    ),
+    targetMicros: 20,
+  });
+  rows.push({ name: 'steer request end-to-end (handler, verify, warm)', medianMicros: await measure((i) => handler(events[i % events.length]), 2000) });
+
+  console.log('| benchmark | median µs/call | target µs |');
+  console.log('| --- | ---: | ---: |');
+  for (const r of rows) console.log(`| ${r.name} | ${r.medianMicros.toFixed(2)} | ${r.targetMicros ?? ''} |`);
+  const hlsBaselineRatio = rows[3].medianMicros / rows[0].medianMicros;
+  console.log(`\nhls-parser parse+stringify costs ${hlsBaselineRatio.toFixed(1)}x the full line-based rewrite.`);
+  console.log(
+    JSON.stringify({
+      bench: 'steering',
+      node: process.version,
+      results: Object.fromEntries(rows.map((r) => [r.name, Number(r.medianMicros.toFixed(3))])),
+      hlsParserBaselineRatio: Number(hlsBaselineRatio.toFixed(2)),
+      targetsMet: rows.every((r) => r.targetMicros === undefined || r.medianMicros <= r.targetMicros),
+    }),
+  );
+}
+
+await main();

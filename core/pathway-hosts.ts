@@ -1,0 +1,60 @@
+import type { PathwayEntry } from './routing-types';
+
+/**
+ * Host name -> pathway id lookup built from the routing table's `pathways` registry (DESIGN.md §6:
+ * "the pathway is identified from the host (x-host-header) or the CMCD cdn key / response URL").
+ * Disabled pathways stay in the lookup: their QoE is what tells the scorer they have recovered.
+ */
+export interface PathwayHosts {
+  readonly byHost: ReadonlyMap<string, string>;
+  readonly ids: ReadonlySet<string>;
+}
+
+/** Host names compare case-insensitively, without port and without the DNS root dot (RFC 3986 §3.2.2). */
+export function normalizeHost(host: string): string {
+  let h = host.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end === -1 ? h : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  if (colon !== -1) h = h.slice(0, colon);
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+export function buildPathwayHosts(entries: readonly PathwayEntry[]): PathwayHosts {
+  const byHost = new Map<string, string>();
+  const ids = new Set<string>();
+  for (const entry of entries) {
+    ids.add(entry.id);
+    byHost.set(normalizeHost(entry.host), entry.id);
+  }
+  return { byHost, ids };
+}
+
+export function pathwayOfHost(hosts: PathwayHosts, host: string | undefined): string | undefined {
+  if (host === undefined || host === '' || host === '-') return undefined;
+  return hosts.byHost.get(normalizeHost(host));
+}
+
+export function pathwayOfUrl(hosts: PathwayHosts, url: string | undefined): string | undefined {
+  if (url === undefined || url === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  return pathwayOfHost(hosts, parsed.host);
+}
+
+/**
+ * The CMCD `cdn` key is free text (CTA-5004-B "CDN ID", ≤128 chars): players may send the pathway id
+ * itself (what content steering calls it), the CDN host name, or a URL. Accept all three.
+ */
+export function pathwayOfCdnValue(hosts: PathwayHosts, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (hosts.ids.has(value)) return value;
+  if (value.includes('://')) return pathwayOfUrl(hosts, value);
+  return pathwayOfHost(hosts, value);
+}

@@ -1,0 +1,113 @@
+import type { QoeCounters, QoeRollup, QoeSample } from './qoe-types';
+
+/**
+ * Per-cell aggregation of QoE samples (DESIGN.md §6: cells are `pathway × country × minute`). Pure and
+ * additive: aggregating a batch in any split and adding the parts gives the same rollup, which is
+ * what lets the aggregator write one ADD per cell instead of one write per record.
+ */
+
+export const MINUTE_MS = 60_000;
+
+export const COUNTER_NAMES: readonly (keyof QoeCounters)[] = Object.freeze([
+  'requests',
+  'errors',
+  'bytes',
+  'ttfbMsSum',
+  'ttfbCount',
+  'throughputKbpsSum',
+  'throughputCount',
+  'playMs',
+  'stallMs',
+  'stalls',
+  'startupMsSum',
+  'startupCount',
+  'reports',
+] as const);
+
+export function minuteStartOf(ts: number): number {
+  return Math.floor(ts / MINUTE_MS) * MINUTE_MS;
+}
+
+/** Sort key of a rollup item in the QoE rollups table: `<pathway>#<country>`. */
+export function cellSortKey(pathway: string, country: string): string {
+  return `${pathway}#${country}`;
+}
+
+/** Identity of a sample's cell within one aggregation: `<minute>/<pathway>#<country>`. */
+export function cellKeyOf(sample: QoeSample): string {
+  return `${minuteStartOf(sample.ts)}/${cellSortKey(sample.pathway, sample.country)}`;
+}
+
+export function emptyCounters(): QoeCounters {
+  return {
+    requests: 0,
+    errors: 0,
+    bytes: 0,
+    ttfbMsSum: 0,
+    ttfbCount: 0,
+    throughputKbpsSum: 0,
+    throughputCount: 0,
+    playMs: 0,
+    stallMs: 0,
+    stalls: 0,
+    startupMsSum: 0,
+    startupCount: 0,
+    reports: 0,
+  };
+}
+
+/** Element-wise `into += from`; returns `into`. */
+export function addCounters<T extends QoeCounters>(into: T, from: QoeCounters): T {
+  for (const name of COUNTER_NAMES) into[name] += from[name];
+  return into;
+}
+
+export function isZeroCounters(counters: QoeCounters): boolean {
+  return COUNTER_NAMES.every((name) => counters[name] === 0);
+}
+
+/**
+ * What one sample adds to its cell. Source-agnostic except for the two volume counters: a CDN log
+ * line is one request, a player report line is one report (the scorer divides errors by whichever
+ * volume is larger, core/routing-score.ts).
+ */
+export function addSample<T extends QoeCounters>(into: T, sample: QoeSample): T {
+  if (sample.source === 'cdn-log') into.requests += 1;
+  else into.reports += 1;
+  if ((sample.status !== undefined && sample.status >= 500) || sample.fatalError === true) into.errors += 1;
+  if (sample.bytes !== undefined) into.bytes += sample.bytes;
+  if (sample.ttfbMs !== undefined) {
+    into.ttfbMsSum += sample.ttfbMs;
+    into.ttfbCount += 1;
+  }
+  if (sample.throughputKbps !== undefined) {
+    into.throughputKbpsSum += sample.throughputKbps;
+    into.throughputCount += 1;
+  }
+  if (sample.playMs !== undefined) into.playMs += sample.playMs;
+  if (sample.stallMs !== undefined) into.stallMs += sample.stallMs;
+  if (sample.starved === true) into.stalls += 1;
+  if (sample.startupMs !== undefined) {
+    into.startupMsSum += sample.startupMs;
+    into.startupCount += 1;
+  }
+  return into;
+}
+
+export function emptyRollup(pathway: string, country: string, minute: number): QoeRollup {
+  return { pathway, country, minute, ...emptyCounters() };
+}
+
+/** O(samples) time, O(cells) space; adds into `into` when given (so batches can be folded). */
+export function aggregateSamples(samples: Iterable<QoeSample>, into: Map<string, QoeRollup> = new Map()): Map<string, QoeRollup> {
+  for (const sample of samples) {
+    const key = cellKeyOf(sample);
+    let rollup = into.get(key);
+    if (rollup === undefined) {
+      rollup = emptyRollup(sample.pathway, sample.country, minuteStartOf(sample.ts));
+      into.set(key, rollup);
+    }
+    addSample(rollup, sample);
+  }
+  return into;
+}

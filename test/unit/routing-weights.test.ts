@@ -1,0 +1,222 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  configFromEnvironment,
+  createRoutingWeightsHandler,
+  createRoutingWeightsTick,
+  RegistryMissingError,
+  RoutingWeightsConfigError,
+} from '../../lambdas/routing-weights';
+
+const NOW = Date.UTC(2026, 10, 24, 12, 0, 30);
+const MINUTE = Math.floor(NOW / 60_000) * 60_000;
+const config = { routingTableName: 'Routing', rollupsTableName: 'Rollups', ticks: 1, tickSeconds: 10 };
+const registry = {
+  pk: 'pathways',
+  pathways: ['cf-a', 'cf-b', 'cf-c'].map((id) => ({ id, host: `${id}.example.net`, enabled: true, cap: 1 })),
+};
+const rollup = (pathway: string, country: string, minute: number, errors = 0) => ({
+  minute,
+  cell: `${pathway}#${country}`,
+  pathway,
+  country,
+  requests: 1200,
+  errors,
+  reports: 60,
+  expiresAt: 1,
+});
+const equalItem = (scope: string, version: number) => ({
+  pk: `weights#${scope}`,
+  scope,
+  weights: { 'cf-a': 0.3334, 'cf-b': 0.3333, 'cf-c': 0.3333 },
+  version,
+  updatedAt: '2026-11-24T11:59:00.000Z',
+  reason: 'initial',
+  control: {},
+});
+
+const ddbMock = mockClient(DynamoDBDocumentClient);
+const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+const quietLogger = new Logger({ logLevel: 'SILENT' });
+const metrics = new Metrics({ namespace: 'test', serviceName: 'routing-weights' });
+
+function seedRollups(deErrorsCfB: number): void {
+  ddbMock.on(QueryCommand, { ExpressionAttributeValues: { ':minute': MINUTE } }).resolves({
+    Items: ['cf-a', 'cf-b', 'cf-c'].flatMap((p) => [rollup(p, 'DE', MINUTE, p === 'cf-b' ? deErrorsCfB : 0), rollup(p, 'US', MINUTE)]),
+  });
+  ddbMock.on(QueryCommand, { ExpressionAttributeValues: { ':minute': MINUTE - 60_000 } }).resolves({ Items: [] });
+}
+
+describe('routing-weights tick', () => {
+  beforeEach(() => {
+    ddbMock.reset();
+    vi.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
+    ddbMock.on(GetCommand, { Key: { pk: 'pathways' } }).resolves({ Item: registry });
+  });
+
+  it('queries the current and the previous minute of rollups, naming the reserved word "minute"', async () => {
+    seedRollups(0);
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
+    ddbMock.on(PutCommand).resolves({});
+
+    await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
+
+    const queries = ddbMock.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(queries.map((q) => q.ExpressionAttributeValues?.[':minute']).sort()).toEqual([MINUTE - 60_000, MINUTE]);
+    expect(queries[0]).toMatchObject({ TableName: 'Rollups', KeyConditionExpression: '#minute = :minute', ExpressionAttributeNames: { '#minute': 'minute' } });
+  });
+
+  it('creates missing weights items only if they still do not exist', async () => {
+    seedRollups(0);
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
+    ddbMock.on(PutCommand).resolves({});
+
+    const result = await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
+
+    expect(result.written).toEqual(['*', 'DE', 'US']);
+    const puts = ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input);
+    for (const put of puts) {
+      expect(put.ConditionExpression).toBe('attribute_not_exists(pk)');
+      expect(put.Item).toMatchObject({ version: 1, updatedAt: '2026-11-24T12:00:30.000Z' });
+    }
+  });
+
+  it('writes a demotion with a condition on the version it read, and a version one higher', async () => {
+    seedRollups(240);
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [equalItem('*', 7), equalItem('DE', 4), equalItem('US', 2)] } });
+    ddbMock.on(PutCommand).resolves({});
+
+    const result = await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
+
+    expect(result.written).toContain('DE');
+    const de = ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input).find((i) => i.Item?.pk === 'weights#DE')!;
+    expect(de.ConditionExpression).toBe('#version = :version');
+    expect(de.ExpressionAttributeValues).toEqual({ ':version': 4 });
+    expect(de.Item).toMatchObject({ scope: 'DE', version: 5, weights: { 'cf-b': 0.03 } });
+    expect(de.Item?.reason).toMatch(/^cf-b error rate 20% over 1,200 requests in DE; demoted 0\.33 → 0\.03/);
+    expect(ddbMock.commandCalls(PutCommand).some((c) => c.args[0].input.Item?.pk === 'weights#US')).toBe(false);
+  });
+
+  it('re-reads and retries once when another writer bumped the version in between', async () => {
+    seedRollups(240);
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [equalItem('*', 7), equalItem('DE', 4), equalItem('US', 2)] } });
+    ddbMock.on(GetCommand, { Key: { pk: 'weights#DE' } }).resolves({ Item: equalItem('DE', 5) });
+    ddbMock
+      .on(PutCommand, { Item: { pk: 'weights#DE', version: 5 } })
+      .rejects(new ConditionalCheckFailedException({ message: 'conflict', $metadata: {} }))
+      .on(PutCommand, { Item: { pk: 'weights#DE', version: 6 } })
+      .resolves({})
+      .on(PutCommand, { Item: { pk: 'weights#*' } })
+      .resolves({});
+
+    const result = await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
+
+    expect(result.conflicts).toBe(1);
+    expect(result.written).toContain('DE');
+    const dePuts = ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input).filter((i) => i.Item?.pk === 'weights#DE');
+    expect(dePuts.map((p) => p.ExpressionAttributeValues?.[':version'])).toEqual([4, 5]);
+  });
+
+  it('gives up on a scope after a second conflict and leaves it to the next tick', async () => {
+    seedRollups(240);
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [equalItem('*', 7), equalItem('DE', 4), equalItem('US', 2)] } });
+    ddbMock.on(GetCommand, { Key: { pk: 'weights#DE' } }).resolves({ Item: equalItem('DE', 5) });
+    ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(PutCommand, { Item: { pk: 'weights#DE' } }).rejects(new ConditionalCheckFailedException({ message: 'conflict', $metadata: {} }));
+
+    const result = await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
+
+    expect(result.skipped).toEqual(['DE']);
+    expect(result.conflicts).toBe(2);
+    expect(ddbMock.commandCalls(PutCommand).filter((c) => c.args[0].input.Item?.pk === 'weights#DE')).toHaveLength(2);
+  });
+
+  it('retries keys that BatchGetItem left unprocessed', async () => {
+    seedRollups(0);
+    ddbMock
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { Routing: [equalItem('*', 1)] }, UnprocessedKeys: { Routing: { Keys: [{ pk: 'weights#DE' }, { pk: 'weights#US' }] } } })
+      .resolves({ Responses: { Routing: [equalItem('DE', 3), equalItem('US', 3)] } });
+    ddbMock.on(PutCommand).resolves({});
+
+    await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics, sleep: async () => undefined }, config)(NOW);
+
+    expect(ddbMock.commandCalls(BatchGetCommand)).toHaveLength(2);
+    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it('fails the tick with a typed error when the registry item is missing, and writes nothing', async () => {
+    seedRollups(0);
+    ddbMock.on(GetCommand, { Key: { pk: 'pathways' } }).resolves({});
+
+    await expect(createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW)).rejects.toBeInstanceOf(RegistryMissingError);
+    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
+  });
+});
+
+describe('routing-weights handler', () => {
+  beforeEach(() => {
+    ddbMock.reset();
+    vi.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
+    ddbMock.on(GetCommand, { Key: { pk: 'pathways' } }).resolves({ Item: registry });
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
+    ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
+  });
+
+  it('runs TICKS evaluations TICK_SECONDS apart within one invocation', async () => {
+    let clock = NOW;
+    const sleeps: number[] = [];
+    const handler = createRoutingWeightsHandler(
+      { ddb, logger: quietLogger, metrics, now: () => clock, sleep: async (ms) => { sleeps.push(ms); clock += ms; } },
+      { ...config, ticks: 6 },
+    );
+
+    const results = await handler({}, { getRemainingTimeInMillis: () => 70_000 - (clock - NOW) });
+
+    expect(results.map((r) => r.at - NOW)).toEqual([0, 10_000, 20_000, 30_000, 40_000, 50_000]);
+    expect(sleeps).toEqual([10_000, 10_000, 10_000, 10_000, 10_000]);
+  });
+
+  it('stops before a tick that could not finish within the invocation timeout', async () => {
+    let clock = NOW;
+    const handler = createRoutingWeightsHandler(
+      { ddb, logger: quietLogger, metrics, now: () => clock, sleep: async (ms) => { clock += ms; } },
+      { ...config, ticks: 6 },
+    );
+
+    const results = await handler({}, { getRemainingTimeInMillis: () => 40_000 - (clock - NOW) });
+
+    // Ticks at 0, 10, 20 and 30 s leave at least the 8 s safety margin; the one at 40 s would not.
+    expect(results).toHaveLength(4);
+  });
+
+  it('fails the invocation only when every tick failed', async () => {
+    ddbMock.on(GetCommand, { Key: { pk: 'pathways' } }).rejects(new Error('throttled'));
+    const handler = createRoutingWeightsHandler({ ddb, logger: quietLogger, metrics, sleep: async () => undefined }, { ...config, ticks: 2 });
+
+    await expect(handler({})).rejects.toThrow('throttled');
+  });
+});
+
+describe('configFromEnvironment', () => {
+  it('reads table names and the cadence, with 6 ticks of 10 s by default', () => {
+    expect(configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q' })).toEqual({
+      routingTableName: 'R',
+      rollupsTableName: 'Q',
+      ticks: 6,
+      tickSeconds: 10,
+    });
+  });
+
+  it('names the variable and the bad value', () => {
+    expect(() => configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', TICK_SECONDS: 'soon' })).toThrow(
+      new RoutingWeightsConfigError('TICK_SECONDS = "soon": must be a positive number'),
+    );
+    expect(() => configFromEnvironment({ ROLLUPS_TABLE_NAME: 'Q' })).toThrow('environment variable ROUTING_TABLE_NAME is required');
+  });
+});

@@ -1,0 +1,313 @@
+import type { CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
+import { XMLValidator } from 'fast-xml-parser';
+import { describe, expect, it, vi } from 'vitest';
+import { generateInitialKeyring } from '../../core/keyring';
+import { rankPathways } from '../../core/rendezvous';
+import { signToken } from '../../core/token';
+import { createSteeringHandler, MAX_GENERATED_BODY_BYTES, type SteeringHandlerDeps } from '../../edge-functions/steering/handler';
+import type { OriginManifestRequest } from '../../edge-functions/steering/manifest-cache';
+
+const NOW_S = 1_750_000_000;
+const KEYRING = generateInitialKeyring({ nowSeconds: NOW_S - 100 });
+const GATEWAY = 'd9999gateway.cloudfront.net';
+const REGISTRY = {
+  pk: 'pathways',
+  updatedAt: '2025-06-15T00:00:00Z',
+  pathways: [
+    { id: 'cf-a', host: 'd1111.cloudfront.net', enabled: true, cap: 1 },
+    { id: 'cf-b', host: 'd2222.cloudfront.net', enabled: true, cap: 1 },
+    { id: 'cf-c', host: 'd3333.cloudfront.net', enabled: true, cap: 1 },
+    { id: 'old', host: 'old.example.net', enabled: false, cap: 1 },
+  ],
+};
+const weightsItem = (scope: string, weights: Record<string, number>) => ({ pk: `weights#${scope}`, scope, weights, version: 3, updatedAt: '2025-06-15T00:00:00Z', reason: 'test' });
+
+function rungs(n: number): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (let i = 0; i < n; i++) {
+    const h = 1080 - (i % 8) * 120;
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${6_000_000 - i * 400_000},CODECS="avc1.640028,mp4a.40.2",RESOLUTION=${Math.round((h * 16) / 9)}x${h},AUDIO="program_audio"`, `main_${h}p_${i}.m3u8`);
+    lines.push(`#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${600_000 - i * 40_000},CODECS="avc1.640028",RESOLUTION=${Math.round((h * 16) / 9)}x${h},URI="main_${h}p_${i}_iframe.m3u8"`);
+  }
+  lines.push('#EXT-X-MEDIA:TYPE=AUDIO,URI="main_audio.m3u8",GROUP-ID="program_audio",LANGUAGE="eng",NAME="English",AUTOSELECT=YES,DEFAULT=YES,CHANNELS="2"');
+  return `${lines.join('\n')}\n`;
+}
+const ORIGIN_MPD = `<?xml version="1.0" encoding="UTF-8"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" minBufferTime="PT12S" profiles="urn:mpeg:dash:profile:cmaf:2019" mediaPresentationDuration="PT60S"><Period id="1"><AdaptationSet mimeType="video/mp4"><Representation id="1" width="1920" height="1080" bandwidth="6000000" codecs="avc1.640028"><SegmentTemplate timescale="30000" media="v1080_$Number$.cmfv" initialization="v1080_init.cmfv" duration="180000"/></Representation><Representation id="2" width="1280" height="720" bandwidth="3000000" codecs="avc1.64001f"><SegmentTemplate timescale="30000" media="v720_$Number$.cmfv" initialization="v720_init.cmfv" duration="180000"/></Representation></AdaptationSet></Period></MPD>`;
+
+const ORIGIN: Record<string, string> = {
+  'media/big-buck/r2/main.m3u8': rungs(6),
+  'media/big-buck/r2/main.mpd': ORIGIN_MPD,
+  'media/huge/r1/main.m3u8': rungs(900),
+};
+
+/** An origin-request event as CloudFront documents it (Lambda@Edge event structure), S3 origin, geo + device headers added by the origin request policy. */
+function originRequest(uri: string, opts: { querystring?: string; method?: string; country?: string; mobile?: boolean } = {}): CloudFrontRequestEvent {
+  const headers: Record<string, { key: string; value: string }[]> = {
+    host: [{ key: 'Host', value: 'origin-bucket.s3.eu-west-1.amazonaws.com' }],
+    'user-agent': [{ key: 'User-Agent', value: 'Amazon CloudFront' }],
+    via: [{ key: 'Via', value: '2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)' }],
+    'x-forwarded-for': [{ key: 'X-Forwarded-For', value: '203.0.113.178' }],
+    'cloudfront-viewer-asn': [{ key: 'CloudFront-Viewer-ASN', value: '3320' }],
+    'cloudfront-is-mobile-viewer': [{ key: 'CloudFront-Is-Mobile-Viewer', value: String(opts.mobile ?? false) }],
+    'cloudfront-is-tablet-viewer': [{ key: 'CloudFront-Is-Tablet-Viewer', value: 'false' }],
+    'cloudfront-is-smarttv-viewer': [{ key: 'CloudFront-Is-SmartTV-Viewer', value: 'false' }],
+    'cloudfront-is-desktop-viewer': [{ key: 'CloudFront-Is-Desktop-Viewer', value: String(!(opts.mobile ?? false)) }],
+  };
+  if (opts.country !== undefined) headers['cloudfront-viewer-country'] = [{ key: 'CloudFront-Viewer-Country', value: opts.country }];
+  return {
+    Records: [
+      {
+        cf: {
+          config: { distributionDomainName: GATEWAY, distributionId: 'EDFDVBD6EXAMPLE', eventType: 'origin-request', requestId: '4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==' },
+          request: {
+            clientIp: '203.0.113.178',
+            headers,
+            method: opts.method ?? 'GET',
+            origin: {
+              s3: { authMethod: 'origin-access-identity', customHeaders: {}, domainName: 'origin-bucket.s3.eu-west-1.amazonaws.com', path: '', region: 'eu-west-1' },
+            },
+            querystring: opts.querystring ?? '',
+            uri,
+          },
+        },
+      },
+    ],
+  } as CloudFrontRequestEvent;
+}
+
+const token = (claims: Partial<{ sid: string; aid: string; exp: number }> = {}) =>
+  signToken({ sid: claims.sid ?? 'sess-1', aid: claims.aid ?? 'big-buck', exp: claims.exp ?? NOW_S + 3600 }, KEYRING);
+
+function setup(overrides: Partial<SteeringHandlerDeps> & { items?: Record<string, unknown> } = {}) {
+  const items = overrides.items ?? { pathways: REGISTRY, 'weights#*': weightsItem('*', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }) };
+  const readRoutingItems = vi.fn(async (keys: readonly string[]) => new Map(keys.filter((k) => k in items).map((k) => [k, items[k]])));
+  const readOriginText = vi.fn(async ({ key }: OriginManifestRequest) => ORIGIN[key] ?? null);
+  const clock = { ms: NOW_S * 1000 };
+  const log = vi.fn();
+  const handler = createSteeringHandler({
+    getKeyring: () => KEYRING,
+    readOriginText,
+    readRoutingItems,
+    steeringTtlSeconds: 10,
+    routingCacheSeconds: 5,
+    nowMs: () => clock.ms,
+    log,
+    ...overrides,
+  });
+  return { handler, readRoutingItems, readOriginText, clock, log };
+}
+
+const header = (r: CloudFrontResultResponse, name: string) => r.headers?.[name]?.[0]?.value;
+
+describe('steering edge handler: /play manifests', () => {
+  it('returns a multi-pathway HLS playlist ranked for the session, uncached, with CORS', async () => {
+    // Prepare
+    const { handler } = setup();
+    const t = token({ sid: 'sess-77' });
+    // Act
+    const res = await handler(originRequest(`/${t}/play/big-buck/r2/main.m3u8`, { country: 'DE' }));
+    // Assess
+    expect(res.status).toBe('200');
+    expect(header(res, 'content-type')).toBe('application/vnd.apple.mpegurl');
+    expect(header(res, 'cache-control')).toBe('no-store');
+    expect(header(res, 'access-control-allow-origin')).toBe('*');
+    const expectedFirst = rankPathways('sess-77', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 })[0];
+    expect(res.body).toContain(`#EXT-X-CONTENT-STEERING:SERVER-URI="https://${GATEWAY}/${t}/steer/big-buck",PATHWAY-ID="${expectedFirst}"`);
+    expect(res.body?.match(/^#EXT-X-STREAM-INF:/gm)).toHaveLength(18);
+    expect(res.body).not.toContain('old.example.net');
+    expect(res.body).toContain(`https://d1111.cloudfront.net/${t}/media/big-buck/r2/main_1080p_0.m3u8`);
+  });
+
+  it('returns a DASH MPD with one BaseURL per enabled pathway and ContentSteering', async () => {
+    const { handler } = setup();
+    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.mpd`));
+    expect(res.status).toBe('200');
+    expect(header(res, 'content-type')).toBe('application/dash+xml');
+    expect(XMLValidator.validate(res.body as string)).toBe(true);
+    expect(res.body?.match(/<BaseURL serviceLocation="/g)).toHaveLength(3);
+    expect(res.body).toMatch(/<ContentSteering defaultServiceLocation="cf-[abc]" queryBeforeStart="true">https:\/\/d9999gateway/);
+  });
+
+  it('leaves out renditions above the mobile cap', async () => {
+    const { handler } = setup();
+    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.mpd`, { mobile: true }));
+    expect(res.body).not.toContain('height="1080"');
+    expect(res.body).toContain('height="720"');
+  });
+
+  it('reads an origin manifest once, with the viewer token and ranked pathways, then serves it from memory', async () => {
+    const { handler, readOriginText } = setup();
+    const t = token({ sid: 'a' });
+    await handler(originRequest(`/${t}/play/big-buck/r2/main.m3u8`));
+    await handler(originRequest(`/${token({ sid: 'b' })}/play/big-buck/r2/main.m3u8`));
+    expect(readOriginText).toHaveBeenCalledTimes(1);
+    const request = readOriginText.mock.calls[0][0];
+    expect(request.key).toBe('media/big-buck/r2/main.m3u8');
+    expect(request.token).toBe(t);
+    expect(request.pathways.map((p) => p.id)).toEqual(rankPathways('a', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }));
+  });
+
+  it('answers 502 when the origin manifest is not a multivariant playlist', async () => {
+    const { handler } = setup({ readOriginText: async () => '#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.cmfv\n' });
+    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.m3u8`));
+    expect(res.status).toBe('502');
+    expect(header(res, 'cache-control')).toBe('no-store');
+  });
+
+  it('answers 404 for a revision the origin does not have', async () => {
+    const { handler } = setup();
+    const res = await handler(originRequest(`/${token()}/play/big-buck/r9/main.m3u8`));
+    expect(res.status).toBe('404');
+    expect(header(res, 'cache-control')).toBe('no-store');
+  });
+
+  it('keeps a generated manifest within the 1 MB origin-request limit by dropping failover pathways', async () => {
+    const { handler, log } = setup();
+    const res = await handler(originRequest(`/${token({ aid: 'huge' })}/play/huge/r1/main.m3u8`));
+    expect(res.status).toBe('200');
+    expect(Buffer.byteLength(res.body as string)).toBeLessThanOrEqual(MAX_GENERATED_BODY_BYTES);
+    expect(log).toHaveBeenCalledWith(expect.objectContaining({ message: 'manifest trimmed to fit 1 MB' }));
+  });
+
+  it('keeps a realistic manifest (6 rungs, I-frames, 3 pathways) far below 1 MB', async () => {
+    const { handler } = setup();
+    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.m3u8`));
+    expect(Buffer.byteLength(res.body as string)).toBeLessThan(MAX_GENERATED_BODY_BYTES / 50);
+  });
+});
+
+describe('steering edge handler: /steer', () => {
+  it('returns the steering manifest with TTL, RELOAD-URI on the token path and no-store', async () => {
+    // Prepare
+    const { handler } = setup();
+    const t = token({ sid: 'sess-9' });
+    // Act
+    const res = await handler(originRequest(`/${t}/steer/big-buck`, { querystring: '_HLS_pathway=cf-b&_HLS_throughput=4000000' }));
+    // Assess
+    expect(res.status).toBe('200');
+    expect(header(res, 'content-type')).toBe('application/json');
+    expect(header(res, 'cache-control')).toBe('no-store');
+    expect(JSON.parse(res.body as string)).toEqual({
+      VERSION: 1,
+      TTL: 10,
+      'RELOAD-URI': `https://${GATEWAY}/${t}/steer/big-buck`,
+      'PATHWAY-PRIORITY': rankPathways('sess-9', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }),
+    });
+  });
+
+  it('accepts dash.js steering parameters and quoted _HLS_pathway alike', async () => {
+    const { handler } = setup();
+    const dash = await handler(originRequest(`/${token()}/steer/big-buck`, { querystring: '_DASH_pathway=%22cf-a%2Ccf-b%22&_DASH_throughput=100%2C' }));
+    const hls = await handler(originRequest(`/${token()}/steer/big-buck`, { querystring: '_HLS_pathway=%22cf-a%22' }));
+    expect(dash.status).toBe('200');
+    expect(JSON.parse(hls.body as string)['PATHWAY-PRIORITY']).toEqual(JSON.parse(dash.body as string)['PATHWAY-PRIORITY']);
+  });
+
+  it('uses the viewer country\'s weights, falling back to the global ones', async () => {
+    const { handler, readRoutingItems } = setup({
+      items: { pathways: REGISTRY, 'weights#*': weightsItem('*', { 'cf-a': 1 }), 'weights#FR': weightsItem('FR', { 'cf-c': 1 }) },
+    });
+    const fr = JSON.parse((await handler(originRequest(`/${token()}/steer/big-buck`, { country: 'FR' }))).body as string);
+    const jp = JSON.parse((await handler(originRequest(`/${token()}/steer/big-buck`, { country: 'JP' }))).body as string);
+    expect(fr['PATHWAY-PRIORITY'][0]).toBe('cf-c');
+    expect(jp['PATHWAY-PRIORITY'][0]).toBe('cf-a');
+    expect(readRoutingItems).toHaveBeenCalledWith(['pathways', 'weights#FR', 'weights#*']);
+  });
+});
+
+describe('steering edge handler: fail static', () => {
+  it('keeps serving the last good weights when DynamoDB starts throwing', async () => {
+    // Prepare
+    const items = { pathways: REGISTRY, 'weights#*': weightsItem('*', { 'cf-c': 1 }) };
+    const { handler, readRoutingItems, clock } = setup({ items });
+    await handler(originRequest(`/${token()}/steer/big-buck`));
+    readRoutingItems.mockRejectedValue(new Error('ProvisionedThroughputExceededException'));
+    clock.ms += 60_000; // long past the 5 s cache
+    // Act
+    const first = await handler(originRequest(`/${token()}/steer/big-buck`));
+    await Promise.resolve();
+    const second = await handler(originRequest(`/${token()}/steer/big-buck`));
+    // Assess
+    expect(JSON.parse(first.body as string)['PATHWAY-PRIORITY'][0]).toBe('cf-c');
+    expect(JSON.parse(second.body as string)['PATHWAY-PRIORITY'][0]).toBe('cf-c');
+  });
+
+  it('does not wait on DynamoDB once warm: a stale cache answers while one refresh runs in the background', async () => {
+    const { handler, readRoutingItems, clock } = setup();
+    await handler(originRequest(`/${token()}/steer/big-buck`));
+    let release: () => void = () => undefined;
+    readRoutingItems.mockImplementation(() => new Promise((resolve) => (release = () => resolve(new Map()))));
+    clock.ms += 6_000;
+    const responses = await Promise.all([1, 2, 3].map(() => handler(originRequest(`/${token()}/steer/big-buck`))));
+    expect(responses.map((r) => r.status)).toEqual(['200', '200', '200']);
+    expect(readRoutingItems).toHaveBeenCalledTimes(2); // the cold read plus ONE background refresh
+    release();
+  });
+
+  it('bounds how long a cold request waits for a hanging routing table', async () => {
+    const { handler } = setup({ readRoutingItems: () => new Promise(() => undefined), routingColdWaitMs: 20 });
+    const res = await handler(originRequest(`/${token()}/steer/big-buck`));
+    expect(res.status).toBe('503');
+  });
+
+  it('uses equal weights over enabled pathways when there is no weights item', async () => {
+    const { handler } = setup({ items: { pathways: REGISTRY } });
+    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.m3u8`, { country: 'DE' }));
+    expect(res.status).toBe('200');
+    expect(header(res, 'x-routing-source')).toBe('equal');
+    expect(res.body?.match(/^#EXT-X-STREAM-INF:/gm)).toHaveLength(18);
+  });
+
+  it('answers 503 with Retry-After, not a broken manifest, when the registry was never readable', async () => {
+    const { handler } = setup({ readRoutingItems: async () => Promise.reject(new Error('AccessDenied')) });
+    const res = await handler(originRequest(`/${token()}/steer/big-buck`));
+    expect(res.status).toBe('503');
+    expect(header(res, 'retry-after')).toBe('1');
+    expect(header(res, 'cache-control')).toBe('no-store');
+  });
+});
+
+describe('steering edge handler: tokens and methods', () => {
+  it('answers 403 with a reason code and no-store for an expired token', async () => {
+    const { handler } = setup();
+    const res = await handler(originRequest(`/${token({ exp: NOW_S - 3600 })}/steer/big-buck`));
+    expect(res.status).toBe('403');
+    expect(header(res, 'x-token-error')).toBe('expired');
+    expect(header(res, 'cache-control')).toBe('no-store');
+  });
+
+  it('answers 403 for a token of another asset', async () => {
+    const { handler } = setup();
+    const res = await handler(originRequest(`/${token({ aid: 'other' })}/play/big-buck/r2/main.m3u8`));
+    expect(res.status).toBe('403');
+    expect(header(res, 'x-token-error')).toBe('asset-mismatch');
+  });
+
+  it('answers 403 for a path without a token', async () => {
+    const { handler } = setup();
+    expect((await handler(originRequest('/play'))).status).toBe('403');
+  });
+
+  it('answers a CORS preflight with 204 without looking at the token', async () => {
+    const { handler, readRoutingItems } = setup();
+    const res = await handler(originRequest('/garbage/steer/big-buck', { method: 'OPTIONS' }));
+    expect(res.status).toBe('204');
+    expect(header(res, 'access-control-allow-methods')).toContain('GET');
+    expect(readRoutingItems).not.toHaveBeenCalled();
+  });
+
+  it('answers 404 for media paths, which belong on the delivery CDNs', async () => {
+    const { handler } = setup();
+    expect((await handler(originRequest(`/${token()}/media/big-buck/r2/main_720p.m3u8`))).status).toBe('404');
+  });
+
+  it('answers 405 for POST', async () => {
+    const { handler } = setup();
+    expect((await handler(originRequest(`/${token()}/steer/big-buck`, { method: 'POST' }))).status).toBe('405');
+  });
+
+  it('answers 503 when the keyring cannot be loaded', async () => {
+    const { handler } = setup({ getKeyring: () => Promise.reject(new Error('secrets manager timeout')) });
+    expect((await handler(originRequest(`/${token()}/steer/big-buck`))).status).toBe('503');
+  });
+});
