@@ -74,7 +74,7 @@ export function isZeroCounters(counters: QoeCounters): boolean {
 export function addSample<T extends QoeCounters>(into: T, sample: QoeSample): T {
   if (sample.source === 'cdn-log') into.requests += 1;
   else into.reports += 1;
-  if ((sample.status !== undefined && sample.status >= 500) || sample.fatalError === true) into.errors += 1;
+  if (isError(sample)) into.errors += 1;
   if (sample.bytes !== undefined) into.bytes += sample.bytes;
   if (sample.ttfbMs !== undefined) {
     into.ttfbMsSum += sample.ttfbMs;
@@ -92,6 +92,16 @@ export function addSample<T extends QoeCounters>(into: T, sample: QoeSample): T 
     into.startupCount += 1;
   }
   return into;
+}
+
+/**
+ * 5xx responses and player fatal errors (core/qoe-types.ts). A player-reported status 0 is "no response
+ * received" (CTA-5004-B `rc`), i.e. the CDN did not answer; a CDN log's 000 is a viewer that hung up.
+ */
+function isError(sample: QoeSample): boolean {
+  if (sample.fatalError === true) return true;
+  if (sample.status === undefined) return false;
+  return sample.status >= 500 || (sample.source === 'cmcd' && sample.status === 0);
 }
 
 export function emptyRollup(pathway: string, country: string, minute: number): QoeRollup {

@@ -307,7 +307,7 @@ function measureScope(cells: ReadonlyMap<string, CellWindows> | undefined, p: Sc
   for (const id of new Set([...current.keys(), ...recent.keys()])) {
     const a = current.get(id);
     const b = recent.get(id);
-    const worse = !a ? b! : !b ? a : a.cost > b.cost ? a : b;
+    const worse = !a ? b! : !b ? a : a.cost >= b.cost ? a : b;
     result.set(id, { ...worse, spike: Boolean(a?.spike || b?.spike) });
   }
   return result;

@@ -1,0 +1,174 @@
+import { CMCD_DEFAULT_TIME_INTERVAL, type Cmcd, decodeCmcd } from '@svta/cml-cmcd';
+import type { QoeSample } from './qoe-types';
+import { type PathwayHosts, pathwayOfCdnValue, pathwayOfHost, pathwayOfUrl } from './pathway-hosts';
+import { MalformedRecordError } from './realtime-log';
+
+/**
+ * CMCD v2 event-mode reports (CTA-5004-B "Event mode"): an `application/cmcd` POST body of
+ * newline-separated CMCD lines, one event per line. This is what @svta/cml-cmcd's CmcdReporter (and so
+ * hls.js ≥ 1.7 with `cmcd: { version: 2, eventTargets }`) sends: `body: lines.join("\n")`, one line per
+ * event, `batchSize` lines per POST (default 1). Decoding is @svta/cml-cmcd's `decodeCmcd`; this module
+ * only maps decoded events to QoE samples.
+ */
+
+/** Largest line accepted; CTA-5004-B caps string values at 128 chars (url excepted), hls.js lines are < 1 KiB. */
+export const MAX_CMCD_LINE_BYTES = 4 * 1024;
+
+export function splitCmcdReportBody(body: string): string[] {
+  const lines: string[] = [];
+  for (const raw of body.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() !== '') lines.push(line);
+  }
+  return lines;
+}
+
+/** Decodes every line; one undecodable line makes the whole report malformed (it was not built by a CMCD encoder). */
+export function decodeCmcdReportLines(lines: readonly string[]): Cmcd[] {
+  return lines.map((line) => {
+    if (line.length > MAX_CMCD_LINE_BYTES) throw new MalformedRecordError('oversize-cmcd-line');
+    let decoded: Cmcd;
+    try {
+      decoded = decodeCmcd(line) as Cmcd;
+    } catch {
+      throw new MalformedRecordError('bad-cmcd-line');
+    }
+    if (typeof decoded.e !== 'string') throw new MalformedRecordError('cmcd-line-without-event');
+    return decoded;
+  });
+}
+
+export interface CmcdReportContext {
+  /** Epoch ms at which the ingest endpoint received the report (server clock). */
+  readonly receivedAt: number;
+  /** Server-side viewer country (CloudFront-Viewer-Country), "XX" when unknown. */
+  readonly country: string;
+  readonly asn?: number;
+  /** Asset id proven by the playback token; preferred over the player-supplied `cid`. */
+  readonly assetId?: string;
+  readonly hosts: PathwayHosts;
+  /**
+   * Period of the player's time-interval (`t`) reports in ms. CTA-5004-B leaves it to the player;
+   * @svta/cml-cmcd and hls.js default to CMCD_DEFAULT_TIME_INTERVAL (30 s).
+   */
+  readonly intervalMs?: number;
+}
+
+export interface CmcdSamples {
+  readonly samples: QoeSample[];
+  /** Lines that named no known pathway (no `cdn`, `h` or `url`, none earlier in the report). */
+  readonly unattributed: number;
+}
+
+/**
+ * Client clocks are not trusted for bucketing: an event stamped more than this far before the receive
+ * time (beyond what batching explains) or at all after it is bucketed at the receive time instead.
+ */
+const MAX_CLIENT_LAG_MS = 10 * 60_000;
+const MAX_CLIENT_LEAD_MS = 30_000;
+
+type MutableSample = { -readonly [K in keyof QoeSample]: QoeSample[K] };
+
+function numberOf(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (value !== null && typeof value === 'object' && 'value' in value) return numberOf((value as { value: unknown }).value);
+  return undefined;
+}
+
+/**
+ * CMCD v2 numeric keys are inner lists with object-type parameters, e.g. `br=(3000;v 128;a)`. The
+ * video (or muxed) entry is the one that matters for QoE; otherwise the first entry.
+ */
+function primaryNumber(value: unknown): number | undefined {
+  if (!Array.isArray(value)) return numberOf(value);
+  const video = value.find((item: unknown) => {
+    const params = item !== null && typeof item === 'object' ? (item as { params?: Record<string, unknown> }).params : undefined;
+    return params?.v === true || params?.av === true;
+  });
+  return numberOf(video ?? value[0]);
+}
+
+function sumOf(value: unknown): number | undefined {
+  if (!Array.isArray(value)) return numberOf(value);
+  let sum = 0;
+  for (const item of value) sum += numberOf(item) ?? 0;
+  return sum;
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function pathwayOfEvent(event: Cmcd, hosts: PathwayHosts): string | undefined {
+  return (
+    pathwayOfCdnValue(hosts, stringOf(event.cdn)) ??
+    pathwayOfHost(hosts, stringOf(event.h)) ??
+    pathwayOfUrl(hosts, stringOf(event.url))
+  );
+}
+
+/**
+ * Decoded event lines of one report to samples, one per attributable line.
+ *
+ * - pathway: CMCD `cdn`, else hostname `h`, else the host of `url` (response-received events), else the
+ *   last pathway named by an earlier line of the same session in the same report.
+ * - playing / stalled time: each time-interval (`t`) event stands for one interval in its state `sta`
+ *   (`p` → playMs, `r` → stallMs); buffer-starvation durations `bsd` are used as stall time when sent.
+ * - stalls: `bs` or a play-state change into rebuffering (`ps` with `sta=r`).
+ * - fatal error: a play-state change into `f`; hls.js also sends an `e` event for the same failure,
+ *   which is therefore not counted again.
+ * - response received (`rr`): `rc` and `ttfb`; `rc=0` means no response (CTA-5004-B "Response code").
+ */
+export function cmcdEventsToSamples(events: readonly Cmcd[], ctx: CmcdReportContext): CmcdSamples {
+  const intervalMs = ctx.intervalMs ?? CMCD_DEFAULT_TIME_INTERVAL * 1000;
+  const lastPathwayBySession = new Map<string, string>();
+  const samples: QoeSample[] = [];
+  let unattributed = 0;
+
+  for (const event of events) {
+    const sid = stringOf(event.sid);
+    const sessionKey = sid ?? '';
+    const pathway = pathwayOfEvent(event, ctx.hosts) ?? lastPathwayBySession.get(sessionKey);
+    if (pathway === undefined) {
+      unattributed += 1;
+      continue;
+    }
+    lastPathwayBySession.set(sessionKey, pathway);
+
+    const clientTs = numberOf(event.ts);
+    const ts =
+      clientTs !== undefined && clientTs >= ctx.receivedAt - MAX_CLIENT_LAG_MS && clientTs <= ctx.receivedAt + MAX_CLIENT_LEAD_MS
+        ? Math.round(clientTs)
+        : ctx.receivedAt;
+    const sample: MutableSample = { ts, source: 'cmcd', pathway, country: ctx.country };
+    if (ctx.asn !== undefined) sample.asn = ctx.asn;
+    if (sid !== undefined) sample.sid = sid;
+    const assetId = ctx.assetId ?? stringOf(event.cid);
+    if (assetId !== undefined) sample.assetId = assetId;
+
+    const bitrate = primaryNumber(event.br);
+    if (bitrate !== undefined) sample.bitrateKbps = bitrate;
+    const throughput = primaryNumber(event.mtp);
+    if (throughput !== undefined) sample.throughputKbps = throughput;
+    const buffer = primaryNumber(event.bl);
+    if (buffer !== undefined) sample.bufferMs = buffer;
+    const startup = numberOf(event.msd);
+    if (startup !== undefined) sample.startupMs = startup;
+
+    const state = stringOf(event.sta);
+    if (event.bs === true || (event.e === 'ps' && state === 'r')) sample.starved = true;
+    const starvedFor = sumOf(event.bsd);
+    if (starvedFor !== undefined) sample.stallMs = starvedFor;
+    if (event.e === 't' && state === 'p') sample.playMs = intervalMs;
+    if (event.e === 't' && state === 'r' && starvedFor === undefined) sample.stallMs = intervalMs;
+    if (event.e === 'ps' && state === 'f') sample.fatalError = true;
+    if (event.e === 'rr') {
+      const rc = numberOf(event.rc);
+      if (rc !== undefined) sample.status = rc;
+      const ttfb = numberOf(event.ttfb);
+      if (ttfb !== undefined) sample.ttfbMs = ttfb;
+    }
+    samples.push(sample);
+  }
+  return { samples, unattributed };
+}

@@ -1,0 +1,478 @@
+/**
+ * CloudFront stand-in (DESIGN.md §8): one HTTP server per distribution. Each request goes through
+ * the same stages as at a CloudFront edge — viewer-request Lambda@Edge, cache, origin-request
+ * Lambda@Edge, origin (S3) — with literal Lambda@Edge events
+ * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html),
+ * then one real-time log record per request to the Kinesis stream. A control API under `/__twin/`
+ * injects faults (latency, errors, throughput cap, down) so steering can be exercised.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type {
+  CloudFrontHeaders,
+  CloudFrontRequest,
+  CloudFrontRequestEvent,
+  CloudFrontRequestResult,
+  CloudFrontResultResponse,
+  Context,
+} from 'aws-lambda';
+import { lambdaContext } from '../apigw';
+import { closeServer, listenOnLoopback, readBody, sendJson } from '../http-server';
+import {
+  formatTabSeparatedLine,
+  realtimeLogValues,
+  TWIN_REALTIME_LOG_FIELDS,
+  type RealtimeLogValues,
+} from './realtime-log';
+
+/** A Lambda@Edge request handler in either async or callback style (`CloudFrontRequestHandler`). */
+export type EdgeRequestHandler = (
+  event: CloudFrontRequestEvent,
+  context: Context,
+  callback: (error?: unknown, result?: CloudFrontRequestResult) => void,
+) => Promise<CloudFrontRequestResult> | void;
+
+export interface EdgeFaults {
+  /** Added before the first byte of every response. */
+  readonly latencyMs?: number;
+  /** Share (0..1) of requests answered 503 by the edge. */
+  readonly errorRate?: number;
+  /** Cap on body throughput, kilobits per second. */
+  readonly throughputKbps?: number;
+  /** true/"reset": connections are reset; "503": every request gets 503. */
+  readonly down?: boolean | 'reset' | '503';
+}
+
+export interface RealtimeLogTarget {
+  readonly kinesis: KinesisClient;
+  readonly streamName: string;
+  /** @default TWIN_REALTIME_LOG_FIELDS (pass REALTIME_LOG_FIELDS from core/realtime-log) */
+  readonly fields?: readonly string[];
+  /** @default tab-separated in `fields` order (pass formatRealtimeLogLine from core/realtime-log) */
+  readonly formatLine?: (values: RealtimeLogValues) => string;
+}
+
+export interface DistributionOptions {
+  /** The pathway this distribution is, e.g. "cf-a"; also used as the distribution id. */
+  readonly id: string;
+  /** Host name the edge events carry as `distributionDomainName`. @default "<id>.cloudfront.twin" */
+  readonly domainName?: string;
+  readonly port?: number;
+  readonly origin: { readonly s3: S3Client; readonly bucket: string; readonly region?: string };
+  readonly viewerRequest?: EdgeRequestHandler;
+  readonly originRequest?: EdgeRequestHandler;
+  /** false for the gateway distribution (CachingDisabled). @default true */
+  readonly caching?: boolean;
+  /** TTL when the origin sends no Cache-Control (the cache policy's default TTL). @default 86400 */
+  readonly defaultTtlSeconds?: number;
+  /**
+   * Add CloudFront-Viewer-Country / -ASN / device headers to origin requests, as the origin request
+   * policy does. The twin takes them from `x-twin-country`, `x-twin-asn`, `x-twin-device`.
+   * @default true
+   */
+  readonly viewerHeaders?: boolean;
+  /** @default 'US' */
+  readonly defaultCountry?: string;
+  readonly realtimeLog?: RealtimeLogTarget;
+  readonly faults?: EdgeFaults;
+}
+
+export interface Distribution {
+  readonly id: string;
+  readonly endpoint: string;
+  readonly domainName: string;
+  setFaults(faults: EdgeFaults): void;
+  purgeCache(pathPrefix?: string): number;
+  /** Writes buffered real-time log records to the stream now. */
+  flushLogs(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The CORS response-headers policy of the delivery distributions: CMCD headers allowed (DESIGN.md §5). */
+const CORS_HEADERS: Record<string, string> = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD, OPTIONS, POST',
+  'access-control-allow-headers': 'CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session, Content-Type, Range',
+  'access-control-expose-headers': 'Content-Length, Content-Range, Age, X-Cache',
+  'access-control-max-age': '600',
+};
+
+const TWIN_HEADERS = ['x-twin-country', 'x-twin-asn', 'x-twin-device'];
+
+interface EdgeResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+interface CacheEntry extends EdgeResponse {
+  storedAt: number;
+  expiresAt: number;
+}
+
+class EdgeFunctionError extends Error {}
+
+export function toCloudFrontHeaders(headers: Record<string, string>): CloudFrontHeaders {
+  const result: CloudFrontHeaders = {};
+  for (const [name, value] of Object.entries(headers)) result[name.toLowerCase()] = [{ key: name, value }];
+  return result;
+}
+
+function fromCloudFrontHeaders(headers: CloudFrontHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, values] of Object.entries(headers ?? {})) {
+    if (values.length > 0) result[name] = values.map((v) => v.value).join(', ');
+  }
+  return result;
+}
+
+function viewerHeaderEntries(headers: Record<string, string>, defaultCountry: string): Record<string, string> {
+  const device = headers['x-twin-device'] ?? 'desktop';
+  return {
+    'CloudFront-Viewer-Country': (headers['x-twin-country'] ?? defaultCountry).toUpperCase(),
+    'CloudFront-Viewer-ASN': headers['x-twin-asn'] ?? '64512',
+    'CloudFront-Is-Desktop-Viewer': String(device === 'desktop'),
+    'CloudFront-Is-Mobile-Viewer': String(device === 'mobile'),
+    'CloudFront-Is-Tablet-Viewer': String(device === 'tablet'),
+    'CloudFront-Is-SmartTV-Viewer': String(device === 'smarttv'),
+  };
+}
+
+/** Cache lifetime from Cache-Control as CloudFront reads it: s-maxage, then max-age; no-store/no-cache/private never. */
+export function cacheTtlSeconds(cacheControl: string | undefined, defaultTtl: number): number {
+  if (!cacheControl) return defaultTtl;
+  const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim());
+  if (directives.some((d) => d === 'no-store' || d === 'no-cache' || d === 'private')) return 0;
+  const read = (name: string) => {
+    const found = directives.find((d) => d.startsWith(`${name}=`));
+    return found === undefined ? undefined : Number(found.slice(name.length + 1));
+  };
+  return read('s-maxage') ?? read('max-age') ?? defaultTtl;
+}
+
+async function invokeEdge(
+  handler: EdgeRequestHandler,
+  event: CloudFrontRequestEvent,
+  functionName: string,
+): Promise<CloudFrontRequestResult> {
+  const context = lambdaContext(functionName, event.Records[0]!.cf.config.requestId, 5_000);
+  try {
+    return await new Promise<CloudFrontRequestResult>((resolve, reject) => {
+      const returned = handler(event, context, (error, result) => (error ? reject(error) : resolve(result)));
+      if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+        (returned as Promise<CloudFrontRequestResult>).then(resolve, reject);
+      }
+    });
+  } catch (error) {
+    throw new EdgeFunctionError(`${functionName} failed: ${(error as Error)?.message ?? String(error)}`);
+  }
+}
+
+function isGeneratedResponse(result: CloudFrontRequestResult): result is CloudFrontResultResponse {
+  return result !== null && result !== undefined && 'status' in result;
+}
+
+function generatedToEdgeResponse(result: CloudFrontResultResponse): EdgeResponse {
+  const body = result.body ?? '';
+  return {
+    status: Number(result.status),
+    headers: fromCloudFrontHeaders(result.headers),
+    body: result.bodyEncoding === 'base64' ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8'),
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function startDistribution(options: DistributionOptions): Promise<Distribution> {
+  const domainName = options.domainName ?? `${options.id}.cloudfront.twin`;
+  const region = options.origin.region ?? 'us-east-1';
+  const caching = options.caching ?? true;
+  const defaultTtl = options.defaultTtlSeconds ?? 86_400;
+  const addViewerHeaders = options.viewerHeaders ?? true;
+  const defaultCountry = options.defaultCountry ?? 'US';
+  const cache = new Map<string, CacheEntry>();
+  const sockets = new Set<Socket>();
+  let faults: EdgeFaults = options.faults ?? {};
+  let pendingLogs: string[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+
+  const logFields = options.realtimeLog?.fields ?? TWIN_REALTIME_LOG_FIELDS;
+  const formatLine = options.realtimeLog?.formatLine ?? ((values: RealtimeLogValues) => formatTabSeparatedLine(logFields, values));
+
+  async function flushLogs(): Promise<void> {
+    const target = options.realtimeLog;
+    if (!target) return;
+    flushing = flushing.then(async () => {
+      while (pendingLogs.length > 0) {
+        // PutRecords takes at most 500 records per call.
+        const batch = pendingLogs.slice(0, 500);
+        pendingLogs = pendingLogs.slice(500);
+        await target.kinesis
+          .send(
+            new PutRecordsCommand({
+              StreamName: target.streamName,
+              Records: batch.map((line) => ({
+                PartitionKey: randomBytes(8).toString('hex'),
+                Data: Buffer.from(line.endsWith('\n') ? line : `${line}\n`),
+              })),
+            }),
+          )
+          .catch((error: unknown) => console.warn(`[twin ${options.id}] real-time log delivery failed`, error));
+      }
+    });
+    await flushing;
+  }
+  const flushTimer = setInterval(() => void flushLogs(), 250);
+  flushTimer.unref();
+
+  function baseEvent(
+    eventType: 'viewer-request' | 'origin-request',
+    request: CloudFrontRequest,
+    requestId: string,
+  ): CloudFrontRequestEvent {
+    return {
+      Records: [
+        { cf: { config: { distributionDomainName: domainName, distributionId: options.id, eventType, requestId }, request } },
+      ],
+    };
+  }
+
+  async function fromOrigin(uri: string): Promise<EdgeResponse> {
+    const key = decodeURIComponent(uri.replace(/^\//, ''));
+    try {
+      const object = await options.origin.s3.send(new GetObjectCommand({ Bucket: options.origin.bucket, Key: key }));
+      const headers: Record<string, string> = {};
+      if (object.ContentType) headers['content-type'] = object.ContentType;
+      if (object.CacheControl) headers['cache-control'] = object.CacheControl;
+      if (object.ETag) headers.etag = object.ETag;
+      if (object.LastModified) headers['last-modified'] = object.LastModified.toUTCString();
+      return { status: 200, headers, body: Buffer.from(await object.Body!.transformToByteArray()) };
+    } catch (error) {
+      // With OAC and no s3:ListBucket, S3 answers a missing key with 403, and so does CloudFront.
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || status === 403) {
+        return { status: 403, headers: { 'content-type': 'application/xml' }, body: Buffer.from('<Error><Code>AccessDenied</Code></Error>') };
+      }
+      throw error;
+    }
+  }
+
+  async function process(
+    req: IncomingMessage,
+    requestId: string,
+  ): Promise<{ response: EdgeResponse; resultType: string; country: string; asn?: number }> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const rawHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) rawHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const viewerHeaders = viewerHeaderEntries(rawHeaders, defaultCountry);
+    const country = viewerHeaders['CloudFront-Viewer-Country']!;
+    const asn = Number(viewerHeaders['CloudFront-Viewer-ASN']);
+    const forwarded = Object.fromEntries(Object.entries(rawHeaders).filter(([name]) => !TWIN_HEADERS.includes(name)));
+    forwarded.host = domainName;
+
+    let request: CloudFrontRequest = {
+      clientIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+      headers: toCloudFrontHeaders(forwarded),
+      method: req.method ?? 'GET',
+      querystring: url.search.slice(1),
+      uri: url.pathname,
+    };
+    if (req.method === 'POST' || req.method === 'PUT') {
+      const body = await readBody(req);
+      if (body.length > 0) {
+        request = { ...request, body: { action: 'read-only', data: body.toString('base64'), encoding: 'base64', inputTruncated: false } };
+      }
+    }
+
+    if (options.viewerRequest) {
+      const result = await invokeEdge(options.viewerRequest, baseEvent('viewer-request', request, requestId), `${options.id}-viewer-request`);
+      if (isGeneratedResponse(result)) {
+        const response = generatedToEdgeResponse(result);
+        return { response, resultType: response.status >= 400 ? 'Error' : 'LambdaGeneratedResponse', country, asn };
+      }
+      if (result) request = result as CloudFrontRequest;
+    }
+
+    if (request.method === 'OPTIONS') {
+      return { response: { status: 204, headers: {}, body: Buffer.alloc(0) }, resultType: 'Miss', country, asn };
+    }
+
+    const cacheKey = request.uri;
+    const cached = caching ? cache.get(cacheKey) : undefined;
+    if (cached && cached.expiresAt > Date.now()) {
+      const age = Math.floor((Date.now() - cached.storedAt) / 1000);
+      return { response: { ...cached, headers: { ...cached.headers, age: String(age) } }, resultType: 'Hit', country, asn };
+    }
+
+    let response: EdgeResponse;
+    if (options.originRequest) {
+      const originRequest: CloudFrontRequest = {
+        ...request,
+        headers: addViewerHeaders ? { ...request.headers, ...toCloudFrontHeaders(viewerHeaders) } : request.headers,
+        origin: {
+          s3: {
+            authMethod: 'none',
+            customHeaders: {},
+            domainName: `${options.origin.bucket}.s3.${region}.amazonaws.com`,
+            path: '',
+            region,
+          },
+        },
+      };
+      const result = await invokeEdge(options.originRequest, baseEvent('origin-request', originRequest, requestId), `${options.id}-origin-request`);
+      response = isGeneratedResponse(result) ? generatedToEdgeResponse(result) : await fromOrigin((result as CloudFrontRequest).uri);
+    } else {
+      response = await fromOrigin(request.uri);
+    }
+
+    const ttl = cacheTtlSeconds(response.headers['cache-control'], defaultTtl);
+    if (caching && response.status === 200 && ttl > 0 && request.method === 'GET') {
+      cache.set(cacheKey, { ...response, storedAt: Date.now(), expiresAt: Date.now() + ttl * 1000 });
+    }
+    return { response, resultType: response.status >= 400 ? 'Error' : 'Miss', country, asn };
+  }
+
+  async function writeBody(res: ServerResponse, body: Buffer): Promise<void> {
+    const kbps = faults.throughputKbps;
+    if (!kbps || body.length === 0) return void res.end(body);
+    // Pace the body in 50 ms slices so the player measures the capped throughput.
+    const sliceBytes = Math.max(1, Math.floor((kbps * 1000) / 8 / 20));
+    for (let offset = 0; offset < body.length; offset += sliceBytes) {
+      if (res.destroyed) return;
+      res.write(body.subarray(offset, offset + sliceBytes));
+      await sleep(50);
+    }
+    res.end();
+  }
+
+  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path === '/__twin/faults') {
+      if (req.method === 'POST') faults = { ...faults, ...(JSON.parse((await readBody(req)).toString() || '{}') as EdgeFaults) };
+      if (req.method === 'DELETE') faults = {};
+      return sendJson(res, 200, faults, CORS_HEADERS);
+    }
+    if (path === '/__twin/cache' && req.method === 'DELETE') {
+      const prefix = new URL(req.url ?? '/', 'http://localhost').searchParams.get('prefix') ?? undefined;
+      return sendJson(res, 200, { purged: purgeCache(prefix) }, CORS_HEADERS);
+    }
+    if (req.method === 'OPTIONS') return void res.writeHead(204, CORS_HEADERS).end();
+    sendJson(res, 404, { message: 'unknown control path' });
+  }
+
+  function purgeCache(prefix?: string): number {
+    let purged = 0;
+    for (const key of [...cache.keys()]) {
+      if (prefix === undefined || key.startsWith(prefix)) purged += Number(cache.delete(key));
+    }
+    return purged;
+  }
+
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path.startsWith('/__twin/')) return void control(req, res, path).catch(() => sendJson(res, 400, { message: 'bad request' }));
+
+    void (async () => {
+      if (faults.down === true || faults.down === 'reset') return void req.socket.destroy();
+      const startedAt = Date.now();
+      const requestId = randomBytes(21).toString('base64url');
+      let outcome: { response: EdgeResponse; resultType: string; country: string; asn?: number };
+      if (faults.down === '503' || (faults.errorRate && Math.random() < faults.errorRate)) {
+        outcome = {
+          response: { status: 503, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body: Buffer.from('twin fault: service unavailable') },
+          resultType: 'Error',
+          country: (req.headers['x-twin-country'] as string | undefined)?.toUpperCase() ?? defaultCountry,
+        };
+      } else {
+        try {
+          outcome = await process(req, requestId);
+        } catch (error) {
+          // A failing edge function is CloudFront's 503 LambdaExecutionError; a failing origin, 502.
+          const status = error instanceof EdgeFunctionError ? 503 : 502;
+          console.warn(`[twin ${options.id}]`, (error as Error).message);
+          outcome = {
+            response: { status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`twin edge error ${status}`) },
+            resultType: 'Error',
+            country: defaultCountry,
+          };
+        }
+      }
+      if (faults.latencyMs) await sleep(faults.latencyMs);
+
+      const { response } = outcome;
+      const headers: Record<string, string> = {
+        ...response.headers,
+        ...CORS_HEADERS,
+        'content-length': String(response.body.length),
+        'x-cache': `${outcome.resultType === 'Hit' ? 'Hit' : outcome.resultType === 'Error' ? 'Error' : 'Miss'} from cloudfront`,
+        via: `1.1 ${options.id}.cloudfront.twin (CloudFront)`,
+        'x-amz-cf-pop': 'TWIN50-C1',
+        'x-amz-cf-id': requestId,
+      };
+      res.writeHead(response.status, headers);
+      const firstByteAt = Date.now();
+      if (req.method === 'HEAD') res.end();
+      else await writeBody(res, response.body);
+      const finishedAt = Date.now();
+
+      if (options.realtimeLog) {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const rawHeaders = Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+        );
+        pendingLogs.push(
+          formatLine(
+            realtimeLogValues({
+              startedAt,
+              firstByteAt,
+              finishedAt,
+              clientIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+              method: req.method ?? 'GET',
+              uri: url.pathname,
+              query: url.search.slice(1),
+              host: domainName,
+              headers: rawHeaders,
+              status: response.status,
+              bytes: req.method === 'HEAD' ? 0 : response.body.length,
+              contentType: response.headers['content-type'],
+              resultType: outcome.resultType,
+              requestId,
+              country: outcome.country,
+              asn: outcome.asn,
+              distributionId: options.id,
+              distributionDomainName: domainName,
+            }),
+          ),
+        );
+      }
+    })().catch((error: unknown) => {
+      console.warn(`[twin ${options.id}] request failed`, error);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const endpoint = await listenOnLoopback(server, options.port ?? 0);
+
+  return {
+    id: options.id,
+    endpoint,
+    domainName,
+    setFaults: (next) => (faults = { ...next }),
+    purgeCache,
+    flushLogs,
+    async stop() {
+      clearInterval(flushTimer);
+      for (const socket of sockets) socket.destroy();
+      await closeServer(server);
+      await flushLogs();
+    },
+  };
+}

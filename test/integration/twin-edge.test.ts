@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
+import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda';
+import { startLocalAws, type LocalAws } from '../../local/aws-servers';
+import { startDistribution, type Distribution } from '../../local/edge/cloudfront-server';
+
+const LOG_FIELDS = ['sc-status', 'cs-uri-stem', 'c-country', 'x-host-header', 'cmcd-session-id', 'cmcd-encoded-bitrate', 'x-edge-result-type'];
+
+describe('twin CloudFront distribution', () => {
+  let aws: LocalAws;
+  let cdn: Distribution;
+  const viewerEvents: CloudFrontRequestEvent[] = [];
+  const originEvents: CloudFrontRequestEvent[] = [];
+
+  // Stand-ins for the real edge functions: a path-token check (async) and a pass-through (callback style).
+  const viewerRequest = async (event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> => {
+    viewerEvents.push(event);
+    const request = event.Records[0]!.cf.request;
+    if (request.method === 'OPTIONS') return request;
+    const [, token, ...rest] = request.uri.split('/');
+    if (token !== 'good') {
+      return { status: '403', statusDescription: 'Forbidden', headers: { 'cache-control': [{ key: 'Cache-Control', value: 'no-store' }], 'x-token-error': [{ key: 'X-Token-Error', value: 'bad-signature' }] } };
+    }
+    return { ...request, uri: `/${rest.join('/')}` };
+  };
+  const originRequest = (
+    event: CloudFrontRequestEvent,
+    _context: unknown,
+    callback: (error?: unknown, result?: CloudFrontRequestResult) => void,
+  ) => {
+    originEvents.push(event);
+    callback(undefined, event.Records[0]!.cf.request);
+  };
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    await aws.createBuckets(['origin']);
+    await aws.createStream('telemetry', 1);
+    const put = (Key: string, Body: string, extra: Record<string, string> = {}) =>
+      aws.clients.s3.send(new PutObjectCommand({ Bucket: 'origin', Key, Body, ...extra }));
+    await put('media/a/r1/seg-0-00001.m4s', 'segment-bytes', { ContentType: 'video/mp4' });
+    await put('media/a/r1/live.m3u8', '#EXTM3U', { ContentType: 'application/vnd.apple.mpegurl', CacheControl: 'no-store' });
+    cdn = await startDistribution({
+      id: 'cf-a',
+      origin: { s3: aws.clients.s3, bucket: 'origin', region: aws.region },
+      viewerRequest,
+      originRequest,
+      realtimeLog: { kinesis: aws.clients.kinesis, streamName: 'telemetry', fields: LOG_FIELDS },
+    });
+  });
+
+  afterAll(async () => {
+    await cdn?.stop();
+    await aws?.stop();
+  });
+
+  beforeEach(() => {
+    viewerEvents.length = 0;
+    originEvents.length = 0;
+    cdn.setFaults({});
+  });
+
+  it('runs viewer-request with a literal CloudFront event and serves the rewritten uri from S3', async () => {
+    const response = await fetch(`${cdn.endpoint}/good/media/a/r1/seg-0-00001.m4s?CMCD=sid%3D%22s1%22`, {
+      headers: { 'User-Agent': 'twin-test' },
+    });
+
+    const cf = viewerEvents[0]!.Records[0]!.cf;
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('segment-bytes');
+    expect(cf.config).toMatchObject({ distributionDomainName: 'cf-a.cloudfront.twin', distributionId: 'cf-a', eventType: 'viewer-request' });
+    expect(cf.config.requestId).toBeTruthy();
+    expect(cf.request).toMatchObject({
+      clientIp: '127.0.0.1',
+      method: 'GET',
+      uri: '/good/media/a/r1/seg-0-00001.m4s',
+      querystring: 'CMCD=sid%3D%22s1%22',
+    });
+    expect(cf.request.headers['user-agent']).toEqual([{ key: 'user-agent', value: 'twin-test' }]);
+  });
+
+  it('serves a repeated request from cache without calling origin-request again', async () => {
+    await fetch(`${cdn.endpoint}/good/media/a/r1/seg-0-00001.m4s`);
+    const second = await fetch(`${cdn.endpoint}/good/media/a/r1/seg-0-00001.m4s`);
+
+    expect(second.headers.get('x-cache')).toBe('Hit from cloudfront');
+    expect(originEvents).toHaveLength(0);
+  });
+
+  it('never caches an object whose Cache-Control is no-store', async () => {
+    await fetch(`${cdn.endpoint}/good/media/a/r1/live.m3u8`);
+    const second = await fetch(`${cdn.endpoint}/good/media/a/r1/live.m3u8`);
+
+    expect(second.headers.get('x-cache')).toBe('Miss from cloudfront');
+    expect(originEvents).toHaveLength(2);
+  });
+
+  it('adds the origin s3 block and viewer geo/device headers to the origin-request event', async () => {
+    await fetch(`${cdn.endpoint}/good/media/a/r1/live.m3u8`, { headers: { 'x-twin-country': 'de', 'x-twin-device': 'mobile' } });
+
+    const cf = originEvents[0]!.Records[0]!.cf;
+    const request = cf.request as CloudFrontRequest;
+    expect(cf.config.eventType).toBe('origin-request');
+    expect(request.uri).toBe('/media/a/r1/live.m3u8');
+    expect(request.origin?.s3).toMatchObject({ domainName: 'origin.s3.us-east-1.amazonaws.com', region: 'us-east-1', path: '' });
+    expect(request.headers['cloudfront-viewer-country']).toEqual([{ key: 'CloudFront-Viewer-Country', value: 'DE' }]);
+    expect(request.headers['cloudfront-is-mobile-viewer']?.[0]?.value).toBe('true');
+    expect(request.headers['x-twin-country']).toBeUndefined();
+  });
+
+  it('sends a response generated by viewer-request as is', async () => {
+    const response = await fetch(`${cdn.endpoint}/forged/media/a/r1/seg-0-00001.m4s`);
+
+    expect(response.status).toBe(403);
+    expect(response.headers.get('x-token-error')).toBe('bad-signature');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(originEvents).toHaveLength(0);
+  });
+
+  it('answers a CORS preflight allowing the CMCD request headers', async () => {
+    const response = await fetch(`${cdn.endpoint}/good/media/a/r1/seg-0-00001.m4s`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://127.0.0.1:9', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'cmcd-request' },
+    });
+
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('access-control-allow-headers')).toContain('CMCD-Request');
+  });
+
+  it('injects faults through the control API: 503s, errors, latency, and connection resets when down', async () => {
+    const control = (faults: object) =>
+      fetch(`${cdn.endpoint}/__twin/faults`, { method: 'POST', body: JSON.stringify(faults) });
+    const url = `${cdn.endpoint}/good/media/a/r1/seg-0-00001.m4s`;
+
+    await control({ down: '503' });
+    const unavailable = await fetch(url);
+    await fetch(`${cdn.endpoint}/__twin/faults`, { method: 'DELETE' });
+    await control({ errorRate: 1 });
+    const erroring = await fetch(url);
+    await fetch(`${cdn.endpoint}/__twin/faults`, { method: 'DELETE' });
+    await control({ latencyMs: 150 });
+    const started = Date.now();
+    const slow = await fetch(url);
+    const slowMs = Date.now() - started;
+    await fetch(`${cdn.endpoint}/__twin/faults`, { method: 'DELETE' });
+    await control({ down: true });
+    const reset = await fetch(url).then(
+      () => 'answered',
+      () => 'reset',
+    );
+    await fetch(`${cdn.endpoint}/__twin/faults`, { method: 'DELETE' }).catch(() => undefined);
+
+    expect(unavailable.status).toBe(503);
+    expect(erroring.status).toBe(503);
+    expect(slow.status).toBe(200);
+    expect(slowMs).toBeGreaterThanOrEqual(140);
+    expect(reset).toBe('reset');
+  });
+
+  it('writes one real-time log line per request to the stream, in the configured field order, with CMCD', async () => {
+    await cdn.flushLogs();
+    const shards = await aws.clients.kinesis.send(new ListShardsCommand({ StreamName: 'telemetry' }));
+    const iterator = await aws.clients.kinesis.send(
+      new GetShardIteratorCommand({ StreamName: 'telemetry', ShardId: shards.Shards![0]!.ShardId!, ShardIteratorType: 'LATEST' }),
+    );
+    await fetch(`${cdn.endpoint}/good/media/a/r1/seg-0-00001.m4s?CMCD=${encodeURIComponent('br=3200,sid="s-42"')}`, {
+      headers: { 'x-twin-country': 'fr' },
+    });
+    await fetch(`${cdn.endpoint}/nope/media/a/r1/seg-0-00001.m4s`, { headers: { 'CMCD-Session': 'sid="s-43"' } });
+
+    await cdn.flushLogs();
+    const records = await aws.clients.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator! }));
+
+    const lines = (records.Records ?? []).map((r) => Buffer.from(r.Data!).toString('utf8'));
+    expect(lines).toEqual([
+      '200\t/good/media/a/r1/seg-0-00001.m4s\tFR\tcf-a.cloudfront.twin\ts-42\t3200\tHit\n',
+      '403\t/nope/media/a/r1/seg-0-00001.m4s\tUS\tcf-a.cloudfront.twin\ts-43\t-\tError\n',
+    ]);
+  });
+});
