@@ -172,3 +172,62 @@ export function cmcdEventsToSamples(events: readonly Cmcd[], ctx: CmcdReportCont
   }
   return { samples, unattributed };
 }
+
+/**
+ * What the ingest endpoint puts on the telemetry stream for one accepted report (docs/telemetry.md):
+ * JSON `{"t":"cmcd","v":1,"rt":<receive epoch ms>,"country":"US","asn":16509,"sid":…,"aid":…,"lines":[…]}`.
+ * `lines` are the raw CMCD lines as received (already decoded once and sid-checked by the ingest);
+ * country/ASN/receive time are server-side facts the player cannot forge.
+ */
+export interface CmcdIngestRecord {
+  readonly t: 'cmcd';
+  readonly v: 1;
+  readonly rt: number;
+  readonly country: string;
+  readonly asn?: number;
+  readonly sid: string;
+  readonly aid?: string;
+  readonly lines: readonly string[];
+}
+
+export function encodeIngestRecord(record: Omit<CmcdIngestRecord, 't' | 'v'>): string {
+  const out: CmcdIngestRecord = { t: 'cmcd', v: 1, ...record };
+  return JSON.stringify(out);
+}
+
+const COUNTRY_CODE = /^[A-Z]{2}$/;
+
+export function parseIngestRecord(text: string): CmcdIngestRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new MalformedRecordError('bad-json');
+  }
+  if (value === null || typeof value !== 'object') throw new MalformedRecordError('bad-ingest-record');
+  const r = value as Record<string, unknown>;
+  if (r.t !== 'cmcd' || r.v !== 1) throw new MalformedRecordError('unknown-record-type');
+  if (typeof r.rt !== 'number' || !Number.isSafeInteger(r.rt) || r.rt <= 0) throw new MalformedRecordError('bad-rt');
+  if (typeof r.country !== 'string' || !COUNTRY_CODE.test(r.country)) throw new MalformedRecordError('bad-country');
+  if (r.asn !== undefined && (typeof r.asn !== 'number' || !Number.isSafeInteger(r.asn) || r.asn < 0)) throw new MalformedRecordError('bad-asn');
+  if (typeof r.sid !== 'string' || r.sid === '') throw new MalformedRecordError('bad-sid');
+  if (r.aid !== undefined && typeof r.aid !== 'string') throw new MalformedRecordError('bad-aid');
+  if (!Array.isArray(r.lines) || r.lines.length === 0 || !r.lines.every((l) => typeof l === 'string')) {
+    throw new MalformedRecordError('bad-lines');
+  }
+  return r as unknown as CmcdIngestRecord;
+}
+
+/** Samples of one ingest record; lines whose `sid` is not the record's (the ingest already refuses those) are dropped. */
+export function ingestRecordToSamples(record: CmcdIngestRecord, hosts: PathwayHosts, intervalMs?: number): CmcdSamples {
+  const events = decodeCmcdReportLines(record.lines).filter((event) => event.sid === undefined || event.sid === record.sid);
+  const ctx: CmcdReportContext = {
+    receivedAt: record.rt,
+    country: record.country,
+    hosts,
+    ...(record.asn !== undefined ? { asn: record.asn } : {}),
+    ...(record.aid !== undefined ? { assetId: record.aid } : {}),
+    ...(intervalMs !== undefined ? { intervalMs } : {}),
+  };
+  return cmcdEventsToSamples(events, ctx);
+}

@@ -1,4 +1,7 @@
+import { ingestRecordToSamples, parseIngestRecord } from './cmcd-report';
+import type { PathwayHosts } from './pathway-hosts';
 import type { QoeCounters, QoeRollup, QoeSample } from './qoe-types';
+import { MalformedRecordError, parseRealtimeLogLine } from './realtime-log';
 
 /**
  * Per-cell aggregation of QoE samples (DESIGN.md §6: cells are `pathway × country × minute`). Pure and
@@ -120,4 +123,17 @@ export function aggregateSamples(samples: Iterable<QoeSample>, into: Map<string,
     addSample(rollup, sample);
   }
   return into;
+}
+
+/**
+ * One telemetry stream record to samples. The stream carries two shapes (DESIGN.md §6): CloudFront
+ * real-time log records (one tab-separated line each, in practice; several tolerated) and ingest records
+ * (JSON, first byte `{`; a log line always starts with its timestamp digits). Throws
+ * MalformedRecordError for anything else.
+ */
+export function samplesOfStreamRecord(text: string, hosts: PathwayHosts, intervalMs?: number): { samples: QoeSample[]; unattributed: number } {
+  if (text.startsWith('{')) return ingestRecordToSamples(parseIngestRecord(text), hosts, intervalMs);
+  const lines = text.split('\n').filter((line) => line !== '' && line !== '\r');
+  if (lines.length === 0) throw new MalformedRecordError('empty');
+  return { samples: lines.map((line) => parseRealtimeLogLine(line, hosts)), unattributed: 0 };
 }

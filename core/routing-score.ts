@@ -4,14 +4,16 @@
  * Per scope (each country with data, plus the global scope "*") and per tick:
  *   1. measure each pathway's *cost* from the recent rollups: excess error rate, time-based rebuffering
  *      ratio, startup time / throughput / TTFB relative to the best pathway of the scope;
- *   2. pass the measured cost through hysteresis (a dead band and a hold against quick reversals) to get
- *      the *applied* cost, except for error spikes, which apply at once;
+ *   2. pass the measured cost through a dead band to get the *applied* cost, except for error spikes,
+ *      which apply at once;
  *   3. turn applied costs into target shares `∝ exp(-sharpness × cost)`, with an exploration floor,
  *      per-pathway capacity caps and 0 for disabled pathways;
  *   4. move the published shares toward the target with an EWMA step (fast for demotion, slow for
- *      promotion, immediate for a spike).
- * The controller state that must survive between ticks (applied cost, last direction) is returned as
- * `control` and stored next to the weights. Design and defaults: docs/routing.md and
+ *      promotion, immediate for a spike);
+ *   5. hold any share that would reverse direction sooner than `reversalHoldSeconds` after its last
+ *      turn (spikes exempt), so steady noise cannot make weights oscillate.
+ * The controller state that must survive between ticks (applied cost, last share direction and
+ * when it turned) is returned as `control` and stored next to the weights. Design and defaults: docs/routing.md and
  * docs/adr/0060-routing-weights-controller.md.
  */
 import type { QoeCounters, QoeRollup } from './qoe-types';

@@ -37,4 +37,8 @@ export interface WeightsItem {
   readonly updatedAt: string;
   /** Human-readable explanation of the last change. */
   readonly reason: string;
+  /** Where the controller is steering the weights to (routing-weights internal state; readers may ignore). */
+  readonly target?: Readonly<Record<string, number>>;
+  /** Per-pathway controller state for hysteresis (routing-weights internal state; readers may ignore). */
+  readonly control?: Readonly<Record<string, unknown>>;
 }

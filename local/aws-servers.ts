@@ -4,8 +4,9 @@
  * SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables (see `twinEnvironment`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { RequestListener, Server } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -21,8 +22,9 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
+import { closeServer, listenOnLoopback, LOOPBACK } from './http-server';
 
-export const TWIN_HOST = '127.0.0.1';
+export const TWIN_HOST = LOOPBACK;
 
 /**
  * s3rver checks SigV4 signatures against its one built-in account, whose key pair is S3RVER/S3RVER;
@@ -97,7 +99,7 @@ export function s3ClientConfig(endpoint: string, region: string) {
   };
 }
 
-/** The Kinesis client defaults to HTTP/2; kinesalite speaks HTTP/1.1 only. */
+/** HTTP/1.1 straight to kinesalite (the endpoint also accepts the client's default HTTP/2). */
 export function kinesisClientConfig(endpoint: string, region: string) {
   return { endpoint, region, credentials: TWIN_CREDENTIALS, requestHandler: new NodeHttpHandler() };
 }
@@ -141,21 +143,49 @@ export function applyToProcessEnv(vars: Record<string, string>): () => void {
   };
 }
 
-function listen(server: Server, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, TWIN_HOST, () => {
-      server.off('error', reject);
-      resolve(`http://${TWIN_HOST}:${(server.address() as AddressInfo).port}`);
+/**
+ * kinesalite speaks HTTP/1.1 only, but the Kinesis client's default handler is HTTP/2 (prior
+ * knowledge, cleartext). So that handlers need no twin-specific `requestHandler`, the twin's Kinesis
+ * endpoint is a TCP front that looks at the first bytes: the HTTP/2 connection preface goes to an
+ * h2c server running kinesalite's request handler (through Node's HTTP/2 compatibility API),
+ * anything else straight to kinesalite.
+ */
+async function startDualProtocolFront(http1: Server, port: number): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const kinesaliteHandler = http1.listeners('request')[0] as RequestListener;
+  const http2 = createHttp2Server();
+  http2.on('request', (req, res) => kinesaliteHandler(req as never, res as never));
+  const http1Url = await listenOnLoopback(http1, 0);
+  const http2Url = await listenOnLoopback(http2 as unknown as Server, 0);
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const front = createTcpServer((socket) => {
+    track(socket);
+    socket.once('data', (chunk) => {
+      const isHttp2 = chunk.subarray(0, 14).toString('latin1') === 'PRI * HTTP/2.0';
+      const upstream = connect(Number(new URL(isHttp2 ? http2Url : http1Url).port), LOOPBACK);
+      track(upstream);
+      upstream.write(chunk);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
     });
   });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.closeAllConnections?.();
-    server.close((err) => (err ? reject(err) : resolve()));
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.listen(port, LOOPBACK, () => resolve());
   });
+  return {
+    endpoint: `http://${LOOPBACK}:${(front.address() as AddressInfo).port}`,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await new Promise<void>((resolve) => http2.close(() => resolve()));
+      await closeServer(http1);
+    },
+  };
 }
 
 export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -174,10 +204,11 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   // Table/stream status transitions are instant: the twin has no provisioning to wait for.
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0 });
+  const kinesisFront = await startDualProtocolFront(kinesisServer, options.ports?.kinesis ?? 0);
   const endpoints: LocalAwsEndpoints = {
     s3: `http://${TWIN_HOST}:${s3Address.port}`,
-    dynamodb: await listen(dynamoServer, options.ports?.dynamodb ?? 0),
-    kinesis: await listen(kinesisServer, options.ports?.kinesis ?? 0),
+    dynamodb: await listenOnLoopback(dynamoServer, options.ports?.dynamodb ?? 0),
+    kinesis: kinesisFront.endpoint,
   };
 
   const clients = {
@@ -218,8 +249,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       clients.kinesis.destroy();
       s3rver.httpServer?.closeAllConnections?.();
       await s3rver.close();
-      await close(dynamoServer);
-      await close(kinesisServer);
+      await closeServer(dynamoServer);
+      await kinesisFront.stop();
       if (ownDirectory) await rm(directory, { recursive: true, force: true });
     },
   };

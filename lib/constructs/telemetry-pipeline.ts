@@ -164,15 +164,16 @@ export class TelemetryPipeline extends Construct {
         ROUTING_TABLE_NAME: props.routingTable.tableName,
         ROLLUPS_TABLE_NAME: this.rollupsTable.tableName,
         TICK_SECONDS: String(props.weightsTickSeconds),
-        TICKS: String(Math.max(1, Math.floor(55 / props.weightsTickSeconds))),
+        TICKS: String(Math.max(1, Math.floor(60 / props.weightsTickSeconds))),
       },
     });
     this.rollupsTable.grantReadData(this.routingWeights);
-    props.routingTable.grantReadWriteData(this.routingWeights);
+    // Reads the registry and weights, writes weights with a version condition; never deletes.
+    props.routingTable.grant(this.routingWeights, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
     new events.Rule(this, 'WeightsSchedule', {
       description: 'Recompute routing weights from recent QoE rollups',
       schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(this.routingWeights, { retryAttempts: 0 })],
+      targets: [new targets.LambdaFunction(this.routingWeights, { retryAttempts: 0, maxEventAge: Duration.seconds(60) })],
     });
 
     // --- alarms and dashboard ---
@@ -183,6 +184,13 @@ export class TelemetryPipeline extends Construct {
       alarmDescription: 'The QoE aggregator is falling behind the telemetry stream: routing reacts late',
       metric: this.aggregator.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
       threshold: 120_000,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, 'WeightsTickFailures', {
+      alarmDescription: 'Routing weights could not be recomputed: the edge keeps serving the last good weights',
+      metric: metric('TickFailures', { service: 'routing-weights' }),
+      threshold: 3,
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
@@ -227,8 +235,8 @@ export class TelemetryPipeline extends Construct {
         [
           new cloudwatch.GraphWidget({ title: 'Error rate per pathway (%)', left: errorRateWidgets, width: 12 }),
           new cloudwatch.GraphWidget({
-            title: 'Weight changes per pathway',
-            left: props.pathwayIds.map((pathway) => metric('WeightChanges', { service: 'routing-weights', pathway })),
+            title: 'Global weight per pathway (%)',
+            left: props.pathwayIds.map((pathway) => metric('GlobalWeightPercent', { service: 'routing-weights', pathway }, 'Average')),
             width: 12,
           }),
         ],

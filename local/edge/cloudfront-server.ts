@@ -316,7 +316,8 @@ export async function startDistribution(options: DistributionOptions): Promise<D
         headers: addViewerHeaders ? { ...request.headers, ...toCloudFrontHeaders(viewerHeaders) } : request.headers,
         origin: {
           s3: {
-            authMethod: 'none',
+            // The aws-lambda types pair `region` with the signed-origin method; OAC signs the same way.
+            authMethod: 'origin-access-identity',
             customHeaders: {},
             domainName: `${options.origin.bucket}.s3.${region}.amazonaws.com`,
             path: '',

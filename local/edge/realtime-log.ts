@@ -53,7 +53,8 @@ export function formatTabSeparatedLine(fields: readonly string[], values: Realti
     .join('\t');
 }
 
-const CMCD_LOG_FIELDS: Record<string, keyof CmcdData> = {
+// CMCD v1 keys, the ones CloudFront logs (`nrr` is v1-only, hence plain strings rather than CmcdData keys).
+const CMCD_LOG_FIELDS: Record<string, string> = {
   'cmcd-encoded-bitrate': 'br',
   'cmcd-buffer-length': 'bl',
   'cmcd-buffer-starvation': 'bs',
@@ -142,6 +143,6 @@ export function realtimeLogValues(served: ServedRequest): RealtimeLogValues {
     'primary-distribution-id': served.distributionId,
     'primary-distribution-dns-name': served.distributionDomainName,
   };
-  for (const [field, key] of Object.entries(CMCD_LOG_FIELDS)) values[field] = logValue(cmcd[key]);
+  for (const [field, key] of Object.entries(CMCD_LOG_FIELDS)) values[field] = logValue((cmcd as Record<string, unknown>)[key]);
   return values;
 }

@@ -67,6 +67,19 @@ describe('twin AWS servers', () => {
     kinesis.destroy();
   });
 
+  it('lets a Kinesis client with the SDK\'s default HTTP/2 handler write and read the stream', async () => {
+    const kinesis = new KinesisClient({});
+
+    const put = await kinesis.send(
+      new PutRecordCommand({ StreamName: 'telemetry', PartitionKey: 'p', Data: Buffer.from('over h2') }),
+    );
+    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'telemetry' }));
+
+    expect(put.ShardId).toMatch(/^shardId-/);
+    expect(summary.StreamDescriptionSummary?.StreamName).toBe('telemetry');
+    kinesis.destroy();
+  });
+
   it('emits an s3rver event for an uploaded object', async () => {
     const seen = new Promise<unknown>((resolve) => aws.s3rver.once('event', resolve));
 

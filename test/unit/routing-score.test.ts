@@ -119,7 +119,7 @@ describe('computeRoutingWeights', () => {
 
     const de = scope(computeRoutingWeights({ pathways: registry(), rollups: healthyMinutes(T0, ['DE']), previous, now: T0 }), 'DE');
 
-    expect(de.reason).toMatch(/^cf-b recovered, error rate 0\.0% over 2,400 requests in DE; promoted 0\.03 → 0\.\d\d \(target 0\.33\)/);
+    expect(de.reason).toMatch(/^cf-b recovered, error rate 0\.0% over 1,200 requests in DE; promoted 0\.03 → 0\.\d\d \(target 0\.33\)/);
   });
 
   it('does not promote a pathway again within the reversal hold after it was demoted', () => {
@@ -172,7 +172,7 @@ describe('computeRoutingWeights', () => {
     const de = scope(computeRoutingWeights({ pathways: registry(), rollups, previous: new Map(), now }), 'DE');
 
     expect(de.weights['cf-b']).toBe(0.03);
-    expect(de.reason).toContain('cf-b error rate 25% over 2,420 requests (global figures: only 21 samples in DE)');
+    expect(de.reason).toContain('cf-b error rate 25% over 1,220 requests (global figures: only 21 samples in DE)');
   });
 
   it('demotes a pathway whose throughput halved below 10% within a minute of ticks, not at once', () => {

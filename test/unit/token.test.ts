@@ -198,6 +198,18 @@ describe('signToken / verifyToken', () => {
     expect(result.ok && Object.isFrozen(result.claims)).toBe(true);
   });
 
+  it('keeps verifying correctly after the verified-claims cache has turned over several times', () => {
+    // Prepare: far more sessions than the cache holds
+    const keyring = keyringA();
+    const first = signToken(validClaims({ sid: 'first' }), keyring);
+    expect(verifyToken(first, keyring, { nowSeconds: NOW }).ok).toBe(true);
+    for (let i = 0; i < 9000; i++) verifyToken(signToken(validClaims({ sid: `s${i}` }), keyring), keyring, { nowSeconds: NOW });
+    // Act + Assess
+    expect(verifyToken(first, keyring, { nowSeconds: NOW })).toMatchObject({ ok: true, claims: { sid: 'first' } });
+    expect(verifyToken(first.slice(0, -1) + (first.endsWith('A') ? 'B' : 'A'), keyring, { nowSeconds: NOW })).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyToken(first, keyring, { nowSeconds: NOW, assetId: 'sintel' })).toEqual({ ok: false, reason: 'asset-mismatch' });
+  });
+
   it('keeps the largest legal claims under the length cap', () => {
     const keyring = generateInitialKeyring({ nowSeconds: NOW, kid: 'k'.repeat(32), key: KEY_A });
     const token = signToken(

@@ -1,0 +1,317 @@
+/**
+ * cmcd-ingest (DESIGN.md §6): `POST /v1/cmcd/{token}` behind API Gateway HTTP API (payload v2).
+ *
+ * Accepts CMCD v2 event-mode reports as @svta/cml-cmcd's reporter (hls.js ≥ 1.7) sends them:
+ * `Content-Type: application/cmcd`, newline-separated CMCD lines. `text/plain` is accepted too: it is a
+ * CORS-safelisted type, so sendBeacon-style clients can post without a preflight.
+ *
+ * The playback token in the path proves the report belongs to a real session; every line's `sid` must
+ * be the token's. Country/ASN come from CloudFront's viewer headers (the lead routes /v1/cmcd/* through
+ * the gateway distribution), never from the body. Nothing rejected reaches the stream.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { decodeCmcdReportLines, encodeIngestRecord, splitCmcdReportBody } from '../../core/cmcd-report';
+import type { Keyring } from '../../core/keyring';
+import { MalformedRecordError } from '../../core/realtime-log';
+import { verifyToken } from '../../core/token';
+import { KeyringCache } from '../shared/keyring-cache';
+import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
+import {
+  BadReportError,
+  ForbiddenReportError,
+  MethodNotAllowedError,
+  RateLimitedError,
+  RateLimiterUnavailableError,
+  ReportRejectedError,
+  ReportTooLargeError,
+  StreamUnavailableError,
+  UnsupportedReportTypeError,
+} from './errors';
+
+const MINUTE_MS = 60_000;
+/**
+ * Kinesis bills PUT payload units of 25 KB (Kinesis pricing); one report becomes as many records of at
+ * most this size as it needs, so a normal report (< 1 KiB) is one unit.
+ */
+const RECORD_BUDGET_BYTES = 25 * 1024;
+const ACCEPTED_TYPES = new Set(['application/cmcd', 'text/plain']);
+const COUNTRY = /^[A-Z]{2}$/;
+
+export interface IngestConfig {
+  readonly streamName: string;
+  readonly rateLimitTableName: string;
+  /** CMCD lines one session may post per UTC minute; @default 600 */
+  readonly linesPerSessionMinute?: number;
+  /** @default 65_536 */
+  readonly maxBodyBytes?: number;
+  /** @default 200 */
+  readonly maxLines?: number;
+  /** PutRecords attempts for the entries that keep failing; @default 4 */
+  readonly maxPutAttempts?: number;
+  /** First retry delay, doubled per attempt, with full jitter; @default 50 */
+  readonly baseBackoffMs?: number;
+}
+
+export interface IngestDeps {
+  readonly kinesis: KinesisClient;
+  readonly ddb: DynamoDBDocumentClient;
+  readonly keyring: { get(): Promise<Keyring> };
+  readonly config: IngestConfig;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  readonly metrics?: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
+}
+
+/** Browsers post from the player's origin; the token, not a cookie, authorises, so any origin may post. */
+const CORS_HEADERS: Record<string, string> = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'POST, OPTIONS',
+  'access-control-allow-headers': 'content-type',
+  'access-control-max-age': '86400',
+};
+
+export function createIngestHandler(deps: IngestDeps) {
+  const { kinesis, ddb, config } = deps;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = deps.random ?? Math.random;
+  const logger = deps.logger ?? sharedLogger;
+  const metrics = deps.metrics ?? sharedMetrics;
+  const maxBodyBytes = config.maxBodyBytes ?? 65_536;
+  const maxLines = config.maxLines ?? 200;
+  const linesPerMinute = config.linesPerSessionMinute ?? 600;
+  const maxPutAttempts = config.maxPutAttempts ?? 4;
+  const baseBackoffMs = config.baseBackoffMs ?? 50;
+
+  async function accept(event: APIGatewayProxyEventV2): Promise<void> {
+    const method = event.requestContext?.http?.method ?? 'POST';
+    if (method !== 'POST') throw new MethodNotAllowedError();
+    const headers = lowerCaseHeaders(event.headers);
+    const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!ACCEPTED_TYPES.has(mediaType)) throw new UnsupportedReportTypeError();
+
+    const rawBody = event.body ?? '';
+    // Base64 inflates by 4/3; refuse on the encoded length before decoding anything.
+    if ((event.isBase64Encoded ? Math.floor((rawBody.length * 3) / 4) : Buffer.byteLength(rawBody)) > maxBodyBytes) {
+      throw new ReportTooLargeError();
+    }
+    const body = event.isBase64Encoded ? Buffer.from(rawBody, 'base64').toString('utf8') : rawBody;
+    if (Buffer.byteLength(body) > maxBodyBytes) throw new ReportTooLargeError();
+
+    const nowMs = now();
+    const keyring = await deps.keyring.get();
+    const ip = viewerIp(headers, event);
+    const verified = verifyToken(event.pathParameters?.token ?? '', keyring, {
+      nowSeconds: Math.floor(nowMs / 1000),
+      ...(ip !== undefined ? { ip } : {}),
+    });
+    if (!verified.ok) throw new ForbiddenReportError(verified.reason);
+    const { sid, aid } = verified.claims;
+
+    const lines = splitCmcdReportBody(body);
+    if (lines.length === 0) throw new BadReportError('empty-report');
+    if (lines.length > maxLines) throw new BadReportError('too-many-lines');
+    let events;
+    try {
+      events = decodeCmcdReportLines(lines);
+    } catch (error) {
+      if (error instanceof MalformedRecordError) throw new BadReportError(error.reason);
+      throw error;
+    }
+    // A report is only trusted for the session its token names (DESIGN.md §6: no forged QoE).
+    if (!events.every((e) => e.sid === sid)) throw new ForbiddenReportError('sid-mismatch');
+
+    await takeRateBudget(sid, lines.length, nowMs);
+
+    const country = headers['cloudfront-viewer-country']?.toUpperCase();
+    const asnText = headers['cloudfront-viewer-asn'];
+    const asn = asnText !== undefined && /^\d{1,10}$/.test(asnText) ? Number(asnText) : undefined;
+    const records = chunkLines(lines).map((chunk) =>
+      encodeIngestRecord({
+        rt: nowMs,
+        country: country !== undefined && COUNTRY.test(country) ? country : 'XX',
+        ...(asn !== undefined ? { asn } : {}),
+        sid,
+        aid,
+        lines: chunk,
+      }),
+    );
+    await putAll(records, sid);
+  }
+
+  /**
+   * Per-session budget of lines per UTC minute: one atomic ADD on `<sid>#<minute>`, conditioned on the
+   * budget left, so concurrent requests cannot overshoot it (DynamoDB condition expressions).
+   */
+  async function takeRateBudget(sid: string, lines: number, nowMs: number): Promise<void> {
+    const minute = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
+    const retryAfterSeconds = Math.max(1, Math.ceil((minute + MINUTE_MS - nowMs) / 1000));
+    if (lines > linesPerMinute) throw new RateLimitedError(retryAfterSeconds);
+    try {
+      await ddb.send(
+        new UpdateCommand({
+          TableName: config.rateLimitTableName,
+          Key: { pk: `${sid}#${minute}` },
+          UpdateExpression: 'ADD #lines :lines SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
+          ConditionExpression: 'attribute_not_exists(#lines) OR #lines <= :room',
+          ExpressionAttributeNames: { '#lines': 'lines', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: {
+            ':lines': lines,
+            ':room': linesPerMinute - lines,
+            ':expiresAt': Math.floor((minute + 2 * MINUTE_MS) / 1000) + 3600,
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException') {
+        throw new RateLimitedError(retryAfterSeconds);
+      }
+      logger.error('rate limiter unavailable', { error });
+      throw new RateLimiterUnavailableError();
+    }
+  }
+
+  /**
+   * PutRecords can fail per entry (ProvisionedThroughputExceeded, InternalFailure): retry only the
+   * failed entries, with exponential backoff and full jitter (Kinesis developer guide, PutRecords).
+   * If nothing was stored the client may retry (503); if only part was, say 202 and count the loss —
+   * a client retry would double count the part already stored.
+   */
+  async function putAll(records: readonly string[], sid: string): Promise<void> {
+    let pending: PutRecordsRequestEntry[] = records.map((data) => ({ Data: Buffer.from(data, 'utf8'), PartitionKey: sid }));
+    for (let attempt = 0; attempt < maxPutAttempts && pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.floor(random() * baseBackoffMs * 2 ** (attempt - 1)));
+      try {
+        const result = await kinesis.send(new PutRecordsCommand({ StreamName: config.streamName, Records: pending }));
+        const outcomes = result.Records ?? [];
+        pending = pending.filter((_, i) => outcomes[i] === undefined || outcomes[i]!.ErrorCode !== undefined);
+      } catch (error) {
+        logger.warn('PutRecords call failed', { attempt, error });
+      }
+    }
+    if (pending.length === records.length) throw new StreamUnavailableError();
+    if (pending.length > 0) {
+      metrics.addMetric('ReportRecordsDropped', MetricUnit.Count, pending.length);
+      throw new PartiallyStored();
+    }
+  }
+
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    if (event.requestContext?.http?.method === 'OPTIONS') {
+      return { statusCode: 204, headers: { ...CORS_HEADERS, 'cache-control': 'no-store' } };
+    }
+    try {
+      await accept(event);
+      metrics.addMetric('ReportsAccepted', MetricUnit.Count, 1);
+      return { statusCode: 204, headers: { ...CORS_HEADERS, 'cache-control': 'no-store' } };
+    } catch (error) {
+      return toResponse(error, logger, metrics);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+class PartiallyStored extends Error {}
+
+function toResponse(
+  error: unknown,
+  logger: Pick<Logger, 'warn' | 'error'>,
+  metrics: Pick<Metrics, 'addMetric'>,
+): APIGatewayProxyStructuredResultV2 {
+  const headers = { ...CORS_HEADERS, 'cache-control': 'no-store', 'content-type': 'application/json' };
+  if (error instanceof PartiallyStored) return { statusCode: 202, headers, body: JSON.stringify({ reason: 'partially-stored' }) };
+  if (error instanceof ReportRejectedError) {
+    metrics.addMetric('ReportsRejected', MetricUnit.Count, 1);
+    logger.warn('report rejected', { status: error.status, reason: error.reason });
+    return {
+      statusCode: error.status,
+      headers: error instanceof RateLimitedError ? { ...headers, 'retry-after': String(error.retryAfterSeconds) } : headers,
+      body: JSON.stringify({ reason: error.reason }),
+    };
+  }
+  logger.error('report ingest failed', { error });
+  return { statusCode: 500, headers, body: JSON.stringify({ reason: 'internal-error' }) };
+}
+
+function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+}
+
+/**
+ * Behind CloudFront the socket peer is an edge server; CloudFront-Viewer-Address ("ip:port") carries
+ * the viewer (CloudFront Developer Guide, "Add CloudFront request headers"), needed for IP-bound tokens.
+ */
+function viewerIp(headers: Record<string, string | undefined>, event: APIGatewayProxyEventV2): string | undefined {
+  const address = headers['cloudfront-viewer-address'];
+  if (address !== undefined) {
+    const colon = address.lastIndexOf(':');
+    return colon > 0 ? address.slice(0, colon) : address;
+  }
+  return event.requestContext?.http?.sourceIp;
+}
+
+/** Splits lines into groups whose JSON-escaped size stays within one record budget (never splits a line). */
+function chunkLines(lines: readonly string[]): string[][] {
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    const lineBytes = Buffer.byteLength(JSON.stringify(line)) + 1;
+    if (current.length > 0 && size + lineBytes > RECORD_BUDGET_BYTES - 512) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(line);
+    size += lineBytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfig & { keyringSecretArn: string } {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`environment variable ${name} is required`);
+    return value;
+  };
+  const perMinute = env.RATE_LIMIT_LINES_PER_MINUTE === undefined ? undefined : Number(env.RATE_LIMIT_LINES_PER_MINUTE);
+  if (perMinute !== undefined && (!Number.isInteger(perMinute) || perMinute < 1)) {
+    throw new Error(`RATE_LIMIT_LINES_PER_MINUTE must be a positive integer, got "${env.RATE_LIMIT_LINES_PER_MINUTE}"`);
+  }
+  return {
+    keyringSecretArn: required('KEYRING_SECRET_ARN'),
+    streamName: required('TELEMETRY_STREAM_NAME'),
+    rateLimitTableName: required('RATE_LIMIT_TABLE_NAME'),
+    ...(perMinute !== undefined ? { linesPerSessionMinute: perMinute } : {}),
+  };
+}
+
+const kinesisClient = new KinesisClient({});
+const ddbClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const secretsClient = new SecretsManagerClient({});
+let defaultHandler: ReturnType<typeof createIngestHandler> | undefined;
+
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  if (defaultHandler === undefined) {
+    const config = configFromEnv();
+    defaultHandler = createIngestHandler({
+      kinesis: kinesisClient,
+      ddb: ddbClient,
+      keyring: new KeyringCache(secretsClient, config.keyringSecretArn),
+      config,
+    });
+  }
+  return defaultHandler(event);
+};

@@ -1,0 +1,221 @@
+/**
+ * qoe-aggregator (DESIGN.md §6): Kinesis telemetry stream -> QoE rollups table.
+ *
+ * 1. Normalise every record to samples (core/). Malformed records are counted (`SetAsideRecords`),
+ *    logged with shard and sequence number, and never fail the batch.
+ * 2. Aggregate per cell `pathway × country × minute`, remembering which records fed which cell.
+ * 3. Write O(cells) idempotent UpdateItems (rollup-writer.ts).
+ * 4. Report through Powertools' BatchProcessor exactly the records that fed a cell whose write failed;
+ *    the event source mapping retries from the lowest of them, and the high-water marks make the
+ *    re-delivered records that were already applied no-ops.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { buildPathwayHosts, type PathwayHosts } from '../../core/pathway-hosts';
+import { aggregateSamples, cellSortKey, COUNTER_NAMES, samplesOfStreamRecord } from '../../core/qoe-aggregate';
+import { MalformedRecordError } from '../../core/realtime-log';
+import { PATHWAYS_KEY, type PathwayEntry } from '../../core/routing-types';
+import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
+import { type CellContribution, type CellWrite, padSequenceNumber, writeCell } from './rollup-writer';
+
+const DAY_SECONDS = 86_400;
+
+export class AggregatorConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AggregatorConfigError';
+  }
+}
+
+export class RegistryUnavailableError extends Error {
+  constructor(table: string) {
+    super(`routing table ${table} has no usable "${PATHWAYS_KEY}" registry item`);
+    this.name = 'RegistryUnavailableError';
+  }
+}
+
+export interface AggregatorConfig {
+  readonly rollupsTableName: string;
+  readonly routingTableName: string;
+  readonly rollupTtlDays: number;
+  /** How long the pathway registry is cached; @default 60_000 */
+  readonly registryMaxAgeMs?: number;
+  /** Parallel UpdateItem calls; @default 16 */
+  readonly writeConcurrency?: number;
+  /** Conflict rounds per cell before it is reported failed; @default 3 */
+  readonly maxConflicts?: number;
+}
+
+export interface AggregatorDeps {
+  readonly ddb: DynamoDBDocumentClient;
+  readonly config: AggregatorConfig;
+  readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  readonly metrics?: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
+  readonly now?: () => number;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AggregatorConfig {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new AggregatorConfigError(`environment variable ${name} is required`);
+    return value;
+  };
+  const ttlDays = Number(env.ROLLUP_TTL_DAYS ?? '7');
+  if (!Number.isInteger(ttlDays) || ttlDays < 1) throw new AggregatorConfigError(`ROLLUP_TTL_DAYS must be a positive integer, got "${env.ROLLUP_TTL_DAYS}"`);
+  return {
+    rollupsTableName: required('ROLLUPS_TABLE_NAME'),
+    routingTableName: required('ROUTING_TABLE_NAME'),
+    rollupTtlDays: ttlDays,
+  };
+}
+
+/** Registry read once a minute; a failed refresh keeps the last good registry (telemetry must not stall on a blip). */
+function registryCache(ddb: DynamoDBDocumentClient, tableName: string, maxAgeMs: number, now: () => number) {
+  let hosts: PathwayHosts | undefined;
+  let loadedAt = 0;
+  return async (): Promise<PathwayHosts> => {
+    if (hosts && now() - loadedAt < maxAgeMs) return hosts;
+    try {
+      const { Item } = await ddb.send(new GetCommand({ TableName: tableName, Key: { pk: PATHWAYS_KEY } }));
+      const entries = Item?.pathways;
+      if (!Array.isArray(entries)) throw new RegistryUnavailableError(tableName);
+      hosts = buildPathwayHosts(
+        (entries as PathwayEntry[]).filter((e) => typeof e?.id === 'string' && typeof e?.host === 'string'),
+      );
+      loadedAt = now();
+    } catch (error) {
+      if (!hosts) throw error;
+    }
+    return hosts;
+  };
+}
+
+interface PendingCell {
+  readonly write: Omit<CellWrite, 'contributions'>;
+  readonly contributions: CellContribution[];
+}
+
+async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+export function createAggregatorHandler(deps: AggregatorDeps) {
+  const { ddb, config } = deps;
+  const logger = deps.logger ?? sharedLogger;
+  const metrics = deps.metrics ?? sharedMetrics;
+  const now = deps.now ?? Date.now;
+  const getHosts = registryCache(ddb, config.routingTableName, config.registryMaxAgeMs ?? 60_000, now);
+  const concurrency = config.writeConcurrency ?? 16;
+  const maxConflicts = config.maxConflicts ?? 3;
+
+  return async (event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> => {
+    const hosts = await getHosts();
+    const cells = new Map<string, PendingCell>();
+    const cellsOfRecord = new Map<string, string[]>();
+    let setAside = 0;
+    let unattributed = 0;
+
+    for (const record of event.Records) {
+      const { sequenceNumber } = record.kinesis;
+      const shardId = shardOf(record);
+      let samples;
+      try {
+        const normalised = samplesOfStreamRecord(Buffer.from(record.kinesis.data, 'base64').toString('utf8'), hosts);
+        samples = normalised.samples;
+        unattributed += normalised.unattributed;
+      } catch (error) {
+        setAside += 1;
+        logger.warn('telemetry record set aside', {
+          shardId,
+          sequenceNumber,
+          reason: error instanceof MalformedRecordError ? error.reason : 'unexpected',
+          ...(error instanceof MalformedRecordError ? {} : { error }),
+        });
+        continue;
+      }
+      const seq = padSequenceNumber(sequenceNumber);
+      const keys: string[] = [];
+      for (const [key, rollup] of aggregateSamples(samples)) {
+        const cellKey = `${key}@${shardId}`;
+        let cell = cells.get(cellKey);
+        if (cell === undefined) {
+          cell = {
+            write: {
+              minute: rollup.minute,
+              cell: cellSortKey(rollup.pathway, rollup.country),
+              pathway: rollup.pathway,
+              country: rollup.country,
+              shardId,
+            },
+            contributions: [],
+          };
+          cells.set(cellKey, cell);
+        }
+        const counters = Object.fromEntries(COUNTER_NAMES.map((name) => [name, rollup[name]])) as unknown as CellContribution['counters'];
+        cell.contributions.push({ seq, counters });
+        keys.push(cellKey);
+      }
+      cellsOfRecord.set(sequenceNumber, keys);
+    }
+
+    const failedCells = new Set<string>();
+    let updateCalls = 0;
+    await runPool([...cells.entries()], concurrency, async ([cellKey, cell]) => {
+      // Records of one shard arrive in sequence order, but sort anyway: the condition relies on it.
+      const contributions = cell.contributions.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+      try {
+        const outcome = await writeCell(ddb, config.rollupsTableName, { ...cell.write, contributions }, {
+          expiresAtSeconds: Math.floor(cell.write.minute / 1000) + config.rollupTtlDays * DAY_SECONDS,
+          maxConflicts,
+        });
+        updateCalls += outcome.updateCalls;
+      } catch (error) {
+        failedCells.add(cellKey);
+        logger.error('rollup cell write failed', { minute: cell.write.minute, cell: cell.write.cell, shardId: cell.write.shardId, error });
+      }
+    });
+
+    metrics.addMetric('SetAsideRecords', MetricUnit.Count, setAside);
+    metrics.addMetric('UnattributedReports', MetricUnit.Count, unattributed);
+    metrics.addMetric('RollupCells', MetricUnit.Count, cells.size);
+    metrics.addMetric('RollupUpdateCalls', MetricUnit.Count, updateCalls);
+    metrics.addMetric('FailedRollupCells', MetricUnit.Count, failedCells.size);
+    metrics.publishStoredMetrics();
+
+    const recordHandler = async (record: KinesisStreamRecord): Promise<void> => {
+      const keys = cellsOfRecord.get(record.kinesis.sequenceNumber) ?? [];
+      if (keys.some((key) => failedCells.has(key))) {
+        throw new Error(`record ${record.kinesis.sequenceNumber} fed a rollup cell whose write failed`);
+      }
+    };
+    return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.KinesisDataStreams), {
+      ...(context ? { context } : {}),
+      throwOnFullBatchFailure: false,
+    });
+  };
+}
+
+/** `eventID` is `<shardId>:<sequenceNumber>` (Lambda Kinesis event, documented sample events). */
+function shardOf(record: KinesisStreamRecord): string {
+  const colon = record.eventID.indexOf(':');
+  return colon > 0 ? record.eventID.slice(0, colon) : 'unknown';
+}
+
+const ddbClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+let defaultHandler: ReturnType<typeof createAggregatorHandler> | undefined;
+
+export const handler = async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
+  defaultHandler ??= createAggregatorHandler({ ddb: ddbClient, config: configFromEnv() });
+  return defaultHandler(event, context);
+};

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildPathwayHosts, pathwayOfCdnValue, pathwayOfUrl } from '../../core/pathway-hosts';
+import {
+  assetIdOfPath,
+  formatRealtimeLogLine,
+  MalformedRecordError,
+  parseRealtimeLogLine,
+  REALTIME_LOG_FIELDS,
+} from '../../core/realtime-log';
+
+const hosts = buildPathwayHosts([
+  { id: 'cf-a', host: 'd111111abcdef8.cloudfront.net', enabled: true, cap: 1 },
+  { id: 'cf-b', host: 'd222222abcdef8.cloudfront.net', enabled: true, cap: 1 },
+  { id: 'ext-c', host: 'Video.Example.COM', enabled: false, cap: 0.5 },
+]);
+const fixtureLines = readFileSync(new URL('../fixtures/telemetry/realtime-log-lines.tsv', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((l) => l !== '');
+
+/** CloudFront's canonical real-time log field order (Developer Guide, "Real-time logs" > fields 1..69). */
+const CANONICAL_ORDER = [
+  'timestamp', 'c-ip', 's-ip', 'time-to-first-byte', 'sc-status', 'sc-bytes', 'cs-method', 'cs-protocol', 'cs-host',
+  'cs-uri-stem', 'cs-bytes', 'x-edge-location', 'x-edge-request-id', 'x-host-header', 'time-taken', 'cs-protocol-version',
+  'c-ip-version', 'cs-user-agent', 'cs-referer', 'cs-cookie', 'cs-uri-query', 'x-edge-response-result-type', 'x-forwarded-for',
+  'ssl-protocol', 'ssl-cipher', 'x-edge-result-type', 'fle-encrypted-fields', 'fle-status', 'sc-content-type', 'sc-content-len',
+  'sc-range-start', 'sc-range-end', 'c-port', 'x-edge-detailed-result-type', 'c-country', 'cs-accept-encoding', 'cs-accept',
+  'cache-behavior-path-pattern', 'cs-headers', 'cs-header-names', 'cs-headers-count', 'primary-distribution-id',
+  'primary-distribution-dns-name', 'origin-fbl', 'origin-lbl', 'asn', 'cmcd-encoded-bitrate', 'cmcd-buffer-length',
+  'cmcd-buffer-starvation', 'cmcd-content-id', 'cmcd-object-duration', 'cmcd-deadline', 'cmcd-measured-throughput',
+  'cmcd-next-object-request', 'cmcd-next-range-request', 'cmcd-object-type', 'cmcd-playback-rate',
+  'cmcd-requested-maximum-throughput', 'cmcd-streaming-format', 'cmcd-session-id', 'cmcd-stream-type', 'cmcd-startup',
+  'cmcd-top-bitrate', 'cmcd-version', 'r-host', 'sr-reason', 'x-edge-mqcs', 'distribution-tenant-id', 'connection-id',
+];
+
+function reasonOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof MalformedRecordError) return error.reason;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('REALTIME_LOG_FIELDS', () => {
+  it('lists only CloudFront field names, in CloudFront canonical order', () => {
+    const positions = REALTIME_LOG_FIELDS.map((name) => CANONICAL_ORDER.indexOf(name));
+    expect(positions).not.toContain(-1);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  it('includes the host, geography, timing and CMCD fields the aggregator reads', () => {
+    for (const name of ['timestamp', 'sc-status', 'sc-bytes', 'cs-uri-stem', 'x-host-header', 'cs-host', 'c-country', 'asn',
+      'time-to-first-byte', 'x-edge-result-type', 'cmcd-encoded-bitrate', 'cmcd-buffer-length', 'cmcd-buffer-starvation',
+      'cmcd-content-id', 'cmcd-session-id', 'cmcd-measured-throughput', 'cmcd-startup', 'cmcd-streaming-format',
+      'cmcd-top-bitrate', 'cmcd-object-type']) {
+      expect(REALTIME_LOG_FIELDS).toContain(name);
+    }
+  });
+});
+
+describe('parseRealtimeLogLine', () => {
+  it('normalises a CloudFront segment hit with CMCD fields', () => {
+    const sample = parseRealtimeLogLine(fixtureLines[0]!, hosts);
+
+    expect(sample).toEqual({
+      ts: 1_700_000_012_345,
+      source: 'cdn-log',
+      pathway: 'cf-a',
+      country: 'DE',
+      asn: 3320,
+      status: 200,
+      sid: '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d',
+      assetId: 'big-buck',
+      ttfbMs: 12,
+      bytes: 1_843_200,
+      bitrateKbps: 3000,
+      throughputKbps: 8200,
+      bufferMs: 12_400,
+    });
+  });
+
+  it('keeps a 5xx without CMCD fields and attributes it to the second pathway', () => {
+    const sample = parseRealtimeLogLine(fixtureLines[1]!, hosts);
+
+    expect(sample).toMatchObject({ pathway: 'cf-b', country: 'US', status: 503, ttfbMs: 430 });
+    expect(sample.bitrateKbps).toBeUndefined();
+  });
+
+  it('reads cmcd-buffer-starvation as a stall signal', () => {
+    expect(parseRealtimeLogLine(fixtureLines[2]!, hosts).starved).toBe(true);
+  });
+
+  it('accepts the line with its terminating newline', () => {
+    expect(parseRealtimeLogLine(`${fixtureLines[0]}\n`, hosts).pathway).toBe('cf-a');
+  });
+
+  it('falls back to cs-host when the Host header is an unknown alias and maps a missing country to XX', () => {
+    const line = formatRealtimeLogLine({
+      timestamp: '1700000000.5', 'sc-status': 200, 'cs-host': 'd222222abcdef8.cloudfront.net', 'x-host-header': 'www.other.example',
+    });
+
+    expect(parseRealtimeLogLine(line, hosts)).toMatchObject({ pathway: 'cf-b', country: 'XX', ts: 1_700_000_000_500 });
+  });
+
+  it('matches hosts case-insensitively and with a port', () => {
+    const line = formatRealtimeLogLine({ timestamp: '1700000000.000', 'sc-status': 200, 'x-host-header': 'video.example.com:443' });
+
+    expect(parseRealtimeLogLine(line, hosts).pathway).toBe('ext-c');
+  });
+
+  it.each([
+    ['garbage', 'not a log line at all', 'field-count'],
+    ['truncated', fixtureLines[0]!.split('\t').slice(0, 10).join('\t'), 'field-count'],
+    ['oversize', `${fixtureLines[0]}${'x'.repeat(20_000)}`, 'oversize'],
+    ['bad timestamp', fixtureLines[0]!.replace('1700000012.345', 'yesterday'), 'bad-timestamp'],
+    ['bad status', fixtureLines[0]!.replace('\t200\t', '\tOK\t'), 'bad-sc-status'],
+    ['two lines in one', `${fixtureLines[0]}\n${fixtureLines[1]}`, 'multiple-lines'],
+    ['unknown host', fixtureLines[0]!.replaceAll('d111111abcdef8.cloudfront.net', 'd999.cloudfront.net'), 'unknown-host'],
+    ['bad country', fixtureLines[0]!.replace('\tDE\t', '\tGermany\t'), 'bad-c-country'],
+  ])('rejects a %s line with a typed reason', (_name, line, reason) => {
+    expect(reasonOf(() => parseRealtimeLogLine(line, hosts))).toBe(reason);
+  });
+});
+
+describe('formatRealtimeLogLine', () => {
+  it('round-trips through the parser with - for missing fields', () => {
+    const line = formatRealtimeLogLine({
+      timestamp: '1700000001.250', 'time-to-first-byte': '0.020', 'sc-status': 200, 'sc-bytes': 1000,
+      'x-host-header': 'd111111abcdef8.cloudfront.net', 'c-country': 'fr', asn: 12322, 'cmcd-measured-throughput': 4500,
+    });
+
+    expect(line.split('\t')).toHaveLength(REALTIME_LOG_FIELDS.length);
+    expect(line.split('\t').filter((v) => v === '-').length).toBe(REALTIME_LOG_FIELDS.length - 8);
+    expect(parseRealtimeLogLine(line, hosts)).toMatchObject({ country: 'FR', asn: 12322, throughputKbps: 4500, ttfbMs: 20 });
+  });
+
+  it('refuses unknown field names and values with tabs', () => {
+    expect(() => formatRealtimeLogLine({ 'c-ip': '1.2.3.4' })).toThrow(/not a configured/);
+    expect(() => formatRealtimeLogLine({ 'cs-uri-stem': 'a\tb' })).toThrow(/tabs/);
+  });
+});
+
+describe('pathway lookup helpers', () => {
+  it('finds the asset id in a tokenised media path', () => {
+    expect(assetIdOfPath('/TOKEN/media/big-buck/r1/v720/seg_1.m4s')).toBe('big-buck');
+    expect(assetIdOfPath('/favicon.ico')).toBeUndefined();
+  });
+
+  it('identifies a pathway from a URL, an id or a host given as CMCD cdn', () => {
+    expect(pathwayOfUrl(hosts, 'https://d111111abcdef8.cloudfront.net/x/seg.m4s')).toBe('cf-a');
+    expect(pathwayOfUrl(hosts, 'not a url')).toBeUndefined();
+    expect(pathwayOfCdnValue(hosts, 'cf-b')).toBe('cf-b');
+    expect(pathwayOfCdnValue(hosts, 'video.example.com')).toBe('ext-c');
+    expect(pathwayOfCdnValue(hosts, 'https://d222222abcdef8.cloudfront.net/')).toBe('cf-b');
+    expect(pathwayOfCdnValue(hosts, 'akamai')).toBeUndefined();
+  });
+});
