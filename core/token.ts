@@ -46,13 +46,8 @@ const MAX_EPOCH_SECONDS = 9_999_999_999;
 
 /** b64url of a 32-byte HMAC-SHA256 is always 43 characters without padding (RFC 4648 §5). */
 const MAC_LENGTH = 43;
-const MAC_BYTES = 32;
-/**
- * Whole-token shape: unpadded base64url, exactly one ".", a 43-character MAC. Rejects padding and foreign
- * characters. 43 characters carry 258 bits for 256: the last character's two low bits must be zero
- * (RFC 4648 §3.5, canonical encoding), so each MAC has exactly one spelling.
- */
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+/** Whole-token shape: unpadded base64url, exactly one ".", a 43-character MAC. Rejects padding and foreign characters. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/;
 const CLAIMS_PREFIX = '{"v":1,"kid":"';
 const CLAIM_NAMES: ReadonlySet<string> = new Set(['v', 'kid', 'sid', 'aid', 'exp', 'nbf', 'ip']);
 
@@ -115,7 +110,7 @@ export function verifyToken(
     const kid = json.slice(CLAIMS_PREFIX.length, kidEnd);
     const key = prepared.keys.get(kid);
     if (key === undefined) return FAILURES['unknown-kid'];
-    const expectedMac = createHmac('sha256', key).update(payload, 'latin1').digest();
+    const expectedMac = Buffer.from(createHmac('sha256', key).update(payload, 'latin1').digest('base64url'), 'latin1');
     if (!macMatches(token.slice(dot + 1), expectedMac)) return FAILURES['bad-signature'];
     const claims = parseClaims(json, kid);
     if (claims === null) return FAILURES.malformed;
@@ -158,7 +153,7 @@ export function normalizeIp(text: string): string | null {
 }
 
 interface VerifiedEntry {
-  /** Expected MAC bytes. */
+  /** Expected MAC as the 43 ASCII bytes of its base64url text. */
   readonly expectedMac: Buffer;
   readonly result: { readonly ok: true; readonly claims: TokenClaims };
 }
@@ -207,11 +202,11 @@ function remember(prepared: PreparedKeyring, payload: string, entry: VerifiedEnt
 }
 
 /** Module-scope scratch: handlers run one request at a time, and nothing awaits between write and compare. */
-const presentedMac = Buffer.alloc(MAC_BYTES);
+const presentedMac = Buffer.alloc(MAC_LENGTH);
 
-/** The shape check guarantees 43 canonical base64url characters, which decode to exactly 32 bytes. */
+/** The shape check guarantees 43 base64url (ASCII) characters, so their latin1 bytes are the characters. */
 function macMatches(presented: string, expected: Buffer): boolean {
-  presentedMac.write(presented, 0, MAC_BYTES, 'base64url');
+  presentedMac.write(presented, 0, MAC_LENGTH, 'latin1');
   return timingSafeEqual(presentedMac, expected);
 }
 

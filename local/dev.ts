@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { jobStateChangePattern, uploadCreatedPattern } from '../core/event-patterns';
+import { generateInitialKeyring, serializeKeyring } from '../core/keyring';
 import { PATHWAYS_KEY } from '../core/routing-types';
 import { startHttpApi, type HttpApiHandler, type HttpApiRoute } from './apigw';
 import { startLocalAws, type TableSpec } from './aws-servers';
@@ -107,11 +108,7 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
 
     const secrets = await startSecretsManagerServer({ region, port: ports.secretsManager });
     stoppers.push(() => secrets.stop());
-    const { randomBytes } = await import('node:crypto');
-    secrets.putSecret(
-      TWIN_NAMES.keyringSecret,
-      JSON.stringify({ current: 'twin-1', keys: { 'twin-1': randomBytes(32).toString('base64') } }),
-    );
+    secrets.putSecret(TWIN_NAMES.keyringSecret, serializeKeyring(generateInitialKeyring()));
 
     const bus = new LocalEventBus({
       region,
@@ -172,13 +169,6 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
     if (jobStatus) bus.addRule('JobStatus', jobStateChangePattern(TWIN_NAMES.stackName), jobStatus);
 
     // Delivery: one distribution per pathway, viewer-auth on viewer-request, logs to the stream.
-    const realtimeLogPath = join(ROOT, 'core', 'realtime-log.ts');
-    const { REALTIME_LOG_FIELDS, formatRealtimeLogLine } = (
-      existsSync(realtimeLogPath) ? await import(pathToFileURL(realtimeLogPath).href) : {}
-    ) as {
-      REALTIME_LOG_FIELDS?: readonly string[];
-      formatRealtimeLogLine?: (values: Record<string, string | number | undefined>) => string;
-    };
     const keyringConfig = { secretId: TWIN_NAMES.keyringSecret, regions: [region], timeoutMs: 1000, refreshSeconds: 60 };
     const cdns: Distribution[] = [];
     for (const [i, id] of TWIN_NAMES.pathways.entries()) {
@@ -188,12 +178,7 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
         port: ports.cdns[i],
         origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
         viewerRequest: await loadEdgeFunction('viewer-auth', id, { pathwayId: id, keyring: keyringConfig }),
-        realtimeLog: {
-          kinesis: aws.clients.kinesis,
-          streamName: TWIN_NAMES.telemetryStream,
-          ...(REALTIME_LOG_FIELDS && { fields: REALTIME_LOG_FIELDS }),
-          ...(formatRealtimeLogLine && { formatLine: formatRealtimeLogLine }),
-        },
+        realtimeLog: { kinesis: aws.clients.kinesis, streamName: TWIN_NAMES.telemetryStream },
       });
       cdns.push(cdn);
       stoppers.push(() => cdn.stop());

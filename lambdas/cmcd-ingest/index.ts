@@ -14,7 +14,7 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { decodeCmcdReportLines, encodeIngestRecord, splitCmcdReportBody } from '../../core/cmcd-report';
 import type { Keyring } from '../../core/keyring';
@@ -58,6 +58,12 @@ export interface IngestConfig {
   readonly baseBackoffMs?: number;
 }
 
+/** The part of Powertools Metrics the handler uses (the shared instance satisfies it; tests pass a spy). */
+export interface MetricsSink {
+  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  publishStoredMetrics(): unknown;
+}
+
 export interface IngestDeps {
   readonly kinesis: KinesisClient;
   readonly ddb: DynamoDBDocumentClient;
@@ -67,7 +73,7 @@ export interface IngestDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
   readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
-  readonly metrics?: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
+  readonly metrics?: MetricsSink;
 }
 
 /** Browsers post from the player's origin; the token, not a cookie, authorises, so any origin may post. */
@@ -225,7 +231,7 @@ class PartiallyStored extends Error {}
 function toResponse(
   error: unknown,
   logger: Pick<Logger, 'warn' | 'error'>,
-  metrics: Pick<Metrics, 'addMetric'>,
+  metrics: Pick<MetricsSink, 'addMetric'>,
 ): APIGatewayProxyStructuredResultV2 {
   const headers = { ...CORS_HEADERS, 'cache-control': 'no-store', 'content-type': 'application/json' };
   if (error instanceof PartiallyStored) return { statusCode: 202, headers, body: JSON.stringify({ reason: 'partially-stored' }) };

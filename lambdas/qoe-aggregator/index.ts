@@ -13,7 +13,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { buildPathwayHosts, type PathwayHosts } from '../../core/pathway-hosts';
 import { aggregateSamples, cellSortKey, COUNTER_NAMES, samplesOfStreamRecord } from '../../core/qoe-aggregate';
@@ -50,11 +50,19 @@ export interface AggregatorConfig {
   readonly maxConflicts?: number;
 }
 
+/** The part of Powertools Metrics the handler uses (the shared instance satisfies it; tests pass a spy). */
+export interface MetricsSink {
+  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  publishStoredMetrics(): unknown;
+  /** A metric with its own dimensions, flushed at once (Powertools `singleMetric`). */
+  singleMetric(): { addDimension(name: string, value: string): unknown; addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown };
+}
+
 export interface AggregatorDeps {
   readonly ddb: DynamoDBDocumentClient;
   readonly config: AggregatorConfig;
   readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
-  readonly metrics?: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
+  readonly metrics?: MetricsSink;
   readonly now?: () => number;
 }
 
@@ -192,6 +200,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
     metrics.addMetric('RollupUpdateCalls', MetricUnit.Count, updateCalls);
     metrics.addMetric('FailedRollupCells', MetricUnit.Count, failedCells.size);
     metrics.publishStoredMetrics();
+    publishPathwayMetrics(metrics, cells.values());
 
     const recordHandler = async (record: KinesisStreamRecord): Promise<void> => {
       const keys = cellsOfRecord.get(record.kinesis.sequenceNumber) ?? [];
@@ -204,6 +213,37 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
       throwOnFullBatchFailure: false,
     });
   };
+}
+
+/**
+ * Per-pathway `PathwayErrors` / `PathwayRequests` (dimension `pathway`) for the error-spike alarms of
+ * lib/constructs/telemetry-pipeline.ts. The volume is max(CDN requests, player reports) per cell, the
+ * same denominator as the scorer (core/routing-score.ts), so pathways without real-time logs count too.
+ */
+function publishPathwayMetrics(metrics: MetricsSink, cells: Iterable<PendingCell>): void {
+  const byPathway = new Map<string, { errors: number; volume: number }>();
+  for (const cell of cells) {
+    let requests = 0;
+    let reports = 0;
+    let errors = 0;
+    for (const c of cell.contributions) {
+      requests += c.counters.requests;
+      reports += c.counters.reports;
+      errors += c.counters.errors;
+    }
+    const sum = byPathway.get(cell.write.pathway) ?? { errors: 0, volume: 0 };
+    sum.errors += errors;
+    sum.volume += Math.max(requests, reports);
+    byPathway.set(cell.write.pathway, sum);
+  }
+  for (const [pathway, { errors, volume }] of byPathway) {
+    const single = metrics.singleMetric();
+    single.addDimension('pathway', pathway);
+    single.addMetric('PathwayErrors', MetricUnit.Count, errors);
+    const volumeMetric = metrics.singleMetric();
+    volumeMetric.addDimension('pathway', pathway);
+    volumeMetric.addMetric('PathwayRequests', MetricUnit.Count, volume);
+  }
 }
 
 /** `eventID` is `<shardId>:<sequenceNumber>` (Lambda Kinesis event, documented sample events). */

@@ -21,12 +21,8 @@ import type {
 } from 'aws-lambda';
 import { lambdaContext } from '../apigw';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../http-server';
-import {
-  formatTabSeparatedLine,
-  realtimeLogValues,
-  TWIN_REALTIME_LOG_FIELDS,
-  type RealtimeLogValues,
-} from './realtime-log';
+import { formatRealtimeLogLine, REALTIME_LOG_FIELDS } from '../../core/realtime-log';
+import { formatTabSeparatedLine, pickFields, realtimeLogValues, type RealtimeLogValues } from './realtime-log';
 
 /** A Lambda@Edge request handler in either async or callback style (`CloudFrontRequestHandler`). */
 export type EdgeRequestHandler = (
@@ -49,9 +45,12 @@ export interface EdgeFaults {
 export interface RealtimeLogTarget {
   readonly kinesis: KinesisClient;
   readonly streamName: string;
-  /** @default TWIN_REALTIME_LOG_FIELDS (pass REALTIME_LOG_FIELDS from core/realtime-log) */
+  /** @default REALTIME_LOG_FIELDS from core/realtime-log (the delivery distributions' configuration) */
   readonly fields?: readonly string[];
-  /** @default tab-separated in `fields` order (pass formatRealtimeLogLine from core/realtime-log) */
+  /**
+   * @default formatRealtimeLogLine from core/realtime-log; with custom `fields`, CloudFront's
+   * tab-separated layout in that order
+   */
   readonly formatLine?: (values: RealtimeLogValues) => string;
 }
 
@@ -199,8 +198,12 @@ export async function startDistribution(options: DistributionOptions): Promise<D
   let pendingLogs: string[] = [];
   let flushing: Promise<void> = Promise.resolve();
 
-  const logFields = options.realtimeLog?.fields ?? TWIN_REALTIME_LOG_FIELDS;
-  const formatLine = options.realtimeLog?.formatLine ?? ((values: RealtimeLogValues) => formatTabSeparatedLine(logFields, values));
+  const logFields = options.realtimeLog?.fields ?? REALTIME_LOG_FIELDS;
+  const formatLine =
+    options.realtimeLog?.formatLine ??
+    (options.realtimeLog?.fields
+      ? (values: RealtimeLogValues) => formatTabSeparatedLine(logFields, values)
+      : formatRealtimeLogLine);
 
   async function flushLogs(): Promise<void> {
     const target = options.realtimeLog;
@@ -425,30 +428,34 @@ export async function startDistribution(options: DistributionOptions): Promise<D
         const rawHeaders = Object.fromEntries(
           Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
         );
-        pendingLogs.push(
-          formatLine(
-            realtimeLogValues({
-              startedAt,
-              firstByteAt,
-              finishedAt,
-              clientIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
-              method: req.method ?? 'GET',
-              uri: url.pathname,
-              query: url.search.slice(1),
-              host: domainName,
-              headers: rawHeaders,
-              status: response.status,
-              bytes: req.method === 'HEAD' ? 0 : response.body.length,
-              contentType: response.headers['content-type'],
-              resultType: outcome.resultType,
-              requestId,
-              country: outcome.country,
-              asn: outcome.asn,
-              distributionId: options.id,
-              distributionDomainName: domainName,
-            }),
-          ),
+        const values = pickFields(
+          realtimeLogValues({
+            startedAt,
+            firstByteAt,
+            finishedAt,
+            clientIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+            method: req.method ?? 'GET',
+            uri: url.pathname,
+            query: url.search.slice(1),
+            host: domainName,
+            headers: rawHeaders,
+            status: response.status,
+            bytes: req.method === 'HEAD' ? 0 : response.body.length,
+            contentType: response.headers['content-type'],
+            resultType: outcome.resultType,
+            requestId,
+            country: outcome.country,
+            asn: outcome.asn,
+            distributionId: options.id,
+            distributionDomainName: domainName,
+          }),
+          logFields,
         );
+        try {
+          pendingLogs.push(formatLine(values));
+        } catch (error) {
+          console.warn(`[twin ${options.id}] real-time log record dropped`, (error as Error).message);
+        }
       }
     })().catch((error: unknown) => {
       console.warn(`[twin ${options.id}] request failed`, error);

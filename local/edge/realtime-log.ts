@@ -2,46 +2,11 @@
  * The values one CloudFront real-time log record carries, computed from a request the twin served
  * (field names: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/real-time-logs.html).
  * Field ORDER and the line format belong to the platform (`REALTIME_LOG_FIELDS` and
- * `formatRealtimeLogLine` in core/realtime-log.ts); the distribution server takes them as options,
- * and the interim defaults below follow CloudFront's tab-separated, "-" for empty, layout.
+ * `formatRealtimeLogLine` in core/realtime-log.ts), which the distribution server uses by default.
  */
 import { fromCmcdHeaders, fromCmcdQuery, type CmcdData } from '@svta/cml-cmcd';
 
 export type RealtimeLogValues = Record<string, string | number | undefined>;
-
-/** Interim field list (what the delivery distributions log), used until core/realtime-log.ts is wired in. */
-export const TWIN_REALTIME_LOG_FIELDS: readonly string[] = [
-  'timestamp',
-  'c-ip',
-  'time-to-first-byte',
-  'sc-status',
-  'sc-bytes',
-  'cs-method',
-  'cs-uri-stem',
-  'cs-uri-query',
-  'x-host-header',
-  'x-edge-location',
-  'x-edge-request-id',
-  'x-edge-result-type',
-  'time-taken',
-  'sc-content-type',
-  'c-country',
-  'asn',
-  'cs-user-agent',
-  'cmcd-encoded-bitrate',
-  'cmcd-buffer-length',
-  'cmcd-buffer-starvation',
-  'cmcd-content-id',
-  'cmcd-object-duration',
-  'cmcd-measured-throughput',
-  'cmcd-object-type',
-  'cmcd-session-id',
-  'cmcd-startup',
-  'cmcd-streaming-format',
-  'cmcd-stream-type',
-  'cmcd-top-bitrate',
-  'cmcd-version',
-];
 
 /** CloudFront's layout: values in configured order, tab-separated, "-" for an absent value. */
 export function formatTabSeparatedLine(fields: readonly string[], values: RealtimeLogValues): string {
@@ -110,6 +75,11 @@ export interface ServedRequest {
   readonly asn?: number;
   readonly distributionId: string;
   readonly distributionDomainName: string;
+}
+
+/** Only the configured fields, so a strict formatter never sees a field it does not log. */
+export function pickFields(values: RealtimeLogValues, fields: readonly string[]): RealtimeLogValues {
+  return Object.fromEntries(fields.map((field) => [field, values[field]]));
 }
 
 export function realtimeLogValues(served: ServedRequest): RealtimeLogValues {

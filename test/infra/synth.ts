@@ -34,6 +34,6 @@ export function synthPlatform(overrides: Partial<PlatformConfigInput> = {}): Syn
   return { app, platform, template, edgeTemplate, outdir };
 }
 
-export function cleanup(result: SynthResult): void {
-  fs.rmSync(result.outdir, { recursive: true, force: true });
+export function cleanup(result: SynthResult | undefined): void {
+  if (result) fs.rmSync(result.outdir, { recursive: true, force: true });
 }

@@ -180,3 +180,38 @@ describe('twin CloudFront distribution', () => {
     ]);
   });
 });
+
+describe('twin CloudFront distribution with the platform\'s real-time log configuration', () => {
+  it('writes lines that core/realtime-log parses back into a QoE sample', async () => {
+    const { parseRealtimeLogLine } = await import('../../core/realtime-log');
+    const { buildPathwayHosts } = await import('../../core/pathway-hosts');
+    const aws = await startLocalAws();
+    try {
+      await aws.createBuckets(['origin']);
+      await aws.createStream('telemetry', 1);
+      await aws.clients.s3.send(new PutObjectCommand({ Bucket: 'origin', Key: 'media/a/r1/seg.m4s', Body: 'x' }));
+      const cdn = await startDistribution({
+        id: 'cf-b',
+        origin: { s3: aws.clients.s3, bucket: 'origin' },
+        realtimeLog: { kinesis: aws.clients.kinesis, streamName: 'telemetry' },
+      });
+      const shards = await aws.clients.kinesis.send(new ListShardsCommand({ StreamName: 'telemetry' }));
+      const iterator = await aws.clients.kinesis.send(
+        new GetShardIteratorCommand({ StreamName: 'telemetry', ShardId: shards.Shards![0]!.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
+
+      await fetch(`${cdn.endpoint}/media/a/r1/seg.m4s?CMCD=${encodeURIComponent('br=800,sid="s-9"')}`, { headers: { 'x-twin-country': 'nl' } });
+      await cdn.stop();
+      const records = await aws.clients.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator! }));
+
+      const line = Buffer.from(records.Records![0]!.Data!).toString('utf8');
+      const sample = parseRealtimeLogLine(
+        line,
+        buildPathwayHosts([{ id: 'cf-b', host: 'cf-b.cloudfront.twin', enabled: true, cap: 1 }]),
+      );
+      expect(sample).toMatchObject({ source: 'cdn-log', pathway: 'cf-b', country: 'NL', status: 200, sid: 's-9', bitrateKbps: 800 });
+    } finally {
+      await aws.stop();
+    }
+  });
+});

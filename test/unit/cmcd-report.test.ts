@@ -127,7 +127,7 @@ describe('cmcdEventsToSamples', () => {
     );
     reporter.update({ sf: 'h', sta: 's' });
     const request = reporter.createRequestReport({ url: 'https://d222222abcdef8.cloudfront.net/T/media/big-buck/r1/v1/seg_1.m4s' }, { ot: 'v' });
-    reporter.recordResponseReceived({ request, status: 503, resourceTiming: { startTime: 1, responseStart: 40, duration: 41 } });
+    reporter.recordResponseReceived({ request, status: 503, resourceTiming: { startTime: 1, responseStart: 40, duration: 41, encodedBodySize: 1000 } });
     reporter.update({ sta: 'p' });
     reporter.flush();
 

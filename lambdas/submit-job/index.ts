@@ -1,0 +1,260 @@
+/**
+ * submit-job: S3 "Object Created" (EventBridge) under `uploads/` → probe → ladder → MediaConvert job
+ * (DESIGN.md §4; docs/catalog.md walks through the states).
+ *
+ * Failure policy: a bad upload (empty, unreadable, not video, unsupported, unusable name) is a
+ * *result*: the revision becomes FAILED with a reason, an `Asset Failed` event goes out and the
+ * invocation succeeds, so nothing retries forever. Anything transient (throttling, 5xx, network)
+ * throws: Lambda's async retries and the DLQ (lib/constructs/ingest-pipeline.ts) take it from there,
+ * and every step below is safe to repeat.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateJobCommand, MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { assetIdFromKey, InvalidAssetNameError, jobRequestToken, revisionFromUpload } from '../../core/asset-id';
+import { newRevisionItem, rejectedUploadEvent, type RevisionItem } from '../../core/asset-status';
+import { LADDERS, type LadderName, planLadder, UnsupportedSourceError } from '../../core/ladder';
+import { buildCreateJobRequest } from '../../core/mediaconvert-job';
+import { sourceInfoFromProbe, UnreadableSourceError } from '../../core/probe';
+import { classifyUploadKey } from '../../core/upload-key';
+import { logger } from '../shared/powertools';
+import { CatalogWriter } from './catalog-writer';
+
+export interface SubmitJobConfig {
+  readonly assetsTableName: string;
+  readonly originBucketName: string;
+  readonly mediaConvertRoleArn: string;
+  readonly mediaConvertQueueArn?: string;
+  readonly eventBusName: string;
+  readonly stackName: string;
+  readonly ladder: LadderName;
+  readonly perTitle: boolean;
+}
+
+export interface SubmitJobDeps {
+  readonly documents: DynamoDBDocumentClient;
+  readonly mediaConvert: MediaConvertClient;
+  readonly events: EventBridgeClient;
+  readonly config: SubmitJobConfig;
+  readonly now?: () => Date;
+}
+
+export class MissingConfigError extends Error {
+  override readonly name = 'MissingConfigError';
+}
+
+/** Reads and validates the function's environment (set by lib/constructs/ingest-pipeline.ts). */
+export function configFromEnv(env: Readonly<Record<string, string | undefined>>): SubmitJobConfig {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new MissingConfigError(`environment variable ${name} is required`);
+    return value;
+  };
+  const ladder = env.LADDER ?? 'standard';
+  if (!(ladder in LADDERS)) {
+    throw new MissingConfigError(`LADDER must be one of ${Object.keys(LADDERS).join(', ')}, got "${ladder}"`);
+  }
+  const perTitle = env.PER_TITLE ?? 'false';
+  if (perTitle !== 'true' && perTitle !== 'false') throw new MissingConfigError(`PER_TITLE must be "true" or "false", got "${perTitle}"`);
+  return {
+    assetsTableName: required('ASSETS_TABLE_NAME'),
+    originBucketName: required('ORIGIN_BUCKET_NAME'),
+    mediaConvertRoleArn: required('MEDIACONVERT_ROLE_ARN'),
+    ...(env.MEDIACONVERT_QUEUE_ARN ? { mediaConvertQueueArn: env.MEDIACONVERT_QUEUE_ARN } : {}),
+    eventBusName: required('EVENT_BUS_NAME'),
+    stackName: required('STACK_NAME'),
+    ladder: ladder as LadderName,
+    perTitle: perTitle === 'true',
+  };
+}
+
+/**
+ * The fields used from S3's EventBridge "Object Created" event (S3 user guide, "EventBridge event
+ * message structure"). `detail.object.key` is used verbatim: unlike the classic `Records[]`
+ * notifications, S3's EventBridge events do not form-encode keys (ADR 0021).
+ */
+const objectCreatedEventSchema = z.object({
+  id: z.string(),
+  time: z.string(),
+  'detail-type': z.literal('Object Created'),
+  detail: z.object({
+    bucket: z.object({ name: z.string().min(1) }),
+    object: z.object({
+      key: z.string().min(1),
+      size: z.number().int().nonnegative().optional(),
+      etag: z.string().optional(),
+      'version-id': z.string().optional(),
+      sequencer: z.string().optional(),
+    }),
+    'request-id': z.string().optional(),
+    reason: z.string().optional(),
+  }),
+});
+
+export type SubmitOutcome =
+  | { readonly outcome: 'ignored'; readonly reason: string }
+  | { readonly outcome: 'duplicate'; readonly assetId: string; readonly revision: string; readonly status: string }
+  | { readonly outcome: 'submitted'; readonly assetId: string; readonly revision: string; readonly jobId: string }
+  | { readonly outcome: 'failed'; readonly assetId?: string; readonly revision?: string; readonly reason: string };
+
+/** MediaConvert refuses this input or job for good; retrying cannot help (API model error shapes). */
+const PERMANENT_MEDIACONVERT_ERRORS = new Set(['BadRequestException', 'NotFoundException']);
+
+class BadUploadError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly code: string,
+  ) {
+    super(reason);
+  }
+}
+
+export function createSubmitJobHandler(deps: SubmitJobDeps) {
+  const now = deps.now ?? (() => new Date());
+  const { config } = deps;
+  const catalog = new CatalogWriter(deps.documents, deps.events, config.assetsTableName, config.eventBusName, now);
+
+  async function fail(item: RevisionItem, reason: string, code: string): Promise<SubmitOutcome> {
+    const failed =
+      (await catalog.transition(item, 'FAILED', { errorReason: reason, errorCode: code })) ??
+      (await catalog.getRevision(item.assetId, item.revision));
+    if (failed) await catalog.finishTerminal(failed);
+    logger.warn('upload failed', { assetId: item.assetId, revision: item.revision, reason, code });
+    return { outcome: 'failed', assetId: item.assetId, revision: item.revision, reason };
+  }
+
+  async function probeAndSubmit(item: RevisionItem): Promise<string> {
+    const inputS3Uri = `s3://${item.sourceBucket}/${item.sourceKey}`;
+    let request;
+    try {
+      const { ProbeResults } = await deps.mediaConvert.send(new ProbeCommand({ InputFiles: [{ FileUrl: inputS3Uri }] }));
+      const source = sourceInfoFromProbe(ProbeResults?.[0]);
+      const plan = planLadder(source, LADDERS[config.ladder]);
+      request = buildCreateJobRequest(plan, {
+        inputS3Uri,
+        outputS3Prefix: `s3://${config.originBucketName}/media/${item.assetId}/${item.revision}/`,
+        roleArn: config.mediaConvertRoleArn,
+        ...(config.mediaConvertQueueArn ? { queueArn: config.mediaConvertQueueArn } : {}),
+        assetId: item.assetId,
+        revision: item.revision,
+        stackName: config.stackName,
+        clientRequestToken: jobRequestToken(config.stackName, item.assetId, item.revision),
+        perTitle: config.perTitle,
+      });
+    } catch (error) {
+      if (error instanceof UnreadableSourceError) throw new BadUploadError(error.reason, 'UNREADABLE');
+      if (error instanceof UnsupportedSourceError) throw new BadUploadError(error.reason, 'UNSUPPORTED');
+      if (PERMANENT_MEDIACONVERT_ERRORS.has((error as Error).name)) {
+        throw new BadUploadError(`MediaConvert cannot read the file: ${(error as Error).message}`, 'UNREADABLE');
+      }
+      throw error;
+    }
+    try {
+      const { Job } = await deps.mediaConvert.send(new CreateJobCommand(request));
+      if (!Job?.Id) throw new Error('CreateJob returned no job id');
+      return Job.Id;
+    } catch (error) {
+      if (PERMANENT_MEDIACONVERT_ERRORS.has((error as Error).name)) {
+        throw new BadUploadError(`MediaConvert rejected the job: ${(error as Error).message}`, 'JOB_REJECTED');
+      }
+      throw error;
+    }
+  }
+
+  return async (event: unknown): Promise<SubmitOutcome> => {
+    const parsed = objectCreatedEventSchema.safeParse(event);
+    if (!parsed.success) {
+      // Retrying a malformed event cannot fix it; the rule's pattern should never let one through.
+      logger.error('not an S3 Object Created event', { issues: parsed.error.issues.slice(0, 3) });
+      return { outcome: 'ignored', reason: 'malformed event' };
+    }
+    const { detail, time } = parsed.data;
+    const { key, size } = detail.object;
+
+    const upload = classifyUploadKey(key);
+    if (upload.kind === 'ignored') {
+      logger.info('upload ignored', { key, reason: upload.reason, detail: upload.detail });
+      return { outcome: 'ignored', reason: upload.detail };
+    }
+
+    let assetId: string;
+    try {
+      assetId = assetIdFromKey(key);
+    } catch (error) {
+      if (!(error instanceof InvalidAssetNameError)) throw error;
+      await catalog.publish(rejectedUploadEvent(key, error.reason));
+      logger.warn('upload rejected: unusable name', { key, reason: error.reason });
+      return { outcome: 'failed', reason: error.reason };
+    }
+    const { revision, uploadedAt } = revisionFromUpload({
+      time,
+      key,
+      sequencer: detail.object.sequencer,
+      versionId: detail.object['version-id'],
+      etag: detail.object.etag,
+      requestId: detail['request-id'],
+    });
+    const received = {
+      assetId,
+      revision,
+      uploadedAt,
+      sourceBucket: detail.bucket.name,
+      sourceKey: key,
+      ...(size !== undefined ? { sourceSize: size } : {}),
+      now: now().toISOString(),
+    };
+    const log = { assetId, revision, key };
+
+    if (size === 0) {
+      const item = newRevisionItem(received, { reason: 'the file is empty (0 bytes)', code: 'EMPTY_FILE' });
+      const existing = (await catalog.createRevision(item)) ? item : await catalog.getRevision(assetId, revision);
+      if (existing) await catalog.finishTerminal(existing);
+      logger.warn('upload failed', { ...log, reason: item.errorReason });
+      return { outcome: 'failed', assetId, revision, reason: item.errorReason! };
+    }
+
+    let item = newRevisionItem(received);
+    if (await catalog.createRevision(item)) {
+      await catalog.advanceHead(item);
+    } else {
+      const existing = await catalog.getRevision(assetId, revision);
+      if (!existing) throw new Error(`revision ${revision} of ${assetId} vanished between write and read`);
+      if (existing.status !== 'RECEIVED') {
+        // A duplicate delivery. If the first one crashed after a terminal write, finish its event.
+        await catalog.finishTerminal(existing);
+        logger.info('duplicate upload event', { ...log, status: existing.status });
+        return { outcome: 'duplicate', assetId, revision, status: existing.status };
+      }
+      // Claimed but never submitted (an earlier attempt crashed): resume; CreateJob's token dedupes.
+      logger.info('resuming an unsubmitted revision', log);
+      item = existing;
+    }
+
+    let jobId: string;
+    try {
+      jobId = await probeAndSubmit(item);
+    } catch (error) {
+      if (error instanceof BadUploadError) return fail(item, error.reason, error.code);
+      throw error;
+    }
+    const submitted = await catalog.transition(item, 'SUBMITTED', { submittedAt: now().toISOString() }, jobId);
+    // Undefined: the job's own PROGRESSING event got there first, which is fine.
+    if (submitted) await catalog.advanceHead(submitted);
+    logger.info('encode submitted', { ...log, jobId });
+    return { outcome: 'submitted', assetId, revision, jobId };
+  };
+}
+
+// SDK clients once per container. MediaConvert is called on its regional endpoint, the SDK's
+// default for the region; DescribeEndpoints is deprecated (MediaConvert API reference).
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const mediaConvert = new MediaConvertClient({});
+const events = new EventBridgeClient({});
+let instance: ReturnType<typeof createSubmitJobHandler> | undefined;
+
+export const handler = (event: unknown): Promise<SubmitOutcome> => {
+  instance ??= createSubmitJobHandler({ documents, mediaConvert, events, config: configFromEnv(process.env) });
+  return instance(event);
+};

@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseIngestRecord } from '../../core/cmcd-report';
+import { generateInitialKeyring } from '../../core/keyring';
+import { signToken } from '../../core/token';
+import { createIngestHandler, type IngestConfig } from '../../lambdas/cmcd-ingest/index';
+
+const NOW_MS = 1_700_000_030_000;
+const SID = '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d';
+const keyring = generateInitialKeyring({ nowSeconds: 1_699_990_000, kid: 'k1', key: Buffer.alloc(32, 7) });
+const otherKeyring = generateInitialKeyring({ nowSeconds: 1_699_990_000, kid: 'k1', key: Buffer.alloc(32, 9) });
+const token = signToken({ sid: SID, aid: 'big-buck', exp: NOW_MS / 1000 + 3600 }, keyring);
+const { bodies } = JSON.parse(readFileSync(new URL('../fixtures/telemetry/hlsjs-cmcd-v2-reports.json', import.meta.url), 'utf8')) as {
+  bodies: string[];
+};
+
+function post(body: string, over: { token?: string; contentType?: string; headers?: Record<string, string>; base64?: boolean } = {}): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: 'POST /v1/cmcd/{token}',
+    rawPath: `/v1/cmcd/${over.token ?? token}`,
+    rawQueryString: '',
+    headers: {
+      'content-type': over.contentType ?? 'application/cmcd',
+      'cloudfront-viewer-country': 'DE',
+      'cloudfront-viewer-asn': '3320',
+      ...over.headers,
+    },
+    pathParameters: { token: over.token ?? token },
+    body: over.base64 ? Buffer.from(body).toString('base64') : body,
+    isBase64Encoded: over.base64 ?? false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'ingest.example',
+      domainPrefix: 'ingest',
+      http: { method: 'POST', path: '/v1/cmcd/x', protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'test' },
+      requestId: 'r1',
+      routeKey: 'POST /v1/cmcd/{token}',
+      stage: '$default',
+      time: '14/Nov/2023:22:13:50 +0000',
+      timeEpoch: NOW_MS,
+    },
+  };
+}
+
+const kinesisMock = mockClient(KinesisClient);
+const ddbMock = mockClient(DynamoDBDocumentClient);
+const config: IngestConfig = { streamName: 'telemetry', rateLimitTableName: 'rate', linesPerSessionMinute: 10 };
+
+function makeHandler(over: Partial<IngestConfig> = {}, ring = keyring) {
+  return createIngestHandler({
+    kinesis: new KinesisClient({ region: 'eu-west-1' }),
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
+    keyring: { get: async () => ring },
+    config: { ...config, ...over },
+    now: () => NOW_MS,
+    sleep: async () => {},
+    random: () => 0.5,
+    logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+    metrics: { addMetric: vi.fn(), publishStoredMetrics: vi.fn() },
+  });
+}
+
+const reasonOf = (body: string | undefined) => (JSON.parse(body ?? '{}') as { reason?: string }).reason;
+
+describe('cmcd-ingest handler', () => {
+  beforeEach(() => {
+    kinesisMock.reset();
+    ddbMock.reset();
+    ddbMock.on(UpdateCommand).resolves({});
+    kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
+      FailedRecordCount: 0,
+      Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i + 1), ShardId: 'shardId-000000000000' })),
+    }));
+  });
+
+  it('puts a good hls.js report on the stream with server-side country, ASN, receive time and sid as partition key', async () => {
+    const response = await makeHandler()(post(bodies[1]!));
+
+    expect(response.statusCode).toBe(204);
+    const entries = kinesisMock.commandCalls(PutRecordsCommand)[0]!.args[0].input.Records!;
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.PartitionKey).toBe(SID);
+    const record = parseIngestRecord(Buffer.from(entries[0]!.Data!).toString('utf8'));
+    expect(record).toMatchObject({ t: 'cmcd', rt: NOW_MS, country: 'DE', asn: 3320, sid: SID, aid: 'big-buck' });
+    expect(record.lines).toHaveLength(4);
+  });
+
+  it('accepts text/plain bodies (sendBeacon) and base64-encoded bodies', async () => {
+    expect((await makeHandler()(post(bodies[0]!, { contentType: 'text/plain;charset=UTF-8' }))).statusCode).toBe(204);
+    expect((await makeHandler()(post(bodies[0]!, { base64: true }))).statusCode).toBe(204);
+  });
+
+  it('uses XX when the viewer country header is missing', async () => {
+    await makeHandler()(post(bodies[0]!, { headers: { 'cloudfront-viewer-country': '' } }));
+
+    const data = kinesisMock.commandCalls(PutRecordsCommand)[0]!.args[0].input.Records![0]!.Data!;
+    expect(parseIngestRecord(Buffer.from(data).toString('utf8')).country).toBe('XX');
+  });
+
+  it('answers a CORS preflight without touching the stream', async () => {
+    const event = post('');
+    event.requestContext.http.method = 'OPTIONS';
+
+    const response = await makeHandler()(event);
+
+    expect(response.statusCode).toBe(204);
+    expect(response.headers).toMatchObject({ 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' });
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+  });
+
+  it('refuses a forged token with 403 and writes nothing', async () => {
+    const response = await makeHandler({}, otherKeyring)(post(bodies[1]!));
+
+    expect(response.statusCode).toBe(403);
+    expect(reasonOf(response.body)).toBe('bad-signature');
+    expect(response.headers).toMatchObject({ 'access-control-allow-origin': '*' });
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+  });
+
+  it('refuses an expired token with 403', async () => {
+    const expired = signToken({ sid: SID, aid: 'big-buck', exp: NOW_MS / 1000 - 600 }, keyring);
+
+    const response = await makeHandler()(post(bodies[1]!, { token: expired }));
+
+    expect(response.statusCode).toBe(403);
+    expect(reasonOf(response.body)).toBe('expired');
+  });
+
+  it('refuses a report whose sid differs from the token with 403', async () => {
+    const response = await makeHandler()(post(bodies[1]!.replaceAll(SID, 'someone-else')));
+
+    expect(response.statusCode).toBe(403);
+    expect(reasonOf(response.body)).toBe('sid-mismatch');
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+  });
+
+  it('refuses an oversize body with 413 before verifying anything', async () => {
+    const response = await makeHandler({ maxBodyBytes: 1024 })(post(`${bodies[1]!}\n`.repeat(10)));
+
+    expect(response.statusCode).toBe(413);
+    expect(reasonOf(response.body)).toBe('body-too-large');
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('refuses too many lines and undecodable CMCD with 400', async () => {
+    const tooMany = await makeHandler({ maxLines: 3 })(post(bodies[1]!));
+    const garbage = await makeHandler()(post(`e=t,sid="${SID}"\n"unterminated`));
+
+    expect([tooMany.statusCode, reasonOf(tooMany.body)]).toEqual([400, 'too-many-lines']);
+    expect([garbage.statusCode, reasonOf(garbage.body)]).toEqual([400, 'bad-cmcd-line']);
+  });
+
+  it('refuses other content types with 415', async () => {
+    expect((await makeHandler()(post(bodies[1]!, { contentType: 'application/json' }))).statusCode).toBe(415);
+  });
+
+  it('answers 429 with Retry-After when the session exceeded its per-minute budget', async () => {
+    ddbMock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+    const response = await makeHandler()(post(bodies[1]!));
+
+    expect(response.statusCode).toBe(429);
+    expect(response.headers).toMatchObject({ 'retry-after': '10' });
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+  });
+
+  it('takes the rate budget atomically per session and UTC minute', async () => {
+    await makeHandler()(post(bodies[1]!));
+
+    const input = ddbMock.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({
+      TableName: 'rate',
+      Key: { pk: `${SID}#1699999980000` },
+      ConditionExpression: 'attribute_not_exists(#lines) OR #lines <= :room',
+      ExpressionAttributeValues: { ':lines': 4, ':room': 6 },
+    });
+  });
+
+  it('retries only the entries PutRecords failed, then succeeds', async () => {
+    const lines = Array.from({ length: 120 }, (_, i) => `e=t,sta=p,sid="${SID}",ts=${NOW_MS - i},com.example-pad="${'x'.repeat(400)}"`);
+    kinesisMock
+      .on(PutRecordsCommand)
+      .resolvesOnce({
+        FailedRecordCount: 1,
+        Records: [{ SequenceNumber: '1', ShardId: 's' }, { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' }, { SequenceNumber: '3', ShardId: 's' }],
+      })
+      .resolves({ FailedRecordCount: 0, Records: [{ SequenceNumber: '4', ShardId: 's' }] });
+
+    const response = await makeHandler({ linesPerSessionMinute: 600 })(post(lines.join('\n')));
+
+    expect(response.statusCode).toBe(204);
+    const calls = kinesisMock.commandCalls(PutRecordsCommand);
+    expect(calls).toHaveLength(2);
+    const first = calls[0]!.args[0].input.Records!;
+    expect(first).toHaveLength(3);
+    expect(calls[1]!.args[0].input.Records).toEqual([first[1]]);
+  });
+
+  it('answers 503 when nothing could be stored, so the player re-queues the events', async () => {
+    kinesisMock.on(PutRecordsCommand).rejects(new Error('ServiceUnavailable'));
+
+    const response = await makeHandler({ maxPutAttempts: 3 })(post(bodies[1]!));
+
+    expect(response.statusCode).toBe(503);
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(3);
+  });
+});

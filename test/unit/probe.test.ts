@@ -1,0 +1,149 @@
+import type { ProbeResult } from '@aws-sdk/client-mediaconvert';
+import { describe, expect, it } from 'vitest';
+import { sourceInfoFromProbe, UnreadableSourceError } from '../../core/probe';
+
+/** A 1080p29.97 ProRes QuickTime master with stereo PCM, as the SDK returns Probe's result. */
+const proresMaster: ProbeResult = {
+  Container: {
+    Format: 'quicktime',
+    Duration: 596.4627,
+    Tracks: [
+      {
+        Index: 1,
+        TrackType: 'video',
+        Codec: 'PRORES',
+        Duration: 596.4627,
+        VideoProperties: { Width: 1920, Height: 1080, BitDepth: 10, BitRate: 147_000_000, FrameRate: { Numerator: 30000, Denominator: 1001 } },
+      },
+      {
+        Index: 2,
+        TrackType: 'audio',
+        Codec: 'PCM',
+        Duration: 596.46,
+        AudioProperties: { Channels: 2, SampleRate: 48000, BitDepth: 24, BitRate: 2_304_000, LanguageCode: 'eng' },
+      },
+      { Index: 3, TrackType: 'data', Codec: 'C608', Duration: 596.46, DataProperties: {} },
+    ],
+  },
+  Metadata: { ETag: '6f5902ac237024bdd0c176cb93063dc4-88', FileSize: 734003200, MimeType: 'video/quicktime' },
+  TrackMappings: [{ VideoTrackIndexes: [1], AudioTrackIndexes: [2], DataTrackIndexes: [3] }],
+};
+
+const withVideo = (patch: Record<string, unknown>): ProbeResult => ({
+  ...proresMaster,
+  Container: {
+    ...proresMaster.Container,
+    Tracks: proresMaster.Container!.Tracks!.map((track) =>
+      track.TrackType === 'video' ? { ...track, VideoProperties: { ...track.VideoProperties, ...patch } } : track,
+    ),
+  },
+});
+
+describe('sourceInfoFromProbe', () => {
+  it('reads size, frame rate, duration, codec and audio from a QuickTime master', () => {
+    // Act
+    const source = sourceInfoFromProbe(proresMaster);
+    // Assess
+    expect(source).toEqual({
+      width: 1920,
+      height: 1080,
+      rotation: 0,
+      frameRate: { numerator: 30000, denominator: 1001 },
+      durationMs: 596463,
+      hasAudio: true,
+      audioChannels: 2,
+      videoCodec: 'PRORES',
+      container: 'quicktime',
+    });
+  });
+
+  it('keeps the coded size of a phone video and reports its rotation', () => {
+    // Prepare: portrait iPhone footage is stored 1920x1080 with a 90° display matrix.
+    const phone = withVideo({ Rotation: 90 });
+    // Act
+    const source = sourceInfoFromProbe(phone);
+    // Assess
+    expect(source).toMatchObject({ width: 1920, height: 1080, rotation: 90 });
+  });
+
+  it('normalises a negative rotation', () => {
+    expect(sourceInfoFromProbe(withVideo({ Rotation: -90 })).rotation).toBe(270);
+  });
+
+  it('reports a source without audio', () => {
+    // Prepare
+    const silent: ProbeResult = {
+      ...proresMaster,
+      Container: { ...proresMaster.Container, Tracks: proresMaster.Container!.Tracks!.filter((t) => t.TrackType !== 'audio') },
+      TrackMappings: [{ VideoTrackIndexes: [1] }],
+    };
+    // Act
+    const source = sourceInfoFromProbe(silent);
+    // Assess
+    expect(source.hasAudio).toBe(false);
+    expect(source.audioChannels).toBeUndefined();
+  });
+
+  it('falls back to the codec metadata when the track lacks size and frame rate', () => {
+    // Prepare
+    const mpegTs = withVideo({
+      Width: undefined,
+      Height: undefined,
+      FrameRate: undefined,
+      CodecMetadata: { Width: 1280, Height: 720, CodedFrameRate: { Numerator: 50, Denominator: 1 } },
+    });
+    // Act
+    const source = sourceInfoFromProbe(mpegTs);
+    // Assess
+    expect(source).toMatchObject({ width: 1280, height: 720, frameRate: { numerator: 50, denominator: 1 } });
+  });
+
+  it.each<[string, ProbeResult | undefined, RegExp]>([
+    ['no result at all', undefined, /does not recognise the file/],
+    ['an unrecognised file', { Container: { Tracks: [] }, TrackMappings: [] }, /does not recognise the file/],
+    [
+      'an audio-only file',
+      {
+        Container: {
+          Format: 'mp4',
+          Duration: 180,
+          Tracks: [{ Index: 1, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 2, SampleRate: 44100 } }],
+        },
+      },
+      /audio but no video track/,
+    ],
+    [
+      'a video track in an unknown codec',
+      { Container: { Format: 'avi', Duration: 10, Tracks: [{ Index: 1, TrackType: 'video', Codec: 'UNKNOWN', VideoProperties: {} }] } },
+      /cannot decode/,
+    ],
+    ['a video track without a picture size', withVideo({ Width: 0, Height: undefined }), /no picture size/],
+    ['a still image', withVideo({ FrameRate: undefined }), /no frame rate/],
+    ['an odd rotation', withVideo({ Rotation: 45 }), /rotated by 45 degrees/],
+  ])('rejects %s with a readable reason', (_name, result, reason) => {
+    // Act
+    const attempt = () => sourceInfoFromProbe(result);
+    // Assess
+    expect(attempt).toThrow(UnreadableSourceError);
+    expect(attempt).toThrow(reason);
+  });
+
+  it('rejects a file without a duration', () => {
+    // Prepare
+    const noDuration: ProbeResult = {
+      ...proresMaster,
+      Container: { ...proresMaster.Container, Duration: undefined, Tracks: proresMaster.Container!.Tracks!.map((t) => ({ ...t, Duration: undefined })) },
+    };
+    // Act + Assess
+    expect(() => sourceInfoFromProbe(noDuration)).toThrow(/no duration/);
+  });
+
+  it('puts the human-readable reason on the error', () => {
+    try {
+      sourceInfoFromProbe(undefined);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as UnreadableSourceError).reason).toBe('MediaConvert does not recognise the file as a media container');
+    }
+  });
+});
