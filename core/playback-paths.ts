@@ -9,6 +9,9 @@
  * Parsing here works on the path *after* the token segment (core/token-path.ts splits it off).
  * The revision is part of the path because the edge cannot read the catalog; revision paths are
  * immutable, which is what lets the steering function cache origin manifests forever.
+ *
+ * The cloud serves https only; the local twin (DESIGN.md §8) has no TLS, so every builder takes an
+ * optional scheme that defaults to https.
  */
 
 /** Asset ids and revisions are URL-safe by construction (DESIGN.md §4); anything else is not ours. */
@@ -57,15 +60,25 @@ export function originKey(assetId: string, revision: string, file: string): stri
   return `media/${assetId}/${revision}/${file}`;
 }
 
+/** `https` in the cloud; `http` only in the local twin, which terminates no TLS. */
+export type UrlScheme = 'https' | 'http';
+
 /** `https://<host>/<token>/media/<assetId>/<revision>/` — the base that relative manifest URIs resolve against. */
-export function mediaBaseUrl(host: string, token: string, assetId: string, revision: string): string {
-  return `https://${host}/${token}/media/${assetId}/${revision}/`;
+export function mediaBaseUrl(host: string, token: string, assetId: string, revision: string, scheme: UrlScheme = 'https'): string {
+  return `${scheme}://${host}/${token}/media/${assetId}/${revision}/`;
 }
 
-export function steeringUrl(gatewayHost: string, token: string, assetId: string): string {
-  return `https://${gatewayHost}/${token}/steer/${assetId}`;
+export function steeringUrl(gatewayHost: string, token: string, assetId: string, scheme: UrlScheme = 'https'): string {
+  return `${scheme}://${gatewayHost}/${token}/steer/${assetId}`;
 }
 
-export function playUrl(gatewayHost: string, token: string, assetId: string, revision: string, format: ManifestFormat): string {
-  return `https://${gatewayHost}/${token}/play/${assetId}/${revision}/${MANIFEST_FILE[format]}`;
+export function playUrl(
+  gatewayHost: string,
+  token: string,
+  assetId: string,
+  revision: string,
+  format: ManifestFormat,
+  scheme: UrlScheme = 'https',
+): string {
+  return `${scheme}://${gatewayHost}/${token}/play/${assetId}/${revision}/${MANIFEST_FILE[format]}`;
 }

@@ -1,3 +1,4 @@
+import type { UrlScheme } from '../../core/playback-paths';
 import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/keyring-source';
 
 /**
@@ -15,6 +16,11 @@ export interface SteeringEdgeConfig {
   readonly steeringTtlSeconds: number;
   /** How long routing items are served from memory before a background refresh. */
   readonly routingCacheSeconds: number;
+  /**
+   * Scheme of every URL the function builds (media base URLs, steering URI, origin fetch). Only the
+   * local twin, which has no TLS, bakes `http`. @default 'https'
+   */
+  readonly publicScheme?: UrlScheme;
 }
 
 export class InvalidSteeringConfigError extends Error {
@@ -42,6 +48,13 @@ function int(raw: unknown, path: string, min: number, max: number): number {
   return v;
 }
 
+function scheme(raw: unknown, path: string): UrlScheme {
+  const v = field(raw, path);
+  if (v === undefined) return 'https';
+  if (v !== 'https' && v !== 'http') throw new InvalidSteeringConfigError(path, v);
+  return v;
+}
+
 export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
   return {
     // Same rules as every edge function that verifies tokens (edge-functions/shared/keyring-source.ts).
@@ -49,5 +62,6 @@ export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
     routingTable: { name: str(raw, 'routingTable.name', /^[A-Za-z0-9_.-]{3,255}$/), region: str(raw, 'routingTable.region', REGION) },
     steeringTtlSeconds: int(raw, 'steeringTtlSeconds', 1, 3600),
     routingCacheSeconds: int(raw, 'routingCacheSeconds', 1, 300),
+    publicScheme: scheme(raw, 'publicScheme'),
   };
 }

@@ -3,7 +3,7 @@ import { capForDevice, deviceClassFromHeaders, type DeviceClass } from '../../co
 import { buildMultivariantPlaylist, parseOriginMultivariant, type ManifestPathway, type OriginMultivariant } from '../../core/hls-multivariant';
 import type { Keyring } from '../../core/keyring';
 import { buildSteeredMpd, parseOriginMpd, type OriginMpd } from '../../core/mpd-steering';
-import { MANIFEST_FILE, originKey, parsePlaybackPath, steeringUrl, type PlaybackPath } from '../../core/playback-paths';
+import { MANIFEST_FILE, mediaBaseUrl, originKey, parsePlaybackPath, steeringUrl, type PlaybackPath, type UrlScheme } from '../../core/playback-paths';
 import { rankPathways } from '../../core/rendezvous';
 import { buildSteeringManifest, readSteeringQuery, serializeSteeringManifest } from '../../core/steering-manifest';
 import { verifyToken } from '../../core/token';
@@ -41,6 +41,8 @@ export interface SteeringHandlerDeps {
   /** Longest a cold request waits for the routing table before failing static. Default 1000 ms. */
   readonly routingColdWaitMs?: number;
   readonly nowMs?: () => number;
+  /** Scheme of the URLs this function builds; `http` only in the local twin. @default 'https' */
+  readonly publicScheme?: UrlScheme;
   readonly log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -103,6 +105,7 @@ const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandler {
   const nowMs = deps.nowMs ?? Date.now;
+  const scheme = deps.publicScheme ?? 'https';
   const log = deps.log ?? ((entry) => console.log(JSON.stringify(entry)));
   const routing = new RoutingCache(deps.readRoutingItems, {
     ttlMs: deps.routingCacheSeconds * 1000,
@@ -146,7 +149,7 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     const snapshot = await routing.snapshot(header('cloudfront-viewer-country'));
     const ranked = rankedPathways(verdict.claims.sid, snapshot);
     const gatewayHost = config.distributionDomainName;
-    const steerUri = steeringUrl(gatewayHost, split.token, path.assetId);
+    const steerUri = steeringUrl(gatewayHost, split.token, path.assetId, scheme);
 
     if (path.kind === 'steer') {
       const report = readSteeringQuery(request.querystring);
@@ -177,7 +180,8 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     if (origin === null) throw new NotFoundError();
     const build = (pathways: readonly ManifestPathway[]): string => {
       const input = { pathways, token, assetId: path.assetId, revision: path.revision, steeringServerUri, cap: capForDevice(device) };
-      return path.format === 'hls' ? buildMultivariantPlaylist(origin as OriginMultivariant, input) : buildSteeredMpd(origin as OriginMpd, input);
+      const body = path.format === 'hls' ? buildMultivariantPlaylist(origin as OriginMultivariant, input) : buildSteeredMpd(origin as OriginMpd, input);
+      return withScheme(body, pathways, token, path);
     };
     // A huge ladder times many pathways could pass the 1 MB limit: drop the least preferred
     // pathways (they are failover only) rather than fail the playback.
@@ -189,6 +193,20 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
       }
     }
     throw new ManifestTooLargeError(`manifest ${key} exceeds ${MAX_GENERATED_BODY_BYTES} bytes even with one pathway`);
+  }
+
+  /**
+   * The manifest builders in core/ write https media bases. For the twin (no TLS) the exact base of
+   * each pathway is swapped for its http form; the base carries host and token, so nothing else can
+   * match. Remove once the builders take the scheme themselves.
+   */
+  function withScheme(body: string, pathways: readonly ManifestPathway[], token: string, path: Extract<PlaybackPath, { kind: 'play' }>): string {
+    if (scheme === 'https') return body;
+    let out = body;
+    for (const p of pathways) {
+      out = out.split(mediaBaseUrl(p.host, token, path.assetId, path.revision)).join(mediaBaseUrl(p.host, token, path.assetId, path.revision, scheme));
+    }
+    return out;
   }
 
   return async (event) => {

@@ -26,7 +26,7 @@ const requestHandler = new NodeHttpHandler({ connectionTimeout: 1000, requestTim
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.routingTable.region, requestHandler, maxAttempts: 2 }));
 
 // Origin manifests come through the delivery pathways with the viewer's token (docs/adr/0003).
-const readOriginText = createPathwayOriginReader({ timeoutMs: 1500, maxAttempts: 3 });
+const readOriginText = createPathwayOriginReader({ timeoutMs: 1500, maxAttempts: 3, scheme: config.publicScheme });
 
 const readRoutingItems: RoutingItemReader = async (keys) => {
   const table = config.routingTable.name;
@@ -47,6 +47,7 @@ const steeringHandler = createSteeringHandler({
   readRoutingItems,
   steeringTtlSeconds: config.steeringTtlSeconds,
   routingCacheSeconds: config.routingCacheSeconds,
+  publicScheme: config.publicScheme,
 });
 
 export const handler = (event: CloudFrontRequestEvent): Promise<CloudFrontResultResponse> => steeringHandler(event);

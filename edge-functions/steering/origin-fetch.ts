@@ -26,6 +26,8 @@ export interface PathwayFetchOptions {
   readonly maxAttempts?: number;
   /** @default globalThis.fetch (Node 22 runtime at the edge) */
   readonly fetch?: typeof fetch;
+  /** Scheme of the delivery pathways (`http` only in the local twin). @default 'https' */
+  readonly scheme?: 'https' | 'http';
 }
 
 export function createPathwayOriginReader(opts: PathwayFetchOptions): OriginTextReader {
@@ -33,7 +35,7 @@ export function createPathwayOriginReader(opts: PathwayFetchOptions): OriginText
   return async ({ key, token, pathways }) => {
     let lastError: unknown = new OriginFetchError('no pathway to fetch the origin manifest from');
     for (const pathway of pathways.slice(0, opts.maxAttempts ?? 3)) {
-      const url = `https://${pathway.host}/${token}/${key}`;
+      const url = `${opts.scheme ?? 'https'}://${pathway.host}/${token}/${key}`;
       try {
         const response = await doFetch(url, { signal: AbortSignal.timeout(opts.timeoutMs), redirect: 'error' });
         if (response.status === 404) return null;

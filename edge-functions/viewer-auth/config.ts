@@ -2,7 +2,10 @@ import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/ke
 
 /** What lib/bundling/edge-bundle.ts bakes into each viewer-auth bundle (one per distribution). */
 export interface ViewerAuthConfig {
-  /** The pathway (CDN) this copy guards, e.g. "cf-a"; appears in logs. */
+  /**
+   * Tag for log lines. One bundle guards every delivery distribution (the CDK shares it), so this is
+   * usually "delivery"; the twin may bake a pathway id.
+   */
   readonly pathwayId: string;
   readonly keyring: KeyringSourceConfig;
 }
@@ -10,8 +13,9 @@ export interface ViewerAuthConfig {
 export function parseViewerAuthConfig(raw: unknown): ViewerAuthConfig {
   if (typeof raw !== 'object' || raw === null) throw new TypeError('must be an object');
   const r = raw as Record<string, unknown>;
-  if (typeof r.pathwayId !== 'string' || !/^[a-z][a-z0-9-]{0,30}$/.test(r.pathwayId)) {
+  const pathwayId = r.pathwayId ?? 'delivery';
+  if (typeof pathwayId !== 'string' || !/^[a-z][a-z0-9-]{0,30}$/.test(pathwayId)) {
     throw new TypeError(`pathwayId: must be a pathway id such as "cf-a", got ${JSON.stringify(r.pathwayId)}`);
   }
-  return { pathwayId: r.pathwayId, keyring: parseKeyringSourceConfig(r.keyring) };
+  return { pathwayId, keyring: parseKeyringSourceConfig(r.keyring) };
 }

@@ -18,7 +18,7 @@ import {
   type RevisionStatus,
 } from '../../core/asset-status';
 import { logger } from '../shared/powertools';
-import { CatalogWriter } from './catalog-writer';
+import { CatalogWriter } from '../shared/catalog-writer';
 
 export interface JobStatusConfig {
   readonly assetsTableName: string;

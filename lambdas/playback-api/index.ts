@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { KeyringCache } from '../shared/keyring-cache';
 import { logger } from '../shared/powertools';
+import type { UrlScheme } from '../../core/playback-paths';
 import { createSession, sessionRequestSchema } from './sessions';
 
 export interface PlaybackApiDeps {
@@ -11,6 +12,11 @@ export interface PlaybackApiDeps {
   readonly keyring: Pick<KeyringCache, 'get'>;
   readonly assetsTableName: string;
   readonly gatewayDomain: string;
+  /**
+   * `scheme://host[:port]` of the gateway when it is not `https://<gatewayDomain>` — the local twin's
+   * plain-http gateway (env `GATEWAY_ORIGIN`). @default `https://${gatewayDomain}`
+   */
+  readonly gatewayOrigin?: string;
   readonly tokenLifetimeSeconds: number;
   readonly now?: () => number;
 }
@@ -22,8 +28,31 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
 });
 
 /** `POST /sessions {assetId, device?}` → 201 signed URLs; 400 bad body; 404 unknown, not ready or taken down. */
+export class InvalidGatewayOriginError extends Error {
+  constructor(value: string) {
+    super(`GATEWAY_ORIGIN must look like "http://127.0.0.1:4580" or "https://gw.example.com", got "${value}"`);
+    this.name = 'InvalidGatewayOriginError';
+  }
+}
+
+/** Splits `GATEWAY_ORIGIN` into the scheme and host the URL builders take; a path or query is a misconfiguration. */
+export function parseGatewayOrigin(origin: string): { scheme: UrlScheme; host: string } {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new InvalidGatewayOriginError(origin);
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if ((scheme !== 'http' && scheme !== 'https') || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new InvalidGatewayOriginError(origin);
+  }
+  return { scheme, host: url.host };
+}
+
 export function createPlaybackApiHandler(deps: PlaybackApiDeps) {
   const now = deps.now ?? Date.now;
+  const gateway = deps.gatewayOrigin ? parseGatewayOrigin(deps.gatewayOrigin) : { scheme: 'https' as const, host: deps.gatewayDomain };
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     let body: unknown;
     try {
@@ -45,7 +74,8 @@ export function createPlaybackApiHandler(deps: PlaybackApiDeps) {
       return json(404, { error: 'not-found', reason: `asset "${parsed.data.assetId}" is unknown or has no playable revision` });
     }
     const session = createSession(parsed.data, revision, await deps.keyring.get(), {
-      gatewayDomain: deps.gatewayDomain,
+      gatewayDomain: gateway.host,
+      scheme: gateway.scheme,
       lifetimeSeconds: deps.tokenLifetimeSeconds,
       nowSeconds: Math.floor(now() / 1000),
     });
@@ -59,5 +89,6 @@ export const handler = createPlaybackApiHandler({
   keyring: new KeyringCache(new SecretsManagerClient({}), process.env.KEYRING_SECRET_ARN ?? ''),
   assetsTableName: process.env.ASSETS_TABLE_NAME ?? '',
   gatewayDomain: process.env.GATEWAY_DOMAIN ?? '',
+  gatewayOrigin: process.env.GATEWAY_ORIGIN || undefined,
   tokenLifetimeSeconds: Number(process.env.TOKEN_LIFETIME_SECONDS ?? 21600),
 });

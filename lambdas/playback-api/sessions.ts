@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Keyring } from '../../core/keyring';
-import { playUrl } from '../../core/playback-paths';
+import { playUrl, type UrlScheme } from '../../core/playback-paths';
 import { signToken } from '../../core/token';
 
 /** Body of `POST /sessions`. Device classes mirror the ones the gateway derives from CloudFront headers. */
@@ -33,8 +33,9 @@ export function createSession(
   request: SessionRequest,
   revision: string,
   keyring: Keyring,
-  opts: { gatewayDomain: string; lifetimeSeconds: number; nowSeconds: number; sessionId?: string },
+  opts: { gatewayDomain: string; lifetimeSeconds: number; nowSeconds: number; sessionId?: string; scheme?: UrlScheme },
 ): PlaybackSession {
+  const scheme = opts.scheme ?? 'https';
   const sessionId = opts.sessionId ?? randomUUID();
   const exp = opts.nowSeconds + opts.lifetimeSeconds;
   const token = signToken({ sid: sessionId, aid: request.assetId, exp }, keyring);
@@ -43,9 +44,9 @@ export function createSession(
     sessionId,
     assetId: request.assetId,
     revision,
-    hls: playUrl(opts.gatewayDomain, token, request.assetId, revision, 'hls') + device,
-    dash: playUrl(opts.gatewayDomain, token, request.assetId, revision, 'dash') + device,
-    reportUrl: `https://${opts.gatewayDomain}/v1/cmcd/${token}`,
+    hls: playUrl(opts.gatewayDomain, token, request.assetId, revision, 'hls', scheme) + device,
+    dash: playUrl(opts.gatewayDomain, token, request.assetId, revision, 'dash', scheme) + device,
+    reportUrl: `${scheme}://${opts.gatewayDomain}/v1/cmcd/${token}`,
     expiresAt: new Date(exp * 1000).toISOString(),
   };
 }

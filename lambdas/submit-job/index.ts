@@ -20,7 +20,7 @@ import { buildCreateJobRequest } from '../../core/mediaconvert-job';
 import { sourceInfoFromProbe, UnreadableSourceError } from '../../core/probe';
 import { classifyUploadKey } from '../../core/upload-key';
 import { logger } from '../shared/powertools';
-import { CatalogWriter } from './catalog-writer';
+import { CatalogWriter } from '../shared/catalog-writer';
 
 export interface SubmitJobConfig {
   readonly assetsTableName: string;

@@ -69,7 +69,7 @@ export class EdgeHandler extends Construct {
       'Lambda@Edge replicas log in the region that served the viewer, which is unknown in advance; the grant is limited to this function’s own log groups.',
     );
 
-    this.function = new cloudfront.experimental.EdgeFunction(this, 'Function', {
+    this.function = new cloudfront.experimental.EdgeFunction(this, `${id}Function`, {
       functionName: props.functionName,
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',

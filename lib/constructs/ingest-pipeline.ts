@@ -20,6 +20,8 @@ export interface IngestPipelineProps {
   readonly assetsTable: dynamodb.ITableV2;
   /** Bus that receives `Asset Ready` / `Asset Failed` for downstream systems. */
   readonly catalogBus: events.IEventBus;
+  /** Dead-letter queue for events the handlers could not process after their retries. */
+  readonly failureQueue: sqs.IQueue;
   readonly ladder: LadderChoice;
   readonly perTitleEncoding: boolean;
 }
@@ -33,7 +35,7 @@ export class IngestPipeline extends Construct {
   readonly mediaConvertRole: iam.Role;
   readonly submitJob: PlatformFunction;
   readonly jobStatus: PlatformFunction;
-  readonly deadLetterQueue: sqs.Queue;
+  readonly deadLetterQueue: sqs.IQueue;
 
   constructor(scope: Construct, id: string, props: IngestPipelineProps) {
     super(scope, id);
@@ -61,16 +63,7 @@ export class IngestPipeline extends Construct {
       'Rendition keys are generated per asset and revision at encode time; the grant is limited to the media/ prefix and PutObject.',
     );
 
-    this.deadLetterQueue = new sqs.Queue(this, 'FailedInvocations', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeNagFinding(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter queue of the ingest handlers; it has no consumer to fail.',
-    );
+    this.deadLetterQueue = props.failureQueue;
 
     const common = { STACK_NAME: stack.stackName, ASSETS_TABLE_NAME: props.assetsTable.tableName, EVENT_BUS_NAME: props.catalogBus.eventBusName };
 

@@ -80,7 +80,7 @@ export class PlaybackApi extends Construct {
       createDefaultStage: false,
       defaultAuthorizer: props.auth === 'iam' ? new HttpIamAuthorizer() : undefined,
     });
-    this.api.addStage('Default', {
+    this.api.addStage('PublicStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: 500, burstLimit: 200 },

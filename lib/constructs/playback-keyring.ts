@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
 
 export interface PlaybackKeyringProps {
@@ -48,6 +49,11 @@ export class PlaybackKeyring extends Construct {
       automaticallyAfter: Duration.days(30),
       rotateImmediatelyOnUpdate: true,
     });
+    acknowledgeNagFinding(
+      rotation.role!,
+      'AwsSolutions-IAM5[Resource::*]',
+      'CDK grants rotation Lambdas secretsmanager:GetRandomPassword, an action IAM cannot scope to a resource; the rotation itself uses node:crypto.',
+    );
     this.regions = [...new Set([Stack.of(this).region, ...props.replicaRegions])];
   }
 }

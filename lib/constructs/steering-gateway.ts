@@ -72,7 +72,7 @@ export class SteeringGateway extends Construct {
     });
     const reportContext = new cloudfront.OriginRequestPolicy(this, 'ReportContext', {
       comment: 'Forward player reports with viewer country and ASN to the ingest API',
-      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('CloudFront-Viewer-Country', 'CloudFront-Viewer-ASN', 'Content-Type', 'Origin'),
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('CloudFront-Viewer-Country', 'CloudFront-Viewer-ASN', 'CloudFront-Viewer-Address', 'Content-Type', 'Origin'),
       queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
       cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
     });

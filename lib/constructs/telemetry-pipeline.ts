@@ -6,7 +6,6 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -25,6 +24,8 @@ export interface TelemetryPipelineProps {
   readonly pathwayIds: readonly string[];
   readonly rollupRetentionDays: number;
   readonly removalPolicy: RemovalPolicy;
+  /** Where telemetry batches that exhausted their retries go (with their shard and sequence range). */
+  readonly failureQueue: sqs.IQueue;
   /** How often the weights are recomputed inside each one-minute scheduled invocation. */
   readonly weightsTickSeconds: number;
 }
@@ -36,29 +37,23 @@ export interface TelemetryPipelineProps {
  */
 export class TelemetryPipeline extends Construct {
   readonly stream: kinesis.Stream;
-  readonly streamKey: kms.Key;
   readonly rollupsTable: dynamodb.TableV2;
   readonly rateLimitTable: dynamodb.TableV2;
   readonly ingestApi: apigwv2.HttpApi;
   readonly aggregator: PlatformFunction;
   readonly routingWeights: PlatformFunction;
   readonly cmcdIngest: PlatformFunction;
-  readonly failedBatches: sqs.Queue;
+  readonly failedBatches: sqs.IQueue;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: TelemetryPipelineProps) {
     super(scope, id);
 
-    this.streamKey = new kms.Key(this, 'StreamKey', {
-      description: 'Encrypts the QoE telemetry stream',
-      enableKeyRotation: true,
-      removalPolicy: props.removalPolicy,
-    });
     // On-demand capacity: real-time log volume follows the audience, which no shard count predicts.
     this.stream = new kinesis.Stream(this, 'TelemetryStream', {
       streamMode: kinesis.StreamMode.ON_DEMAND,
-      encryption: kinesis.StreamEncryption.KMS,
-      encryptionKey: this.streamKey,
+      // The AWS managed key (aws/kinesis): encrypted at rest without per-producer key policies for CloudFront.
+      encryption: kinesis.StreamEncryption.MANAGED,
       retentionPeriod: Duration.hours(24),
       removalPolicy: props.removalPolicy,
     });
@@ -100,7 +95,7 @@ export class TelemetryPipeline extends Construct {
       description: 'Player CMCD v2 event reports; the playback token in the path authorises each report',
       createDefaultStage: false,
     });
-    const stage = this.ingestApi.addStage('Default', {
+    const stage = this.ingestApi.addStage('PublicStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: 2000, burstLimit: 1000 },
@@ -116,16 +111,7 @@ export class TelemetryPipeline extends Construct {
     );
 
     // --- aggregation ---
-    this.failedBatches = new sqs.Queue(this, 'FailedTelemetryBatches', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeNagFinding(
-      this.failedBatches,
-      'AwsSolutions-SQS3',
-      'This queue is itself the on-failure destination of the telemetry stream mapping; it has no consumer to fail.',
-    );
+    this.failedBatches = props.failureQueue;
     this.aggregator = new PlatformFunction(this, 'QoeAggregator', {
       handlerDir: 'qoe-aggregator',
       serviceName: 'qoe-aggregator',
@@ -202,7 +188,7 @@ export class TelemetryPipeline extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     new cloudwatch.Alarm(this, 'FailedBatchesAlarm', {
-      alarmDescription: 'Telemetry batches exhausted their retries and went to the failure queue',
+      alarmDescription: 'Platform events or telemetry batches exhausted their retries and went to the failure queue',
       metric: this.failedBatches.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -210,12 +196,13 @@ export class TelemetryPipeline extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const errorRateWidgets: cloudwatch.IMetric[] = [];
-    for (const pathway of props.pathwayIds) {
+    props.pathwayIds.forEach((pathway, i) => {
+      // Metric ids must be unique across a graph and match ^[a-z][a-zA-Z0-9_]*$.
       const errorRate = new cloudwatch.MathExpression({
-        expression: '100 * errors / MAX([requests, 1])',
+        expression: `100 * errors${i} / MAX([requests${i}, 1])`,
         usingMetrics: {
-          errors: metric('PathwayErrors', { service: 'qoe-aggregator', pathway }),
-          requests: metric('PathwayRequests', { service: 'qoe-aggregator', pathway }),
+          [`errors${i}`]: metric('PathwayErrors', { service: 'qoe-aggregator', pathway }),
+          [`requests${i}`]: metric('PathwayRequests', { service: 'qoe-aggregator', pathway }),
         },
         label: `${pathway} error %`,
         period: Duration.minutes(1),
@@ -228,7 +215,7 @@ export class TelemetryPipeline extends Construct {
         evaluationPeriods: 2,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    }
+    });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${Stack.of(this).stackName}-qoe`,
       widgets: [

@@ -1,6 +1,8 @@
 import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { acknowledgeNagFinding } from '../nag';
 import { CfnOutput } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { PlatformConfig } from '../../core/platform-config';
@@ -41,6 +43,13 @@ export class StreamingPlatformStack extends Stack {
     const names = edgeVisibleNames(config);
 
     const storage = new ContentStorage(this, 'Storage', { removalPolicy });
+    // One failure queue for the whole platform: ingest events and telemetry batches that exhausted retries.
+    const failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeNagFinding(failureQueue, 'AwsSolutions-SQS3', 'This queue is itself the platform’s dead-letter queue; an operator drains it, so it has no consumer of its own to fail.');
     const catalogBus = new events.EventBus(this, 'CatalogBus', { description: 'Asset Ready / Asset Failed / Asset Removed events' });
 
     new IngestPipeline(this, 'Ingest', {
@@ -48,6 +57,7 @@ export class StreamingPlatformStack extends Stack {
       originBucket: storage.originBucket,
       assetsTable: storage.assetsTable,
       catalogBus,
+      failureQueue,
       ladder: config.ladder,
       perTitleEncoding: config.perTitleEncoding,
     });
@@ -69,6 +79,7 @@ export class StreamingPlatformStack extends Stack {
       pathwayIds: [...config.pathways.map((p) => p.id), ...config.externalPathways.map((p) => p.id)],
       rollupRetentionDays: config.rollupRetentionDays,
       removalPolicy,
+      failureQueue,
       weightsTickSeconds: 10,
     });
 

@@ -83,7 +83,7 @@ describe('delivery network', () => {
     synth.template.hasResourceProperties('AWS::CloudFront::RealtimeLogConfig', {
       Fields: [...REALTIME_LOG_FIELDS],
       SamplingRate: 100,
-      EndPoints: [Match.objectLike({ StreamType: 'Kinesis', KinesisStreamConfig: Match.objectLike({ StreamARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('TelemetryStream'), 'Arn'] } }) })],
+      EndPoints: [Match.objectLike({ StreamType: 'Kinesis', KinesisStreamConfig: Match.objectLike({ StreamArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('TelemetryStream'), 'Arn'] } }) })],
     });
   });
 

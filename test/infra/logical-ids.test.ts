@@ -40,6 +40,26 @@ describe('stateful resources keep their logical ids', () => {
       tables: logicalIds('AWS::DynamoDB::GlobalTable'),
       streams: logicalIds('AWS::Kinesis::Stream'),
       secrets: logicalIds('AWS::SecretsManager::Secret'),
-    }).toMatchInlineSnapshot();
+    }).toMatchInlineSnapshot(`
+      {
+        "buckets": [
+          "StorageAccessLogsBucketFEE4D6FB",
+          "StorageOriginBucketB9B7AE29",
+          "StorageUploadBucket27F6648B",
+        ],
+        "secrets": [
+          "KeyringSecret2F72956B",
+        ],
+        "streams": [
+          "TelemetryTelemetryStream473406FB",
+        ],
+        "tables": [
+          "RoutingTableD964968C",
+          "StorageAssetsTable7E0C4A24",
+          "TelemetryQoeRollups0BA8C4A2",
+          "TelemetryReportRateLimits6069DBEF",
+        ],
+      }
+    `);
   });
 });

@@ -2,9 +2,7 @@
  * Catalog writes of the ingest handlers: conditional revision transitions, the head's
  * compare-and-set, and the terminal event published exactly once per transition
  * (core/asset-status.ts holds the rules; this only sends them).
- *
- * NOTE: an identical copy of lambdas/submit-job/catalog-writer.ts, because handlers must not import
- * each other (DESIGN.md §3); it belongs in lambdas/shared/ (not owned by this change).
+ * Shared by submit-job and job-status, which must not import each other (DESIGN.md §3).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
