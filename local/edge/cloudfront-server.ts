@@ -77,6 +77,19 @@ export interface DistributionOptions {
   readonly defaultCountry?: string;
   readonly realtimeLog?: RealtimeLogTarget;
   readonly faults?: EdgeFaults;
+  /**
+   * Extra cache behaviors that send a path prefix to a custom (HTTP) origin, uncached and without
+   * edge functions, adding the viewer headers an origin request policy forwards. The gateway uses
+   * one for `/v1/cmcd/*` → the ingest API (ADR 0004).
+   */
+  readonly customOrigins?: readonly CustomOriginBehavior[];
+}
+
+export interface CustomOriginBehavior {
+  /** e.g. `/v1/cmcd/` */
+  readonly pathPrefix: string;
+  /** e.g. `http://127.0.0.1:4570`; the viewer's path and query are appended. */
+  readonly origin: string;
 }
 
 export interface Distribution {
@@ -263,6 +276,30 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     }
   }
 
+  async function fromCustomOrigin(
+    behavior: CustomOriginBehavior,
+    url: URL,
+    method: string,
+    forwarded: Record<string, string>,
+    viewerHeaders: Record<string, string>,
+    base64Body: string | undefined,
+  ): Promise<EdgeResponse> {
+    const headers: Record<string, string> = { ...viewerHeaders };
+    for (const [name, value] of Object.entries(forwarded)) {
+      if (!['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive'].includes(name)) headers[name] = value;
+    }
+    const answer = await fetch(`${behavior.origin}${url.pathname}${url.search}`, {
+      method,
+      headers,
+      ...(base64Body !== undefined ? { body: Buffer.from(base64Body, 'base64') } : {}),
+    });
+    const responseHeaders: Record<string, string> = {};
+    answer.headers.forEach((value, name) => {
+      if (!['content-length', 'connection', 'transfer-encoding', 'keep-alive', 'date'].includes(name)) responseHeaders[name] = value;
+    });
+    return { status: answer.status, headers: responseHeaders, body: Buffer.from(await answer.arrayBuffer()) };
+  }
+
   async function process(
     req: IncomingMessage,
     requestId: string,
@@ -290,6 +327,12 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       if (body.length > 0) {
         request = { ...request, body: { action: 'read-only', data: body.toString('base64'), encoding: 'base64', inputTruncated: false } };
       }
+    }
+
+    const behavior = options.customOrigins?.find((b) => url.pathname.startsWith(b.pathPrefix));
+    if (behavior) {
+      if (request.method === 'OPTIONS') return { response: { status: 204, headers: {}, body: Buffer.alloc(0) }, resultType: 'Miss', country, asn };
+      return { response: await fromCustomOrigin(behavior, url, req.method ?? 'GET', forwarded, viewerHeaders, request.body?.data), resultType: 'Miss', country, asn };
     }
 
     if (options.viewerRequest) {

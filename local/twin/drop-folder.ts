@@ -1,0 +1,74 @@
+/**
+ * A watched folder that uploads what is dropped into it to `uploads/<name>` in the upload bucket, so
+ * a newcomer can start an ingest without an S3 client. The upload is an ordinary PutObject: s3rver's
+ * event then takes the same path as any upload (DESIGN.md §4 trigger).
+ */
+import { createReadStream, existsSync, mkdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+export interface DropFolderOptions {
+  readonly directory: string;
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** @default 'uploads/' */
+  readonly prefix?: string;
+  /** A file counts as complete once its size has not changed for this long. @default 1000 */
+  readonly settleMs?: number;
+  readonly onUploaded?: (key: string) => void;
+  readonly onError?: (file: string, error: unknown) => void;
+}
+
+export interface DropFolder {
+  stop(): void;
+}
+
+/** Hidden and partial files (editors, browsers, `cp` into place) are not masters. */
+const IGNORED = /^\.|\.(part|crdownload|tmp|swp)$|~$/i;
+
+export function watchDropFolder(options: DropFolderOptions): DropFolder {
+  const prefix = options.prefix ?? 'uploads/';
+  const settleMs = options.settleMs ?? 1000;
+  mkdirSync(options.directory, { recursive: true });
+  const pending = new Map<string, NodeJS.Timeout>();
+  const uploadedSignature = new Map<string, string>();
+
+  const upload = async (name: string): Promise<void> => {
+    const file = join(options.directory, name);
+    if (!existsSync(file)) return;
+    const stat = statSync(file);
+    if (!stat.isFile()) return;
+    const signature = `${stat.size}:${stat.mtimeMs}`;
+    if (uploadedSignature.get(name) === signature) return;
+    uploadedSignature.set(name, signature);
+    const key = `${prefix}${basename(name)}`;
+    await options.s3.send(
+      new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: createReadStream(file), ContentLength: stat.size }),
+    );
+    options.onUploaded?.(key);
+  };
+
+  // fs.watch reports a burst of events while a file is written; wait until it settles.
+  const schedule = (name: string) => {
+    if (IGNORED.test(name)) return;
+    clearTimeout(pending.get(name));
+    pending.set(
+      name,
+      setTimeout(() => {
+        pending.delete(name);
+        upload(name).catch((error: unknown) => options.onError?.(name, error));
+      }, settleMs),
+    );
+  };
+
+  const watcher: FSWatcher = watch(options.directory, (_event, name) => {
+    if (name) schedule(name.toString());
+  });
+  return {
+    stop() {
+      watcher.close();
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+    },
+  };
+}
