@@ -16,8 +16,12 @@
  * when it turned) is returned as `control` and stored next to the weights. Design and defaults: docs/routing.md and
  * docs/adr/0060-routing-weights-controller.md.
  */
+import { COUNTER_NAMES, emptyCounters, MINUTE_MS, minuteStartOf } from './qoe-aggregate';
 import type { QoeCounters, QoeRollup } from './qoe-types';
 import { GLOBAL_SCOPE, type PathwayEntry } from './routing-types';
+
+/** Re-exported for callers that build rollups next to the scorer (one definition, core/qoe-aggregate.ts). */
+export { emptyCounters };
 
 /** The tunables of the controller, one place, with the defaults of {@link DEFAULT_SCORING_PARAMS}. */
 export interface ScoringParams {
@@ -136,7 +140,6 @@ export interface RoutingWeightsInput {
   readonly params?: Partial<ScoringParams>;
 }
 
-const MINUTE_MS = 60_000;
 const COUNTRY = /^[A-Z]{2}$/;
 /** Country code the telemetry uses when the viewer's country is unknown; never a scope of its own. */
 const UNKNOWN_COUNTRY = 'XX';
@@ -161,28 +164,12 @@ export interface MeasuredCost {
   readonly fallbackFrom?: { readonly scope: string; readonly samples: number };
 }
 
-export function emptyCounters(): QoeCounters {
-  return {
-    requests: 0,
-    errors: 0,
-    bytes: 0,
-    ttfbMsSum: 0,
-    ttfbCount: 0,
-    throughputKbpsSum: 0,
-    throughputCount: 0,
-    playMs: 0,
-    stallMs: 0,
-    stalls: 0,
-    startupMsSum: 0,
-    startupCount: 0,
-    reports: 0,
-  };
-}
-
-const COUNTER_FIELDS = Object.keys(emptyCounters()) as (keyof QoeCounters)[];
-
+/**
+ * Rollups come from DynamoDB, where an item written by an older aggregator (or by hand) may lack a
+ * counter; a missing or non-numeric counter counts as 0 rather than turning the sums into NaN.
+ */
 function addInto(into: QoeCounters, from: QoeCounters): void {
-  for (const field of COUNTER_FIELDS) into[field] += Number(from[field]) || 0;
+  for (const field of COUNTER_NAMES) into[field] += Number(from[field]) || 0;
 }
 
 /** Counters of one pathway in one scope, for the current minute alone and for the whole recent window. */
@@ -200,7 +187,7 @@ export function summariseRollups(
   now: number,
   windowMinutes: number,
 ): Map<string, Map<string, CellWindows>> {
-  const currentMinute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+  const currentMinute = minuteStartOf(now);
   const oldest = currentMinute - (windowMinutes - 1) * MINUTE_MS;
   const scopes = new Map<string, Map<string, CellWindows>>();
   const cellOf = (scope: string, pathway: string): CellWindows => {

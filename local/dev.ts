@@ -4,16 +4,19 @@
  * through the SDK's `AWS_ENDPOINT_URL_<SERVICE>` variables and the environment their CDK constructs
  * give them. Handlers that do not exist yet are skipped with a warning. Ports: docs/local-twin.md.
  *
- * Run: `npx tsx local/dev.ts` (TWIN_PORT_BASE moves every port; default 4560).
+ * Run: `npm run dev` (TWIN_PORT_BASE moves every port, default 4560; LADDER picks the ladder, default compact).
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { jobStateChangePattern, uploadCreatedPattern } from '../core/event-patterns';
 import { generateInitialKeyring, serializeKeyring } from '../core/keyring';
-import { PATHWAYS_KEY } from '../core/routing-types';
+import type { LadderName } from '../core/ladder';
+import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey, type PathwayRegistryItem, type WeightsItem } from '../core/routing-types';
 import { startHttpApi, type HttpApiHandler, type HttpApiRoute } from './apigw';
 import { startLocalAws, type TableSpec } from './aws-servers';
 import { startDistribution, type Distribution, type EdgeRequestHandler } from './edge/cloudfront-server';
@@ -21,6 +24,9 @@ import { LocalEventBus, type BusTarget } from './event-bus';
 import { KinesisPoller, type KinesisHandler } from './kinesis-poller';
 import { startMediaConvertServer } from './mediaconvert/server';
 import { startSecretsManagerServer } from './secrets-manager';
+import { watchDropFolder } from './twin/drop-folder';
+import { assertFfmpegInstalled, FfmpegMissingError, FFMPEG_PATH, FFPROBE_PATH, generateTestMaster } from './twin/media-tools';
+import { startPageServer, type PageRequestHandler } from './twin/page-server';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BUILD_DIR = join(ROOT, 'local', '.build');
@@ -50,6 +56,7 @@ export function twinPorts(base = 4560) {
     api: base + 10,
     gateway: base + 20,
     cdns: TWIN_NAMES.pathways.map((_, i) => base + 21 + i),
+    pages: base + 30,
   };
 }
 
@@ -68,8 +75,14 @@ async function loadExport<T>(modulePath: string, exportName = 'handler'): Promis
     console.warn(`[twin] ${modulePath}.ts does not exist yet; skipped`);
     return undefined;
   }
-  const loaded = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  return loaded[exportName] as T | undefined;
+  try {
+    const loaded = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    return loaded[exportName] as T | undefined;
+  } catch (error) {
+    // A module mid-edit by its owner must not take the whole twin down; its part is simply absent.
+    console.warn(`[twin] ${modulePath}.ts failed to load; skipped: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /**
@@ -91,13 +104,41 @@ async function loadEdgeFunction(fn: string, id: string, config: unknown): Promis
   return (require(outFile) as { handler: EdgeRequestHandler }).handler;
 }
 
+export interface TwinOptions {
+  /** @default env TWIN_PORT_BASE, else 4560 */
+  readonly portBase?: number;
+  /** Ladder the submit-job handler plans with. @default env LADDER, else 'compact' (fast on 2 cores) */
+  readonly ladder?: LadderName;
+  /** Where the sample master, the drop folder and figures live. @default <repo>/.twin */
+  readonly dataDir?: string;
+  /** Generate (once) and ingest a short sample master at start. @default false */
+  readonly sampleMaster?: boolean;
+  /** Watch `<dataDir>/drop/` and upload what appears there. @default false */
+  readonly watchFolder?: boolean;
+  /** Cadence of the routing-weights schedule. @default 10000 */
+  readonly routingTickMs?: number;
+}
+
 export interface Twin {
   readonly urls: Record<string, string>;
+  /** The delivery distributions, for fault injection. */
+  readonly cdns: readonly Distribution[];
+  readonly s3: S3Client;
+  readonly documents: DynamoDBDocumentClient;
+  /** Uploads a master to `uploads/<name>` in the upload bucket (starts an ingest). */
+  upload(name: string, body: Buffer | Uint8Array | string): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 4560)): Promise<Twin> {
-  const ports = twinPorts(portBase);
+export { FfmpegMissingError };
+
+const SAMPLE_NAME = 'twin-sample.mp4';
+
+export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
+  assertFfmpegInstalled();
+  const ports = twinPorts(options.portBase ?? Number(process.env.TWIN_PORT_BASE ?? 4560));
+  const ladder = options.ladder ?? ((process.env.LADDER as LadderName | undefined) || 'compact');
+  const dataDir = options.dataDir ?? join(ROOT, '.twin');
   const aws = await startLocalAws({ ports });
   const region = aws.region;
   const stoppers: (() => Promise<void>)[] = [() => aws.stop()];
@@ -105,6 +146,7 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
     await aws.createBuckets([TWIN_NAMES.uploadBucket, TWIN_NAMES.originBucket]);
     await aws.createTables(TWIN_TABLES);
     await aws.createStream(TWIN_NAMES.telemetryStream, 2);
+    const documents = DynamoDBDocumentClient.from(aws.clients.dynamodb);
 
     const secrets = await startSecretsManagerServer({ region, port: ports.secretsManager });
     stoppers.push(() => secrets.stop());
@@ -122,12 +164,15 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
       s3: aws.clients.s3,
       region,
       port: ports.mediaconvert,
+      ffmpegPath: FFMPEG_PATH,
+      ffprobePath: FFPROBE_PATH,
       onJobStateChange: (event) => void bus.publish(event),
     });
     stoppers.push(() => mediaconvert.stop());
 
     const cdnHosts = ports.cdns.map((port) => `127.0.0.1:${port}`);
     const gatewayHost = `127.0.0.1:${ports.gateway}`;
+    const apiEndpoint = `http://127.0.0.1:${ports.api}`;
     // The environment the CDK constructs give the handlers (lib/constructs/*), pointed at the twin.
     aws.applyEnvironment({ mediaconvert: mediaconvert.endpoint, secretsManager: secrets.endpoint, eventbridge: busEndpoint });
     Object.assign(process.env, {
@@ -136,31 +181,40 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
       ORIGIN_BUCKET_NAME: TWIN_NAMES.originBucket,
       EVENT_BUS_NAME: 'default',
       MEDIACONVERT_ROLE_ARN: 'arn:aws:iam::000000000000:role/twin-mediaconvert',
+      LADDER: ladder,
       KEYRING_SECRET_ARN: TWIN_NAMES.keyringSecret,
       GATEWAY_DOMAIN: gatewayHost,
+      // The twin has no TLS: signed URLs point at the plain-http gateway.
+      GATEWAY_ORIGIN: `http://${gatewayHost}`,
       TOKEN_LIFETIME_SECONDS: '3600',
       TELEMETRY_STREAM_NAME: TWIN_NAMES.telemetryStream,
       RATE_LIMIT_TABLE_NAME: TWIN_NAMES.rateLimitTable,
       ROLLUPS_TABLE_NAME: TWIN_NAMES.rollupsTable,
       ROUTING_TABLE_NAME: TWIN_NAMES.routingTable,
       DISTRIBUTION_IDS: TWIN_NAMES.pathways.join(','),
+      // One evaluation per invocation; the twin's own timer is the schedule (every routingTickMs).
+      TICKS: '1',
+      TICK_SECONDS: String((options.routingTickMs ?? 10_000) / 1000),
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
 
-    await aws.clients.dynamodb.send(
-      new PutItemCommand({
-        TableName: TWIN_NAMES.routingTable,
-        Item: {
-          pk: { S: PATHWAYS_KEY },
-          updatedAt: { S: new Date().toISOString() },
-          pathways: {
-            L: TWIN_NAMES.pathways.map((id, i) => ({
-              M: { id: { S: id }, host: { S: cdnHosts[i]! }, enabled: { BOOL: true }, cap: { N: '1' } },
-            })),
-          },
-        },
-      }),
-    );
+    // The registry the deploy-time custom resource writes, and equal starting weights.
+    const now = new Date().toISOString();
+    const registry: PathwayRegistryItem = {
+      pk: PATHWAYS_KEY,
+      updatedAt: now,
+      pathways: TWIN_NAMES.pathways.map((id, i) => ({ id, host: cdnHosts[i]!, enabled: true, cap: 1 })),
+    };
+    const equal: WeightsItem = {
+      pk: weightsKey(GLOBAL_SCOPE),
+      scope: GLOBAL_SCOPE,
+      weights: Object.fromEntries(TWIN_NAMES.pathways.map((id) => [id, 1 / TWIN_NAMES.pathways.length])),
+      version: 1,
+      updatedAt: now,
+      reason: 'twin start: equal weights',
+    };
+    await documents.send(new PutCommand({ TableName: TWIN_NAMES.routingTable, Item: registry }));
+    await documents.send(new PutCommand({ TableName: TWIN_NAMES.routingTable, Item: equal }));
 
     // Ingest: upload → submit-job; job state → job-status.
     const submitJob = await loadExport<BusTarget>('lambdas/submit-job/index');
@@ -184,18 +238,20 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
       stoppers.push(() => cdn.stop());
     }
 
-    // Gateway: steering on origin-request, caching disabled.
+    // Gateway: steering on origin-request, caching disabled; `/v1/cmcd/*` goes to the ingest API (ADR 0004).
     const gateway = await startDistribution({
       id: 'gateway',
       domainName: gatewayHost,
       port: ports.gateway,
       caching: false,
       origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
+      customOrigins: [{ pathPrefix: '/v1/cmcd/', origin: apiEndpoint }],
       originRequest: await loadEdgeFunction('steering', 'gateway', {
         keyring: keyringConfig,
         routingTable: { name: TWIN_NAMES.routingTable, region },
         steeringTtlSeconds: 10,
         routingCacheSeconds: 5,
+        publicScheme: 'http',
       }),
     });
     stoppers.push(() => gateway.stop());
@@ -225,13 +281,66 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
     }
     const routingWeights = await loadExport<(event: unknown) => Promise<unknown>>('lambdas/routing-weights/index');
     if (routingWeights) {
+      let running = false;
       const timer = setInterval(() => {
-        routingWeights({ source: 'aws.scheduler' }).catch((error: unknown) => console.error('[twin] routing-weights failed', error));
-      }, 10_000);
+        if (running) return;
+        running = true;
+        routingWeights({ source: 'aws.scheduler' })
+          .catch((error: unknown) => console.error('[twin] routing-weights failed', error))
+          .finally(() => (running = false));
+      }, options.routingTickMs ?? 10_000);
       stoppers.push(async () => clearInterval(timer));
     }
 
+    // Pages: player, operator (with its API when that module exists), vendored player libraries.
+    const handlers: PageRequestHandler[] = [];
+    const createOperatorApi = await loadExport<(deps: unknown) => PageRequestHandler>('local/operator-api', 'createOperatorApi');
+    if (createOperatorApi) {
+      handlers.push(
+        createOperatorApi({
+          documents,
+          tables: { assets: TWIN_NAMES.assetsTable, routing: TWIN_NAMES.routingTable, rollups: TWIN_NAMES.rollupsTable },
+          distributions: cdns.map((cdn) => ({ id: cdn.id, controlEndpoint: cdn.endpoint })),
+        }),
+      );
+    }
+    const pages = await startPageServer({
+      root: ROOT,
+      port: ports.pages,
+      apiEndpoint: api.endpoint,
+      handlers,
+      config: {
+        gateway: gateway.endpoint,
+        cdns: cdns.map((cdn) => ({ id: cdn.id, endpoint: cdn.endpoint })),
+      },
+    });
+    stoppers.push(() => pages.stop());
+
+    const upload = async (name: string, body: Buffer | Uint8Array | string): Promise<void> => {
+      await aws.clients.s3.send(new PutObjectCommand({ Bucket: TWIN_NAMES.uploadBucket, Key: `uploads/${name}`, Body: body }));
+    };
+
+    if (options.watchFolder) {
+      const drop = watchDropFolder({
+        directory: join(dataDir, 'drop'),
+        s3: aws.clients.s3,
+        bucket: TWIN_NAMES.uploadBucket,
+        onUploaded: (key) => console.log(`[twin] dropped file uploaded to s3://${TWIN_NAMES.uploadBucket}/${key}`),
+        onError: (file, error) => console.error(`[twin] could not upload dropped ${file}`, error),
+      });
+      stoppers.push(async () => drop.stop());
+    }
+    if (options.sampleMaster) {
+      // Catalog and buckets are in memory, so the sample is ingested on every start; only the master is kept.
+      const sample = join(dataDir, SAMPLE_NAME);
+      mkdirSync(dataDir, { recursive: true });
+      if (!existsSync(sample)) await generateTestMaster(sample, { seconds: 12, width: 1280, height: 720 });
+      await upload(SAMPLE_NAME, await readFile(sample));
+    }
+
     const urls = {
+      player: `${pages.endpoint}/`,
+      operator: `${pages.endpoint}/operator.html`,
       s3: aws.endpoints.s3,
       dynamodb: aws.endpoints.dynamodb,
       kinesis: aws.endpoints.kinesis,
@@ -244,6 +353,10 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
     };
     return {
       urls,
+      cdns,
+      s3: aws.clients.s3,
+      documents,
+      upload,
       async stop() {
         for (const stop of stoppers.reverse()) await stop().catch((error: unknown) => console.error('[twin] stop failed', error));
       },
@@ -255,11 +368,29 @@ export async function startTwin(portBase = Number(process.env.TWIN_PORT_BASE ?? 
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const twin = await startTwin();
-  console.log('[twin] running on 127.0.0.1:');
+  let twin: Twin;
+  try {
+    twin = await startTwin({ sampleMaster: true, watchFolder: true });
+  } catch (error) {
+    if (error instanceof FfmpegMissingError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const dataDir = join(ROOT, '.twin');
+  console.log('[twin] running on 127.0.0.1 (Ctrl-C stops everything):');
   for (const [name, url] of Object.entries(twin.urls)) console.log(`  ${name.padEnd(15)} ${url}`);
-  console.log(`  upload a master: s3://${TWIN_NAMES.uploadBucket}/uploads/<name>.mp4 (AWS_ENDPOINT_URL_S3=${twin.urls.s3})`);
-  const shutdown = () => void twin.stop().then(() => process.exit(0));
+  console.log(`  sample asset    twin-sample (ingest started; READY in about a minute) → ${twin.urls.player}?asset=twin-sample`);
+  console.log(`  ingest a master: copy it into ${join(dataDir, 'drop')}/, or PUT it to s3://${TWIN_NAMES.uploadBucket}/uploads/<name>.mp4 (AWS_ENDPOINT_URL_S3=${twin.urls.s3}, keys S3RVER/S3RVER)`);
+  console.log(`  break a CDN:     curl -X POST ${twin.urls['cf-a']}/__twin/faults -d '{"down":"503"}'   (DELETE heals)`);
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\n[twin] stopping…');
+    void twin.stop().then(() => process.exit(0));
+  };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
 }

@@ -12,11 +12,11 @@ import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryC
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { emptyCounters, MINUTE_MS, minuteStartOf } from '../../core/qoe-aggregate';
 import type { QoeRollup } from '../../core/qoe-types';
 import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey, type PathwayEntry } from '../../core/routing-types';
 import {
   computeRoutingWeights,
-  emptyCounters,
   type PathwayControl,
   type ScopeDecision,
   type ScopeState,
@@ -24,7 +24,6 @@ import {
 } from '../../core/routing-score';
 import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
 
-const MINUTE_MS = 60_000;
 /** BatchGetItem reads at most 100 keys per call (DynamoDB API reference, BatchGetItem). */
 const BATCH_GET_LIMIT = 100;
 const WRITE_CONCURRENCY = 16;
@@ -122,7 +121,7 @@ export function createRoutingWeightsTick(deps: RoutingWeightsDeps, config: Routi
   }
 
   async function readRollups(now: number): Promise<QoeRollup[]> {
-    const current = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+    const current = minuteStartOf(now);
     const minutes = Array.from({ length: windowMinutes }, (_, i) => current - i * MINUTE_MS);
     const pages = await Promise.all(minutes.map((minute) => queryMinute(minute)));
     return pages.flat();

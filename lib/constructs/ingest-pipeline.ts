@@ -91,6 +91,15 @@ export class IngestPipeline extends Construct {
       }),
     );
     this.submitJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['mediaconvert:Probe'], resources: ['*'] }));
+    // Probe reads the master with the caller's credentials (unlike CreateJob, which uses the role above).
+    this.submitJob.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.uploadBucket.arnForObjects(`${UPLOAD_PREFIX}*`)] }),
+    );
+    acknowledgeNagFinding(
+      this.submitJob.role!,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.uploadBucket)}.Arn>/uploads/*]`,
+      'MediaConvert Probe reads the master with the caller’s credentials; masters are named by content teams, so the grant is the uploads/ prefix with GetObject only.',
+    );
     acknowledgeNagFinding(
       this.submitJob.role!,
       'AwsSolutions-IAM5[Resource::*]',

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
 
 export interface PlaybackKeyringProps {
@@ -43,17 +43,24 @@ export class PlaybackKeyring extends Construct {
       serviceName: 'keyring-rotation',
       environment: { MAX_TOKEN_LIFETIME_SECONDS: String(props.maxTokenLifetime.toSeconds()) },
     });
-    // Rotation must be able to act on the secret; the generated grant also lets Secrets Manager invoke it.
-    this.secret.addRotationSchedule('Schedule', {
-      rotationLambda: rotation,
-      automaticallyAfter: Duration.days(30),
+    // Wired at L1 on purpose: the L2 `addRotationSchedule` also grants secretsmanager:GetRandomPassword on "*",
+    // which this rotation does not use (keys come from node:crypto). These are the four actions it needs.
+    rotation.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        resources: [this.secret.secretArn],
+      }),
+    );
+    const invoke = rotation.grantInvoke(new iam.ServicePrincipal('secretsmanager.amazonaws.com'));
+    const schedule = new secretsmanager.CfnRotationSchedule(this, 'Schedule', {
+      secretId: this.secret.secretArn,
+      rotationLambdaArn: rotation.functionArn,
+      rotationRules: { scheduleExpression: 'rate(30 days)' },
+      // The first rotation at deploy time replaces the placeholder with the first real key.
       rotateImmediatelyOnUpdate: true,
     });
-    acknowledgeNagFinding(
-      rotation.role!,
-      'AwsSolutions-IAM5[Resource::*]',
-      'CDK grants rotation Lambdas secretsmanager:GetRandomPassword, an action IAM cannot scope to a resource; the rotation itself uses node:crypto.',
-    );
+    invoke.applyBefore(schedule);
+    schedule.node.addDependency(rotation);
     this.regions = [...new Set([Stack.of(this).region, ...props.replicaRegions])];
   }
 }

@@ -256,8 +256,10 @@ function renderRouting({ pathways, scopes }) {
     view.meta.title = scope.updatedAt ?? '';
     const targetDiffers = scope.target && Object.keys(scope.target).some((id) => Math.abs((scope.target[id] ?? 0) - (scope.weights[id] ?? 0)) > 0.005);
     view.shares.replaceChildren(
-      el('span', { text: sharesText(scope.weights) }),
-      targetDiffers ? el('span', { class: 'target', text: ` → moving toward ${sharesText(scope.target)}` }) : null,
+      ...[
+        el('span', { text: sharesText(scope.weights) }),
+        targetDiffers ? el('span', { class: 'target', text: ` → moving toward ${sharesText(scope.target)}` }) : null,
+      ].filter(Boolean),
     );
     view.reason.replaceChildren(el('span', { class: 'reason-label', text: 'Last change' }), scope.reason || 'no reason recorded');
     view.canvas.setAttribute('aria-label', `Routing weights for ${scopeTitle(scope.scope)}: ${sharesText(scope.weights)}`);
@@ -308,7 +310,7 @@ function qoeChart(metric) {
       maintainAspectRatio: false,
       spanGaps: false,
       interaction: { mode: 'index', intersect: false },
-      elements: { point: { radius: 2 }, line: { borderWidth: 2, tension: 0.2 } },
+      elements: { point: { radius: 2 }, line: { borderWidth: 2, tension: 0 } },
       scales: { x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } }, y: { beginAtZero: true } },
       plugins: {
         legend: { position: 'bottom', labels: { boxWidth: 12 } },
@@ -441,7 +443,7 @@ function createFaultCard(view) {
     el(
       'fieldset',
       { class: 'card' },
-      el('legend', {}, el('span', { class: 'mono', text: id }), summary),
+      el('legend', {}, el('span', { class: 'swatch', style: `background:${colourOf(id)}`, 'aria-hidden': 'true' }), el('span', { class: 'mono', text: id }), summary),
       field('Down', el('input', { type: 'checkbox', id: `${id}-down`, name: 'down' })),
       field(
         'Failure when down',

@@ -58,7 +58,7 @@ async function proxyToApi(req: IncomingMessage, res: ServerResponse, apiEndpoint
   const answer = await fetch(`${apiEndpoint}${path}`, {
     method: req.method ?? 'GET',
     headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
-    ...(body ? { body } : {}),
+    ...(body ? { body: new Uint8Array(body) } : {}),
   });
   res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
   res.end(Buffer.from(await answer.arrayBuffer()));

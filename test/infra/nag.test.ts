@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IConstruct } from 'constructs';
 import { NAG_ACK_METADATA } from '../../lib/nag';
@@ -28,5 +29,10 @@ describe('cdk-nag AwsSolutions', () => {
       expect(ack.reason.length).toBeGreaterThan(40);
       expect(ack.id).not.toMatch(/AwsSolutions-(S10|SNS3|SQS4)/);
     }
+  });
+
+  it('lists every acknowledgement in docs/cdk-nag.md', () => {
+    const doc = fs.readFileSync(new URL('../../docs/cdk-nag.md', import.meta.url), 'utf8');
+    for (const ack of acknowledgements(synth.app)) expect(doc).toContain(`| \`${ack.path}\` | \`${ack.id}\` |`);
   });
 });

@@ -4,6 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { startLocalAws, type LocalAws } from '../../local/aws-servers';
 import { createRoutingWeightsTick } from '../../lambdas/routing-weights';
+import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
 
 const ROUTING = 'Routing';
 const ROLLUPS = 'QoeRollups';
@@ -20,24 +21,13 @@ describe('routing-weights against dynalite', () => {
 
   beforeAll(async () => {
     aws = await startLocalAws();
-    await aws.createTables([
-      { tableName: ROUTING, partitionKey: { name: 'pk', type: 'S' } },
-      { tableName: ROLLUPS, partitionKey: { name: 'minute', type: 'N' }, sortKey: { name: 'cell', type: 'S' } },
-    ]);
+    await aws.createTables(routingTableSpecs({ routingTableName: ROUTING, rollupsTableName: ROLLUPS }));
     ddb = DynamoDBDocumentClient.from(aws.clients.dynamodb);
-    await ddb.send(
-      new PutCommand({
-        TableName: ROUTING,
-        Item: {
-          pk: 'pathways',
-          pathways: [
-            { id: 'cf-a', host: 'a.example.net', enabled: true, cap: 0.45 },
-            { id: 'cf-b', host: 'b.example.net', enabled: true, cap: 1 },
-            { id: 'cf-c', host: 'c.example.net', enabled: true, cap: 1 },
-          ],
-        },
-      }),
-    );
+    await putPathwayRegistry(ddb, ROUTING, [
+      { id: 'cf-a', host: 'a.example.net', enabled: true, cap: 0.45 },
+      { id: 'cf-b', host: 'b.example.net', enabled: true, cap: 1 },
+      { id: 'cf-c', host: 'c.example.net', enabled: true, cap: 1 },
+    ]);
     // Two minutes of rollups as the aggregator writes them; cf-b fails 25% of requests in DE now.
     for (const minute of [MINUTE - 60_000, MINUTE]) {
       for (const country of ['DE', 'BR']) {

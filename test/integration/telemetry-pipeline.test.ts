@@ -1,44 +1,25 @@
-import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateStreamCommand,
-  DescribeStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  PutRecordsCommand,
-} from '@aws-sdk/client-kinesis';
-import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, KinesisStreamEvent } from 'aws-lambda';
-import dynalite from 'dynalite';
-import kinesalite from 'kinesalite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateInitialKeyring } from '../../core/keyring';
 import { COUNTER_NAMES } from '../../core/qoe-aggregate';
 import { signToken } from '../../core/token';
 import { createIngestHandler } from '../../lambdas/cmcd-ingest/index';
 import { createAggregatorHandler } from '../../lambdas/qoe-aggregator/index';
+import { type LocalAws, startLocalAws } from '../../local/aws-servers';
+import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
+import { FIXTURE_PATHWAYS, hlsjsCmcdReportBodies, realtimeLogFixtureLines } from '../support/telemetry';
 
 const STREAM = 'telemetry';
 const ROUTING = 'Routing';
 const ROLLUPS = 'QoeRollups';
 const RATE = 'CmcdRateLimit';
 const SID = '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d';
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-const logLines = readFileSync(new URL('../fixtures/telemetry/realtime-log-lines.tsv', import.meta.url), 'utf8').split('\n').filter(Boolean);
-const { bodies } = JSON.parse(readFileSync(new URL('../fixtures/telemetry/hlsjs-cmcd-v2-reports.json', import.meta.url), 'utf8')) as {
-  bodies: string[];
-};
+const logLines = realtimeLogFixtureLines();
+const bodies = hlsjsCmcdReportBodies();
 const quiet = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 const noMetrics = () => ({ addMetric: vi.fn(), publishStoredMetrics: vi.fn(), singleMetric: () => ({ addDimension: vi.fn(), addMetric: vi.fn() }) });
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 function ingestEvent(token: string, body: string): APIGatewayProxyEventV2 {
   return {
@@ -66,59 +47,25 @@ function ingestEvent(token: string, body: string): APIGatewayProxyEventV2 {
 }
 
 describe('telemetry pipeline against kinesalite and dynalite', () => {
-  const dynamoServer = dynalite({ createTableMs: 0 });
-  const kinesisServer = kinesalite({ createStreamMs: 0 });
+  let aws: LocalAws;
   let ddb: DynamoDBDocumentClient;
   let kinesis: KinesisClient;
   const keyring = generateInitialKeyring({ kid: 'k1' });
 
   beforeAll(async () => {
-    const [dynamoUrl, kinesisUrl] = await Promise.all([listen(dynamoServer), listen(kinesisServer)]);
-    ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamoUrl, region: 'eu-west-1', credentials }));
-    // kinesalite speaks HTTP/1.1 only; the Kinesis client defaults to HTTP/2 (TOOLCHAIN.md).
-    kinesis = new KinesisClient({ endpoint: kinesisUrl, region: 'eu-west-1', credentials, requestHandler: new NodeHttpHandler() });
-    const table = (TableName: string, hash: [string, 'S' | 'N'], range?: [string, 'S' | 'N']) =>
-      ddb.send(
-        new CreateTableCommand({
-          TableName,
-          AttributeDefinitions: [
-            { AttributeName: hash[0], AttributeType: hash[1] },
-            ...(range ? [{ AttributeName: range[0], AttributeType: range[1] }] : []),
-          ],
-          KeySchema: [{ AttributeName: hash[0], KeyType: 'HASH' }, ...(range ? [{ AttributeName: range[0], KeyType: 'RANGE' as const }] : [])],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
-    await table(ROUTING, ['pk', 'S']);
-    await table(ROLLUPS, ['minute', 'N'], ['cell', 'S']);
-    await table(RATE, ['pk', 'S']);
-    await kinesis.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 1 }));
-    for (let i = 0; i < 50; i++) {
-      const { StreamDescription } = await kinesis.send(new DescribeStreamCommand({ StreamName: STREAM }));
-      if (StreamDescription?.StreamStatus === 'ACTIVE') break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await ddb.send(
-      new PutCommand({
-        TableName: ROUTING,
-        Item: {
-          pk: 'pathways',
-          pathways: [
-            { id: 'cf-a', host: 'd111111abcdef8.cloudfront.net', enabled: true, cap: 1 },
-            { id: 'cf-b', host: 'd222222abcdef8.cloudfront.net', enabled: true, cap: 1 },
-          ],
-          updatedAt: '2026-11-24T00:00:00Z',
-        },
-      }),
-    );
+    aws = await startLocalAws({ region: 'eu-west-1' });
+    ddb = DynamoDBDocumentClient.from(aws.clients.dynamodb);
+    kinesis = aws.clients.kinesis;
+    await aws.createTables([
+      ...routingTableSpecs({ routingTableName: ROUTING, rollupsTableName: ROLLUPS }),
+      { tableName: RATE, partitionKey: { name: 'pk', type: 'S' } },
+    ]);
+    await aws.createStream(STREAM, 1);
+    await putPathwayRegistry(ddb, ROUTING, FIXTURE_PATHWAYS, '2026-11-24T00:00:00Z');
   });
 
   afterAll(async () => {
-    kinesis?.destroy();
-    await Promise.all([
-      new Promise((resolve) => dynamoServer.close(resolve)),
-      new Promise((resolve) => kinesisServer.close(resolve)),
-    ]);
+    await aws?.stop();
   });
 
   async function readStream(): Promise<KinesisStreamEvent> {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { CMCD_KEYS, CmcdReporter } from '@svta/cml-cmcd';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,27 +9,12 @@ import {
   splitCmcdReportBody,
 } from '../../core/cmcd-report';
 import { buildPathwayHosts } from '../../core/pathway-hosts';
-import { MalformedRecordError } from '../../core/realtime-log';
+import { FIXTURE_PATHWAYS, hlsjsCmcdReportBodies, malformedReasonOf } from '../support/telemetry';
 
-const hosts = buildPathwayHosts([
-  { id: 'cf-a', host: 'd111111abcdef8.cloudfront.net', enabled: true, cap: 1 },
-  { id: 'cf-b', host: 'd222222abcdef8.cloudfront.net', enabled: true, cap: 1 },
-]);
+const hosts = buildPathwayHosts(FIXTURE_PATHWAYS);
 const SID = '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d';
-const { bodies } = JSON.parse(readFileSync(new URL('../fixtures/telemetry/hlsjs-cmcd-v2-reports.json', import.meta.url), 'utf8')) as {
-  bodies: string[];
-};
+const bodies = hlsjsCmcdReportBodies();
 const ctx = { receivedAt: 1_700_000_030_000, country: 'DE', asn: 3320, assetId: 'big-buck', hosts };
-
-function reasonOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof MalformedRecordError) return error.reason;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('decoding hls.js CMCD v2 event reports', () => {
   it('decodes every line of a report body with @svta/cml-cmcd', () => {
@@ -49,7 +33,7 @@ describe('decoding hls.js CMCD v2 event reports', () => {
     ['a line without an event type', 'sid="a",bl=(100)', 'cmcd-line-without-event'],
     ['an oversize line', `e=t,sid="${'a'.repeat(5000)}"`, 'oversize-cmcd-line'],
   ])('rejects %s', (_name, body, reason) => {
-    expect(reasonOf(() => decodeCmcdReportLines(splitCmcdReportBody(body)))).toBe(reason);
+    expect(malformedReasonOf(() => decodeCmcdReportLines(splitCmcdReportBody(body)))).toBe(reason);
   });
 });
 
@@ -163,6 +147,6 @@ describe('ingest records', () => {
     ['a bad country', '{"t":"cmcd","v":1,"rt":1,"country":"Germany","sid":"s","lines":["e=t"]}', 'bad-country'],
     ['no lines', '{"t":"cmcd","v":1,"rt":1,"country":"DE","sid":"s","lines":[]}', 'bad-lines'],
   ])('rejects %s', (_name, text, reason) => {
-    expect(reasonOf(() => parseIngestRecord(text))).toBe(reason);
+    expect(malformedReasonOf(() => parseIngestRecord(text))).toBe(reason);
   });
 });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeIngestRecord } from '../../core/cmcd-report';
 import { buildPathwayHosts } from '../../core/pathway-hosts';
@@ -12,13 +11,11 @@ import {
 } from '../../core/qoe-aggregate';
 import type { QoeSample } from '../../core/qoe-types';
 import { MalformedRecordError } from '../../core/realtime-log';
+import { FIXTURE_PATHWAYS, realtimeLogFixtureLines } from '../support/telemetry';
 
-const hosts = buildPathwayHosts([
-  { id: 'cf-a', host: 'd111111abcdef8.cloudfront.net', enabled: true, cap: 1 },
-  { id: 'cf-b', host: 'd222222abcdef8.cloudfront.net', enabled: true, cap: 1 },
-]);
+const hosts = buildPathwayHosts(FIXTURE_PATHWAYS);
 const T0 = 1_700_000_040_000; // an exact UTC minute start (1700000040 is divisible by 60)
-const logLines = readFileSync(new URL('../fixtures/telemetry/realtime-log-lines.tsv', import.meta.url), 'utf8').split('\n').filter(Boolean);
+const logLines = realtimeLogFixtureLines();
 
 const cdn = (over: Partial<QoeSample> = {}): QoeSample => ({ ts: T0, source: 'cdn-log', pathway: 'cf-a', country: 'DE', ...over });
 const report = (over: Partial<QoeSample> = {}): QoeSample => ({ ts: T0, source: 'cmcd', pathway: 'cf-a', country: 'DE', ...over });

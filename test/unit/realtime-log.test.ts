@@ -1,22 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildPathwayHosts, pathwayOfCdnValue, pathwayOfUrl } from '../../core/pathway-hosts';
 import {
   assetIdOfPath,
   formatRealtimeLogLine,
-  MalformedRecordError,
   parseRealtimeLogLine,
   REALTIME_LOG_FIELDS,
 } from '../../core/realtime-log';
+import { FIXTURE_PATHWAYS, malformedReasonOf, realtimeLogFixtureLines } from '../support/telemetry';
 
-const hosts = buildPathwayHosts([
-  { id: 'cf-a', host: 'd111111abcdef8.cloudfront.net', enabled: true, cap: 1 },
-  { id: 'cf-b', host: 'd222222abcdef8.cloudfront.net', enabled: true, cap: 1 },
-  { id: 'ext-c', host: 'Video.Example.COM', enabled: false, cap: 0.5 },
-]);
-const fixtureLines = readFileSync(new URL('../fixtures/telemetry/realtime-log-lines.tsv', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((l) => l !== '');
+const hosts = buildPathwayHosts([...FIXTURE_PATHWAYS, { id: 'ext-c', host: 'Video.Example.COM', enabled: false, cap: 0.5 }]);
+const fixtureLines = realtimeLogFixtureLines();
 
 /** CloudFront's canonical real-time log field order (Developer Guide, "Real-time logs" > fields 1..69). */
 const CANONICAL_ORDER = [
@@ -32,16 +25,6 @@ const CANONICAL_ORDER = [
   'cmcd-requested-maximum-throughput', 'cmcd-streaming-format', 'cmcd-session-id', 'cmcd-stream-type', 'cmcd-startup',
   'cmcd-top-bitrate', 'cmcd-version', 'r-host', 'sr-reason', 'x-edge-mqcs', 'distribution-tenant-id', 'connection-id',
 ];
-
-function reasonOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof MalformedRecordError) return error.reason;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('REALTIME_LOG_FIELDS', () => {
   it('lists only CloudFront field names, in CloudFront canonical order', () => {
@@ -120,7 +103,7 @@ describe('parseRealtimeLogLine', () => {
     ['unknown host', fixtureLines[0]!.replaceAll('d111111abcdef8.cloudfront.net', 'd999.cloudfront.net'), 'unknown-host'],
     ['bad country', fixtureLines[0]!.replace('\tDE\t', '\tGermany\t'), 'bad-c-country'],
   ])('rejects a %s line with a typed reason', (_name, line, reason) => {
-    expect(reasonOf(() => parseRealtimeLogLine(line, hosts))).toBe(reason);
+    expect(malformedReasonOf(() => parseRealtimeLogLine(line, hosts))).toBe(reason);
   });
 });
 

@@ -1,0 +1,164 @@
+// Reference player of the local twin (DESIGN.md §8): a signed session from the playback API, then
+// hls.js or dash.js with content steering and CMCD v2 event reports to the session's reportUrl.
+// `window.__twin` exposes what the e2e tests assert on.
+(function () {
+  'use strict';
+  const params = new URLSearchParams(location.search);
+  const assetId = params.get('asset') || 'twin-sample';
+  const kind = params.get('player') === 'dash' ? 'dash' : 'hls';
+  const video = document.getElementById('video');
+  const $ = (id) => document.getElementById(id);
+  document.getElementById('asset').value = assetId;
+  document.getElementById('player-kind').value = kind;
+
+  const state = {
+    player: kind,
+    assetId,
+    sessionId: null,
+    startedAt: performance.now(),
+    firstFrameMs: null,
+    currentTime: 0,
+    pathway: null,
+    pathwaysSeen: [],
+    segments: [],
+    bitrateKbps: null,
+    bufferSeconds: 0,
+    stalls: [],
+    errors: [],
+    warnings: [],
+  };
+  window.__twin = state;
+
+  let pathwayByOrigin = new Map();
+  const pathwayOf = (url) => {
+    try {
+      return pathwayByOrigin.get(new URL(url, location.href).origin) || null;
+    } catch {
+      return null;
+    }
+  };
+
+  function segmentLoaded(url, bitrateKbps) {
+    const pathway = pathwayOf(url);
+    state.segments.push({ at: Date.now(), pathway, url });
+    if (state.segments.length > 500) state.segments.shift();
+    if (pathway) {
+      state.pathway = pathway;
+      if (!state.pathwaysSeen.includes(pathway)) state.pathwaysSeen.push(pathway);
+    }
+    if (bitrateKbps) state.bitrateKbps = Math.round(bitrateKbps);
+  }
+
+  function fail(message) {
+    state.errors.push(String(message));
+    $('errors').textContent = state.errors.join('\n');
+  }
+
+  // Stalls: a `waiting` after playback began, until the next `playing` (time-based rebuffering).
+  let stallStart = null;
+  video.addEventListener('playing', () => {
+    if (state.firstFrameMs === null) state.firstFrameMs = Math.round(performance.now() - state.startedAt);
+    if (stallStart !== null) {
+      state.stalls.push({ at: Date.now(), ms: Math.round(performance.now() - stallStart) });
+      stallStart = null;
+    }
+  });
+  video.addEventListener('waiting', () => {
+    if (state.firstFrameMs !== null && stallStart === null) stallStart = performance.now();
+  });
+  video.addEventListener('error', () => fail(`media element error ${video.error && video.error.code}: ${video.error && video.error.message}`));
+
+  setInterval(() => {
+    state.currentTime = video.currentTime;
+    const ranges = video.buffered;
+    let ahead = 0;
+    for (let i = 0; i < ranges.length; i++) {
+      if (ranges.start(i) <= video.currentTime && video.currentTime <= ranges.end(i)) ahead = ranges.end(i) - video.currentTime;
+    }
+    state.bufferSeconds = Math.round(ahead * 10) / 10;
+    state.currentStallMs = stallStart === null ? 0 : Math.round(performance.now() - stallStart);
+    $('pathway').textContent = state.pathway || '–';
+    $('bitrate').textContent = state.bitrateKbps ? `${state.bitrateKbps} kbit/s` : '–';
+    $('buffer').textContent = `${state.bufferSeconds} s`;
+    $('stalls').textContent = `${state.stalls.length}${stallStart !== null ? ' (stalled now)' : ''}`;
+    $('ttff').textContent = state.firstFrameMs === null ? '–' : `${state.firstFrameMs} ms`;
+  }, 250);
+
+  const CMCD_EVENTS = ['t', 'ps', 'e', 'rr', 'bc'];
+
+  function playHls(session) {
+    if (!window.Hls || !window.Hls.isSupported()) return fail('hls.js is not supported in this browser');
+    const Hls = window.Hls;
+    const hls = new Hls({
+      // Content steering is on whenever the playlist has EXT-X-CONTENT-STEERING (full build).
+      cmcd: {
+        version: 2,
+        sessionId: session.sessionId,
+        contentId: session.assetId,
+        eventTargets: [{ url: session.reportUrl, events: CMCD_EVENTS, batchSize: 4 }],
+      },
+    });
+    window.__hls = hls;
+    hls.on(Hls.Events.FRAG_LOADED, (_e, data) => {
+      if (data.frag.type !== 'main') return;
+      const level = hls.levels[data.frag.level];
+      segmentLoaded(data.frag.url, level ? level.bitrate / 1000 : null);
+    });
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      const message = `${data.type}/${data.details}${data.response ? ` (${data.response.code})` : ''}`;
+      if (data.fatal) fail(message);
+      else state.warnings.push(message);
+    });
+    hls.loadSource(session.hls);
+    hls.attachMedia(video);
+    hls.on(Hls.Events.MANIFEST_PARSED, () => void video.play().catch((e) => fail(`play() rejected: ${e}`)));
+  }
+
+  function playDash(session) {
+    if (!window.dashjs) return fail('dash.js did not load');
+    const player = window.dashjs.MediaPlayer().create();
+    window.__dash = player;
+    player.updateSettings({
+      streaming: {
+        applyContentSteering: true,
+        cmcd: {
+          enabled: true,
+          version: 2,
+          sid: session.sessionId,
+          cid: session.assetId,
+          eventTargets: [{ enabled: true, url: session.reportUrl, events: CMCD_EVENTS, batchSize: 4, interval: 10 }],
+        },
+      },
+    });
+    const events = window.dashjs.MediaPlayer.events;
+    player.on(events.FRAGMENT_LOADING_COMPLETED, (e) => {
+      const request = e.request || {};
+      if (request.mediaType !== 'video' || request.type !== 'MediaSegment') return;
+      segmentLoaded(request.url, request.bandwidth ? request.bandwidth / 1000 : null);
+    });
+    player.on(events.ERROR, (e) => fail(`dash.js error ${e.error && (e.error.code || e.error)}: ${e.error && e.error.message}`));
+    player.initialize(video, session.dash, true);
+  }
+
+  async function start() {
+    try {
+      const config = await (await fetch('/twin/config.json')).json();
+      pathwayByOrigin = new Map(config.cdns.map((c) => [new URL(c.endpoint).origin, c.id]));
+      const answer = await fetch('/api/sessions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ assetId }),
+      });
+      const session = await answer.json();
+      if (answer.status !== 201) return fail(`POST /sessions answered ${answer.status}: ${session.reason || session.error}`);
+      state.sessionId = session.sessionId;
+      state.session = session;
+      $('session').textContent = `${session.sessionId} (${kind}, revision ${session.revision})`;
+      if (kind === 'dash') playDash(session);
+      else playHls(session);
+    } catch (error) {
+      fail(`could not start: ${error}`);
+    }
+  }
+  void start();
+})();

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { MalformedRecordError } from '../../core/realtime-log';
+import type { PathwayEntry } from '../../core/routing-types';
+
+/**
+ * The two CloudFront pathways the telemetry fixtures were recorded against: the hosts in
+ * test/fixtures/telemetry/ (real-time log lines, hls.js CMCD reports) are these two.
+ */
+export const FIXTURE_PATHWAYS: readonly PathwayEntry[] = [
+  { id: 'cf-a', host: 'd111111abcdef8.cloudfront.net', enabled: true, cap: 1 },
+  { id: 'cf-b', host: 'd222222abcdef8.cloudfront.net', enabled: true, cap: 1 },
+];
+
+/** CloudFront real-time log lines (tab-separated, one record each), test/fixtures/telemetry/realtime-log-lines.tsv. */
+export function realtimeLogFixtureLines(): string[] {
+  return readFileSync(new URL('../fixtures/telemetry/realtime-log-lines.tsv', import.meta.url), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
+}
+
+/** Bodies of CMCD v2 event reports as hls.js posts them, test/fixtures/telemetry/hlsjs-cmcd-v2-reports.json. */
+export function hlsjsCmcdReportBodies(): string[] {
+  const { bodies } = JSON.parse(readFileSync(new URL('../fixtures/telemetry/hlsjs-cmcd-v2-reports.json', import.meta.url), 'utf8')) as {
+    bodies: string[];
+  };
+  return bodies;
+}
+
+/** The `reason` of the MalformedRecordError that `fn` throws, undefined when it throws nothing; rethrows any other error. */
+export function malformedReasonOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof MalformedRecordError) return error.reason;
+    throw error;
+  }
+  return undefined;
+}
