@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createJobStatusHandler } from '../../lambdas/job-status/index';
 import { InMemoryAssetsTable } from '../support/memory-table';
+import { publishedEvents } from '../support/published-events';
 
 const config = { assetsTableName: 'Assets', eventBusName: 'catalog-bus', stackName: 'streaming-eu' };
 const R1 = '20240514-092107-0066432b73a1c2d9e4000000';
@@ -92,11 +93,6 @@ function handler() {
   });
 }
 
-const publishedEvents = () =>
-  eventBridge.commandCalls(PutEventsCommand).flatMap((call) =>
-    (call.args[0].input.Entries ?? []).map((entry) => ({ ...entry, Detail: JSON.parse(entry.Detail ?? '{}') })),
-  );
-
 /** The catalog as submit-job leaves it: revision SUBMITTED with its job, head pointing at it. */
 function seedSubmitted(revision: string, jobId: string, uploadedAt: string, head: Record<string, unknown> = {}) {
   table.items.set(`big-buck|rev#${revision}`, {
@@ -141,7 +137,7 @@ describe('job-status', () => {
     expect(outcome).toEqual({ outcome: 'applied', assetId: 'big-buck', revision: R1, status: 'PROGRESSING' });
     expect(table.revision('big-buck', R1)?.status).toBe('PROGRESSING');
     expect(table.head('big-buck')?.status).toBe('PROGRESSING');
-    expect(publishedEvents()).toEqual([]);
+    expect(publishedEvents(eventBridge)).toEqual([]);
   });
 
   it('makes a completed job READY with renditions, duration and manifests, serves it, and announces it', async () => {
@@ -159,7 +155,7 @@ describe('job-status', () => {
       manifests: { hls: `media/big-buck/${R1}/main.m3u8`, dash: `media/big-buck/${R1}/main.mpd` },
     });
     expect(table.head('big-buck')).toMatchObject({ currentRevision: R1, latestRevision: R1, status: 'READY' });
-    expect(publishedEvents()).toEqual([
+    expect(publishedEvents(eventBridge)).toEqual([
       expect.objectContaining({
         Source: 'streaming.catalog',
         DetailType: 'Asset Ready',
@@ -181,7 +177,7 @@ describe('job-status', () => {
     expect(update.outcome).toBe('stale');
     expect(table.revision('big-buck', R1)?.status).toBe('READY');
     expect(table.head('big-buck')).toMatchObject({ status: 'READY', currentRevision: R1 });
-    expect(publishedEvents()).toHaveLength(1);
+    expect(publishedEvents(eventBridge)).toHaveLength(1);
   });
 
   it('publishes Asset Ready once when COMPLETE is delivered twice', async () => {
@@ -192,7 +188,7 @@ describe('job-status', () => {
     const again = await apply(complete());
     // Assess
     expect(again.outcome).toBe('stale');
-    expect(publishedEvents()).toHaveLength(1);
+    expect(publishedEvents(eventBridge)).toHaveLength(1);
   });
 
   it('fails the revision with MediaConvert\'s message on ERROR and announces it', async () => {
@@ -204,7 +200,7 @@ describe('job-status', () => {
     expect(table.revision('big-buck', R1)).toMatchObject({ status: 'FAILED', errorCode: '1010', errorReason: expect.stringContaining('Is file truncated?') });
     expect(table.head('big-buck')).toMatchObject({ status: 'FAILED' });
     expect(table.head('big-buck')?.currentRevision).toBeUndefined();
-    expect(publishedEvents()).toEqual([
+    expect(publishedEvents(eventBridge)).toEqual([
       expect.objectContaining({ DetailType: 'Asset Failed', Detail: expect.objectContaining({ status: 'FAILED', errorCode: '1010' }) }),
     ]);
   });
@@ -218,7 +214,7 @@ describe('job-status', () => {
     await apply(jobEvent('CANCELED'));
     // Assess
     expect(table.revision('big-buck', R1)?.status).toBe('READY');
-    expect(publishedEvents().map((e) => e.DetailType)).toEqual(['Asset Ready']);
+    expect(publishedEvents(eventBridge).map((e) => e.DetailType)).toEqual(['Asset Ready']);
   });
 
   it('announces a canceled job as Asset Failed', async () => {
@@ -226,7 +222,7 @@ describe('job-status', () => {
     await handler()(jobEvent('CANCELED'));
     // Assess
     expect(table.revision('big-buck', R1)?.status).toBe('CANCELED');
-    expect(publishedEvents()).toEqual([
+    expect(publishedEvents(eventBridge)).toEqual([
       expect.objectContaining({ DetailType: 'Asset Failed', Detail: expect.objectContaining({ status: 'CANCELED', reason: 'the encode was canceled' }) }),
     ]);
   });
@@ -241,7 +237,7 @@ describe('job-status', () => {
     // Assess
     expect(table.revision('big-buck', R1)?.status).toBe('READY');
     expect(table.head('big-buck')).toMatchObject({ currentRevision: R2, latestRevision: R2 });
-    expect(publishedEvents().map((e) => [e.Detail.revision, e.Detail.current])).toEqual([
+    expect(publishedEvents(eventBridge).map((e) => [e.Detail.revision, e.Detail.current])).toEqual([
       [R2, true],
       [R1, false],
     ]);
@@ -253,7 +249,7 @@ describe('job-status', () => {
     // Assess
     expect(outcome.outcome).toBe('stale');
     expect(table.revision('big-buck', R1)?.status).toBe('SUBMITTED');
-    expect(publishedEvents()).toEqual([]);
+    expect(publishedEvents(eventBridge)).toEqual([]);
   });
 
   it('does not bring back an asset taken down while its job was running', async () => {
@@ -264,7 +260,7 @@ describe('job-status', () => {
     // Assess
     expect(table.head('big-buck')).toMatchObject({ status: 'DELETED' });
     expect(table.head('big-buck')?.currentRevision).toBeUndefined();
-    expect(publishedEvents()).toEqual([expect.objectContaining({ DetailType: 'Asset Ready', Detail: expect.objectContaining({ current: false }) })]);
+    expect(publishedEvents(eventBridge)).toEqual([expect.objectContaining({ DetailType: 'Asset Ready', Detail: expect.objectContaining({ current: false }) })]);
   });
 
   it.each([
@@ -286,7 +282,7 @@ describe('job-status', () => {
     dynamo.on(UpdateCommand).rejects(Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ThrottlingException' }));
     // Act + Assess
     await expect(handler()(complete())).rejects.toThrow('Throughput exceeds');
-    expect(publishedEvents()).toEqual([]);
+    expect(publishedEvents(eventBridge)).toEqual([]);
   });
 
   it('publishes Asset Ready on the retry when EventBridge failed the first time, and only once', async () => {

@@ -13,6 +13,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { jobRequestToken } from '../../core/asset-id';
 import { configFromEnv, createSubmitJobHandler, type SubmitJobConfig } from '../../lambdas/submit-job/index';
 import { InMemoryAssetsTable } from '../support/memory-table';
+import { publishedEvents } from '../support/published-events';
 import { proresMaster } from '../support/probe-results';
 
 const config: SubmitJobConfig = {
@@ -70,11 +71,6 @@ function handler() {
   });
 }
 
-const publishedEvents = () =>
-  eventBridge.commandCalls(PutEventsCommand).flatMap((call) =>
-    (call.args[0].input.Entries ?? []).map((entry) => ({ ...entry, Detail: JSON.parse(entry.Detail ?? '{}') })),
-  );
-
 beforeEach(() => {
   dynamo.reset();
   mediaConvert.reset();
@@ -109,7 +105,7 @@ describe('submit-job', () => {
     });
     expect(table.head('big-buck')).toMatchObject({ latestRevision: REVISION, status: 'SUBMITTED' });
     expect(table.head('big-buck')?.currentRevision).toBeUndefined();
-    expect(publishedEvents()).toEqual([]);
+    expect(publishedEvents(eventBridge)).toEqual([]);
   });
 
   it.each([2, 3])('creates exactly one job when the same upload event arrives %i times', async (deliveries) => {
@@ -145,7 +141,7 @@ describe('submit-job', () => {
     expect(mediaConvert.commandCalls(ProbeCommand)).toHaveLength(0);
     expect(table.revision('big-buck', REVISION)).toMatchObject({ status: 'FAILED', errorCode: 'EMPTY_FILE', errorReason: 'the file is empty (0 bytes)' });
     expect(table.head('big-buck')).toMatchObject({ status: 'FAILED', latestRevision: REVISION });
-    expect(publishedEvents()).toEqual([
+    expect(publishedEvents(eventBridge)).toEqual([
       expect.objectContaining({
         Source: 'streaming.catalog',
         DetailType: 'Asset Failed',
@@ -162,7 +158,7 @@ describe('submit-job', () => {
     await submit(objectCreated('uploads/Big Buck.mov', { size: 0 }));
     await submit(objectCreated('uploads/Big Buck.mov', { size: 0 }));
     // Assess
-    expect(publishedEvents()).toHaveLength(1);
+    expect(publishedEvents(eventBridge)).toHaveLength(1);
   });
 
   it('fails an audio-only file with a reason and an event, and does not throw', async () => {
@@ -176,7 +172,7 @@ describe('submit-job', () => {
     expect(outcome).toMatchObject({ outcome: 'failed', reason: 'the file has audio but no video track' });
     expect(mediaConvert.commandCalls(CreateJobCommand)).toHaveLength(0);
     expect(table.revision('podcast', REVISION)).toMatchObject({ status: 'FAILED', errorCode: 'UNREADABLE' });
-    expect(publishedEvents()).toEqual([
+    expect(publishedEvents(eventBridge)).toEqual([
       expect.objectContaining({ DetailType: 'Asset Failed', Detail: expect.objectContaining({ assetId: 'podcast', reason: 'the file has audio but no video track' }) }),
     ]);
   });
@@ -189,7 +185,7 @@ describe('submit-job', () => {
     // Assess
     expect(outcome).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('Unable to open input file') });
     expect(table.revision('broken', REVISION)?.status).toBe('FAILED');
-    expect(publishedEvents()).toHaveLength(1);
+    expect(publishedEvents(eventBridge)).toHaveLength(1);
   });
 
   it('fails a source the ladder cannot encode with the ladder\'s reason', async () => {
@@ -231,7 +227,7 @@ describe('submit-job', () => {
     // Assess
     expect(outcome).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('rename the file') });
     expect(table.items.size).toBe(0);
-    expect(publishedEvents()).toEqual([expect.objectContaining({ DetailType: 'Asset Failed', Detail: expect.objectContaining({ sourceKey: 'uploads/今晩は.mov' }) })]);
+    expect(publishedEvents(eventBridge)).toEqual([expect.objectContaining({ DetailType: 'Asset Failed', Detail: expect.objectContaining({ sourceKey: 'uploads/今晩は.mov' }) })]);
   });
 
   it('throws on a transient MediaConvert error and leaves the revision to be resumed by the retry', async () => {
@@ -243,7 +239,7 @@ describe('submit-job', () => {
     // Assess
     await expect(first).rejects.toThrow(TooManyRequestsException);
     expect(table.revision('big-buck', REVISION)?.status).toBe('RECEIVED');
-    expect(publishedEvents()).toEqual([]);
+    expect(publishedEvents(eventBridge)).toEqual([]);
 
     // Act: Lambda's async retry delivers the same event again.
     const retried = await submit(objectCreated('uploads/Big Buck.mov'));
