@@ -6,7 +6,7 @@
  *
  * Run: `npm run dev` (TWIN_PORT_BASE moves every port, default 4560; LADDER picks the ladder, default compact).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -98,6 +98,8 @@ async function loadEdgeFunction(fn: string, id: string, config: unknown): Promis
   if (!bundle || !existsSync(entry)) return undefined;
   const outDir = join(BUILD_DIR, `${fn}-${id}`);
   mkdirSync(outDir, { recursive: true });
+  // The repo is "type": "module"; the bundle is CommonJS like the artefact Lambda@Edge runs.
+  writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "commonjs" }\n');
   const { outFile } = bundle({ entry, outDir, config, minify: false });
   const require = createRequire(outFile);
   delete require.cache[outFile];
