@@ -85,7 +85,8 @@ export function objectCreatedEventFromS3rver(
       },
       'request-id': record.responseElements?.['x-amz-request-id'] ?? randomUUID(),
       requester: context.account,
-      'source-ip-address': record.requestParameters?.sourceIPAddress ?? '127.0.0.1',
+      // EventBridge carries IPv4 here; s3rver may report an IPv4-mapped IPv6 address.
+      'source-ip-address': (record.requestParameters?.sourceIPAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
       reason,
     },
   };

@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateJobCommand, MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { z } from 'zod';
 import { assetIdFromKey, InvalidAssetNameError, jobRequestToken, revisionFromUpload } from '../../core/asset-id';
 import { newRevisionItem, rejectedUploadEvent, type RevisionItem } from '../../core/asset-status';
@@ -75,23 +76,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
  * message structure"). `detail.object.key` is used verbatim: unlike the classic `Records[]`
  * notifications, S3's EventBridge events do not form-encode keys (ADR 0021).
  */
-const objectCreatedEventSchema = z.object({
-  id: z.string(),
-  time: z.string(),
-  'detail-type': z.literal('Object Created'),
-  detail: z.object({
-    bucket: z.object({ name: z.string().min(1) }),
-    object: z.object({
-      key: z.string().min(1),
-      size: z.number().int().nonnegative().optional(),
-      etag: z.string().optional(),
-      'version-id': z.string().optional(),
-      sequencer: z.string().optional(),
-    }),
-    'request-id': z.string().optional(),
-    reason: z.string().optional(),
-  }),
-});
+const objectCreatedEventSchema = S3EventNotificationEventBridgeSchema.extend({ 'detail-type': z.literal('Object Created') });
 
 export type SubmitOutcome =
   | { readonly outcome: 'ignored'; readonly reason: string }
