@@ -37,8 +37,9 @@ export function createViewerAuthHandler(deps: ViewerAuthDeps): ViewerAuthHandler
 
   return async (event) => {
     const request = event.Records[0]!.cf.request;
-    // CORS preflight carries no token (browsers send no credentials on preflight) and must reach the CORS policy.
-    if (request.method === 'OPTIONS') return request;
+    // CORS preflight (players sending CMCD as request headers) carries no token. Answered here: the private
+    // S3 origin behind OAC has no CORS configuration and would refuse it.
+    if (request.method === 'OPTIONS') return preflightResponse();
     const parts = splitTokenPath(request.uri);
     if (parts === null) return refusalResponse('malformed');
     const assetId = assetIdOfPath(parts.rest);
@@ -71,6 +72,23 @@ export function createViewerAuthHandler(deps: ViewerAuthDeps): ViewerAuthHandler
  * limited to 40 KB (CloudFront Developer Guide, "Quotas on Lambda@Edge"), and the reason code in a header
  * is all a player or operator needs; nothing about keys or claims is echoed.
  */
+/** Allowed request headers: the CMCD v1 headers (CTA-5004) and Range; mirrors lib/constructs/delivery-network.ts. */
+const PREFLIGHT_ALLOW_HEADERS = 'CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session, Range';
+
+export function preflightResponse(): CloudFrontResultResponse {
+  return {
+    status: '204',
+    statusDescription: 'No Content',
+    headers: {
+      'access-control-allow-origin': [{ key: 'Access-Control-Allow-Origin', value: '*' }],
+      'access-control-allow-methods': [{ key: 'Access-Control-Allow-Methods', value: 'GET, HEAD, OPTIONS' }],
+      'access-control-allow-headers': [{ key: 'Access-Control-Allow-Headers', value: PREFLIGHT_ALLOW_HEADERS }],
+      'access-control-max-age': [{ key: 'Access-Control-Max-Age', value: '86400' }],
+      'cache-control': [{ key: 'Cache-Control', value: 'no-store' }],
+    },
+  };
+}
+
 export function refusalResponse(reason: ViewerAuthRefusal): CloudFrontResultResponse {
   const unavailable = reason === 'keyring-unavailable';
   const headers: CloudFrontHeaders = {

@@ -89,7 +89,10 @@
   function playHls(session) {
     if (!window.Hls || !window.Hls.isSupported()) return fail('hls.js is not supported in this browser');
     const Hls = window.Hls;
+    const maxBuffer = Number(params.get('maxBuffer')) || undefined;
     const hls = new Hls({
+      // `?maxBuffer=<s>` keeps requests flowing on short assets (failover demos and tests).
+      ...(maxBuffer ? { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer } : {}),
       // Content steering is on whenever the playlist has EXT-X-CONTENT-STEERING (full build).
       cmcd: {
         version: 2,
@@ -136,7 +139,12 @@
       if (request.mediaType !== 'video' || request.type !== 'MediaSegment') return;
       segmentLoaded(request.url, request.bandwidth ? request.bandwidth / 1000 : null);
     });
-    player.on(events.ERROR, (e) => fail(`dash.js error ${e.error && (e.error.code || e.error)}: ${e.error && e.error.message}`));
+    player.on(events.ERROR, (e) => {
+      const message = `dash.js error ${e.error && e.error.code}: ${e.error && e.error.message}`;
+      // A CMCD report that could not be delivered is telemetry loss, not a playback failure.
+      if (message.includes('/v1/cmcd/')) state.warnings.push(message);
+      else fail(message);
+    });
     player.initialize(video, session.dash, true);
   }
 

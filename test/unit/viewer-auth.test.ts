@@ -95,10 +95,12 @@ describe('viewer-auth', () => {
     expectRefusal(await handler(viewerRequest(`/${bound}/media/big-buck/r1/x.m4s`, { clientIp: '203.0.113.178' })), 'ip-mismatch');
   });
 
-  it('passes CORS preflight requests through untouched', async () => {
+  it('answers CORS preflight itself, allowing the CMCD request headers, without a token', async () => {
     const event = viewerRequest('/no-token-here/media/big-buck/r1/main.m3u8', { method: 'OPTIONS' });
-    const before = structuredClone(event.Records[0]!.cf.request);
-    expect(await handlerWith()(event)).toEqual(before);
+    const result = (await handlerWith()(event)) as CloudFrontResultResponse;
+    expect(result.status).toBe('204');
+    expect(result.headers!['access-control-allow-origin']![0]!.value).toBe('*');
+    expect(result.headers!['access-control-allow-headers']![0]!.value).toContain('CMCD-Request');
   });
 
   it('waits for the keyring at cold start', async () => {
