@@ -17,6 +17,7 @@ import type { QoeRollup } from '../../core/qoe-types';
 import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey, type PathwayEntry } from '../../core/routing-types';
 import {
   computeRoutingWeights,
+  DEFAULT_SCORING_PARAMS,
   type PathwayControl,
   type ScopeDecision,
   type ScopeState,
@@ -96,12 +97,45 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Rou
     if (!Number.isFinite(value) || value <= 0) throw new RoutingWeightsConfigError(`${name} = "${raw}": must be a positive number`);
     return value;
   };
+  const params = scoringParamsFromJson(env.SCORING_PARAMS_JSON);
   return {
     routingTableName: required('ROUTING_TABLE_NAME'),
     rollupsTableName: required('ROLLUPS_TABLE_NAME'),
     ticks: Math.floor(positive('TICKS', 6)),
     tickSeconds: positive('TICK_SECONDS', 10),
+    ...(params ? { params } : {}),
   };
+}
+
+/**
+ * `SCORING_PARAMS_JSON`: a JSON object overriding some of {@link DEFAULT_SCORING_PARAMS}, e.g.
+ * `{"reversalHoldSeconds":20,"minSamples":20}`. The cloud leaves it unset (the defaults are the tuned
+ * ones, docs/routing.md); the local twin shortens the controller's clocks so a failover demo or the
+ * e2e test sees demotion and re-admission within a minute or two. Unknown keys and non-numbers fail
+ * the cold start with the key named, rather than being silently ignored.
+ */
+export function scoringParamsFromJson(raw: string | undefined): Partial<ScoringParams> | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new RoutingWeightsConfigError(`SCORING_PARAMS_JSON is not valid JSON: ${raw.slice(0, 80)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new RoutingWeightsConfigError('SCORING_PARAMS_JSON must be a JSON object of scoring parameters');
+  }
+  const params: Record<string, number> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!Object.hasOwn(DEFAULT_SCORING_PARAMS, key)) {
+      throw new RoutingWeightsConfigError(`SCORING_PARAMS_JSON.${key}: unknown scoring parameter (known: ${Object.keys(DEFAULT_SCORING_PARAMS).join(', ')})`);
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new RoutingWeightsConfigError(`SCORING_PARAMS_JSON.${key} = ${JSON.stringify(value)}: must be a non-negative number`);
+    }
+    params[key] = value;
+  }
+  return params as Partial<ScoringParams>;
 }
 
 /** One evaluation of every scope at `now`. */

@@ -76,7 +76,16 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
  * message structure"). `detail.object.key` is used verbatim: unlike the classic `Records[]`
  * notifications, S3's EventBridge events do not form-encode keys (ADR 0021).
  */
-const objectCreatedEventSchema = S3EventNotificationEventBridgeSchema.extend({ 'detail-type': z.literal('Object Created') });
+const objectCreatedEventSchema = S3EventNotificationEventBridgeSchema.extend({
+  'detail-type': z.literal('Object Created'),
+  // Powertools types this as IPv4, but S3 also reports IPv6 clients and service principals here; it is unused.
+  detail: S3EventNotificationEventBridgeSchema.shape.detail.extend({ 'source-ip-address': z.string().optional() }),
+});
+
+/** An event the ingest rule should never deliver. Thrown, not ignored: retries then the DLQ keep it visible. */
+export class MalformedUploadEventError extends Error {
+  override readonly name = 'MalformedUploadEventError';
+}
 
 export type SubmitOutcome =
   | { readonly outcome: 'ignored'; readonly reason: string }
@@ -151,9 +160,9 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
   return async (event: unknown): Promise<SubmitOutcome> => {
     const parsed = objectCreatedEventSchema.safeParse(event);
     if (!parsed.success) {
-      // Retrying a malformed event cannot fix it; the rule's pattern should never let one through.
+      // The rule's pattern should never let one through; if one comes, it must not vanish silently.
       logger.error('not an S3 Object Created event', { issues: parsed.error.issues.slice(0, 3) });
-      return { outcome: 'ignored', reason: 'malformed event' };
+      throw new MalformedUploadEventError(`not an S3 Object Created event: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
     }
     const { detail, time } = parsed.data;
     const { key, size } = detail.object;

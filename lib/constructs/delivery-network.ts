@@ -54,6 +54,7 @@ export class DeliveryNetwork extends Construct {
       handlerDir: 'viewer-auth',
       functionName: `${props.namePrefix}-viewer-auth`,
       edgeStack: props.edgeStack,
+      timeout: Duration.seconds(5),
       config: {
         keyring: { secretId: props.keyring.secretName, regions: props.keyring.regions, timeoutMs: 1500, refreshSeconds: 300 },
       },

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -23,6 +23,11 @@ export interface EdgeHandlerProps {
   readonly edgeStack: Stack;
   /** @default 128 */
   readonly memorySize?: number;
+  /**
+   * Lambda@Edge limits: viewer triggers 5 s, origin triggers 30 s (CloudFront Developer Guide, Quotas).
+   * Without it Lambda's 3 s default would cut a cold-start keyring read short.
+   */
+  readonly timeout: Duration;
 }
 
 /**
@@ -75,6 +80,7 @@ export class EdgeHandler extends Construct {
       handler: 'index.handler',
       code: lambda.Code.fromAsset(path.dirname(bundle.outFile), { assetHash: bundle.hash }),
       memorySize: props.memorySize ?? 128,
+      timeout: props.timeout,
       role: this.role,
       stackId: props.edgeStack.stackName === Stack.of(this).stackName ? undefined : props.edgeStack.node.id,
     });

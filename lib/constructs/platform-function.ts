@@ -70,7 +70,9 @@ export class PlatformFunction extends NodejsFunction {
         minify: true,
         // ESM bundles need a require shim for the CJS dependencies some packages pull in.
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        externalModules: ['@aws-sdk/*'],
+        // Bundle the AWS SDK too: the code runs with the client versions it was tested with (e.g. MediaConvert
+        // Probe is newer than some runtime-provided SDKs), not whatever the runtime ships.
+        externalModules: [],
       },
     });
     logGroup.grantWrite(role);

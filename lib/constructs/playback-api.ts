@@ -22,8 +22,6 @@ export interface PlaybackApiProps {
   readonly distributions: readonly cloudfront.IDistribution[];
   readonly catalogBus: events.IEventBus;
   readonly tokenLifetime: Duration;
-  /** `iam`: callers sign requests with SigV4 (the default); `none`: open, for demos behind another gate. */
-  readonly auth: 'iam' | 'none';
 }
 
 /**
@@ -78,7 +76,8 @@ export class PlaybackApi extends Construct {
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: 'Playback sessions and takedowns',
       createDefaultStage: false,
-      defaultAuthorizer: props.auth === 'iam' ? new HttpIamAuthorizer() : undefined,
+      // Product backends and operators call it with SigV4; viewers never do (they get signed URLs).
+      defaultAuthorizer: new HttpIamAuthorizer(),
     });
     this.api.addStage('PublicStage', {
       stageName: '$default',

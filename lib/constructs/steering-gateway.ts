@@ -1,4 +1,4 @@
-import { ArnFormat, Fn, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -39,6 +39,8 @@ export class SteeringGateway extends Construct {
       edgeStack: props.edgeStack,
       // Origin-request functions may use more memory and time; manifests are generated here.
       memorySize: 256,
+      // Worst cold path: keyring (≤ 4 s) + routing table (≤ 1 s) + origin manifest through up to 3 pathways.
+      timeout: Duration.seconds(15),
       config: {
         keyring: { secretId: props.keyring.secretName, regions: props.keyring.regions, timeoutMs: 1500, refreshSeconds: 300 },
         routingTable: props.routingTable,

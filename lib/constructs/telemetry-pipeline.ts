@@ -144,7 +144,6 @@ export class TelemetryPipeline extends Construct {
       serviceName: 'routing-weights',
       // One invocation a minute runs several ticks (EventBridge schedules have one-minute granularity).
       timeout: Duration.seconds(70),
-      reservedConcurrentExecutions: 1,
       retryAttempts: 0,
       environment: {
         ROUTING_TABLE_NAME: props.routingTable.tableName,

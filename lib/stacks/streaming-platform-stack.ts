@@ -118,7 +118,6 @@ export class StreamingPlatformStack extends Stack {
       distributions: [...delivery.distributions.values()],
       catalogBus,
       tokenLifetime: Duration.seconds(config.tokenLifetimeSeconds),
-      auth: config.playbackApiAuth,
     });
 
     new CfnOutput(this, 'UploadBucketName', { value: storage.uploadBucket.bucketName, description: 'Drop masters under uploads/' });

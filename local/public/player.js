@@ -49,6 +49,12 @@
     if (bitrateKbps) state.bitrateKbps = Math.round(bitrateKbps);
   }
 
+  // Non-fatal player errors (retries, level and pathway switches), stamped with ms since page start.
+  function warn(message) {
+    state.warnings.push(`+${Math.round(performance.now() - state.startedAt)}ms ${message}`);
+    if (state.warnings.length > 200) state.warnings.shift();
+  }
+
   function fail(message) {
     state.errors.push(String(message));
     $('errors').textContent = state.errors.join('\n');
@@ -86,11 +92,30 @@
 
   const CMCD_EVENTS = ['t', 'ps', 'e', 'rr', 'bc'];
 
+  // Retry policy for multi-CDN playback with content steering (docs/adr/0075-player-failover-policy.md).
+  // hls.js 1.7 escalates a failing request in this order: retries on the same URL, then every other level
+  // of the same pathway, and only when none is left does the content-steering controller penalise the
+  // pathway and move to the next one in PATHWAY-PRIORITY (error-controller getLevelSwitchAction →
+  // MoveAllAlternatesMatchingHost). The defaults (6 fragment retries, 1-8 s exponential back-off) keep a
+  // player on a dead CDN for ~30 s; one quick retry per request reaches the other pathway in a few
+  // seconds, well inside a normal forward buffer. A single retry still absorbs a one-off 5xx.
+  const quickRetry = { maxNumRetry: 1, retryDelayMs: 500, maxRetryDelayMs: 1000 };
+  const oneTimeoutRetry = { maxNumRetry: 1, retryDelayMs: 0, maxRetryDelayMs: 0 };
+  const HLS_FAILOVER_POLICY = {
+    fragLoadPolicy: {
+      default: { maxTimeToFirstByteMs: 5000, maxLoadTimeMs: 60000, timeoutRetry: oneTimeoutRetry, errorRetry: quickRetry },
+    },
+    playlistLoadPolicy: {
+      default: { maxTimeToFirstByteMs: 5000, maxLoadTimeMs: 10000, timeoutRetry: oneTimeoutRetry, errorRetry: quickRetry },
+    },
+  };
+
   function playHls(session) {
     if (!window.Hls || !window.Hls.isSupported()) return fail('hls.js is not supported in this browser');
     const Hls = window.Hls;
     const maxBuffer = Number(params.get('maxBuffer')) || undefined;
     const hls = new Hls({
+      ...HLS_FAILOVER_POLICY,
       // `?maxBuffer=<s>` keeps requests flowing on short assets (failover demos and tests).
       ...(maxBuffer ? { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer } : {}),
       // Content steering is on whenever the playlist has EXT-X-CONTENT-STEERING (full build).
@@ -110,7 +135,7 @@
     hls.on(Hls.Events.ERROR, (_e, data) => {
       const message = `${data.type}/${data.details}${data.response ? ` (${data.response.code})` : ''}`;
       if (data.fatal) fail(message);
-      else state.warnings.push(message);
+      else warn(message);
     });
     hls.loadSource(session.hls);
     hls.attachMedia(video);
@@ -142,7 +167,7 @@
     player.on(events.ERROR, (e) => {
       const message = `dash.js error ${e.error && e.error.code}: ${e.error && e.error.message}`;
       // A CMCD report that could not be delivered is telemetry loss, not a playback failure.
-      if (message.includes('/v1/cmcd/')) state.warnings.push(message);
+      if (message.includes('/v1/cmcd/')) warn(message);
       else fail(message);
     });
     player.initialize(video, session.dash, true);

@@ -23,7 +23,6 @@ describe('platform configuration', () => {
       steeringTtlSeconds: 10,
       telemetrySamplingRate: 100,
       removalPolicy: 'retain',
-      playbackApiAuth: 'iam',
       externalPathways: [],
     });
     expect(config.pathways[0]).toEqual({ id: 'cf-a', cap: 1, enabled: true, priceClass: 'PriceClass_All' });

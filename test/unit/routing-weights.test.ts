@@ -219,4 +219,37 @@ describe('configFromEnvironment', () => {
     );
     expect(() => configFromEnvironment({ ROLLUPS_TABLE_NAME: 'Q' })).toThrow('environment variable ROUTING_TABLE_NAME is required');
   });
+
+  it('overrides scoring parameters from SCORING_PARAMS_JSON and leaves the others at their defaults', () => {
+    // Prepare
+    const env = { ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', SCORING_PARAMS_JSON: '{"reversalHoldSeconds":20,"minSamples":20}' };
+    // Act
+    const read = configFromEnvironment(env);
+    // Assess
+    expect(read.params).toEqual({ reversalHoldSeconds: 20, minSamples: 20 });
+    expect(configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q' }).params).toBeUndefined();
+  });
+
+  it('rejects an unknown or non-numeric scoring parameter, naming it', () => {
+    const base = { ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q' };
+    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{"reversalHold":20}' })).toThrow(/SCORING_PARAMS_JSON\.reversalHold: unknown/);
+    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{"minSamples":"20"}' })).toThrow(/SCORING_PARAMS_JSON\.minSamples = "20"/);
+    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '[1]' })).toThrow(RoutingWeightsConfigError);
+    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{oops' })).toThrow(/not valid JSON/);
+  });
+
+  it('hands the overridden parameters to the tick: windowMinutes 1 reads only the current minute', async () => {
+    // Prepare
+    ddbMock.reset();
+    vi.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
+    ddbMock.on(GetCommand, { Key: { pk: 'pathways' } }).resolves({ Item: registry });
+    seedRollups(0);
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
+    ddbMock.on(PutCommand).resolves({});
+    const fromEnv = configFromEnvironment({ ROUTING_TABLE_NAME: 'Routing', ROLLUPS_TABLE_NAME: 'Rollups', TICKS: '1', SCORING_PARAMS_JSON: '{"windowMinutes":1}' });
+    // Act
+    await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, fromEnv)(NOW);
+    // Assess
+    expect(ddbMock.commandCalls(QueryCommand).map((c) => c.args[0].input.ExpressionAttributeValues?.[':minute'])).toEqual([MINUTE]);
+  });
 });

@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { jobRequestToken } from '../../core/asset-id';
-import { configFromEnv, createSubmitJobHandler, type SubmitJobConfig } from '../../lambdas/submit-job/index';
+import { configFromEnv, createSubmitJobHandler, MalformedUploadEventError, type SubmitJobConfig } from '../../lambdas/submit-job/index';
 import { InMemoryAssetsTable } from '../support/memory-table';
 import { publishedEvents } from '../support/published-events';
 import { proresMaster } from '../support/probe-results';
@@ -220,6 +220,22 @@ describe('submit-job', () => {
       expect(eventBridge.calls()).toHaveLength(0);
     },
   );
+
+  it('accepts an upload from an IPv6 client (S3 reports it in source-ip-address)', async () => {
+    // Prepare
+    const event = objectCreated('uploads/Big Buck.mov');
+    event.detail['source-ip-address'] = '2001:db8::1';
+    // Act
+    const outcome = await handler()(event);
+    // Assess
+    expect(outcome.outcome).not.toBe('ignored');
+    expect(table.revision('big-buck', REVISION)).toBeDefined();
+  });
+
+  it('throws on an event that is not an S3 Object Created event, so retries and the DLQ keep it visible', async () => {
+    await expect(handler()({ 'detail-type': 'Object Created', detail: {} })).rejects.toThrow(MalformedUploadEventError);
+    expect(mediaConvert.calls()).toHaveLength(0);
+  });
 
   it('rejects a name that yields no asset id with an Asset Failed event and no catalog item', async () => {
     // Act

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { cleanup, synthPlatform, type SynthResult } from './synth';
+
+type Resource = { Properties: Record<string, any> };
+
+let synth: SynthResult;
+beforeAll(() => {
+  synth = synthPlatform();
+});
+afterAll(() => cleanup(synth));
+
+describe('keyring', () => {
+  it('replicates to us-east-1 and the regions near the regional edge caches, not to its own region', () => {
+    const [secret] = Object.values(synth.template.findResources('AWS::SecretsManager::Secret')) as Resource[];
+    const regions = secret!.Properties.ReplicaRegions.map((r: { Region: string }) => r.Region);
+    expect(regions).toContain('us-east-1');
+    expect(regions).toContain('ap-northeast-1');
+    expect(regions).not.toContain('eu-west-1');
+    expect(secret!.Properties.Name).toBe('Streaming/playback-keyring');
+  });
+
+  it('rotates on a schedule with the rotation Lambda, immediately at deploy time', () => {
+    synth.template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('KeyringRotation'), 'Arn'] },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: true,
+    });
+  });
+
+  it('lets the rotation Lambda touch only the keyring secret', () => {
+    const policies = Object.values(synth.template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('KeyringRotationRole') } })) as Resource[];
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const secretStatements = statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')));
+    for (const statement of secretStatements) expect(statement.Resource).toEqual({ Ref: expect.stringMatching(/^KeyringSecret/) });
+  });
+});
+
+describe('edge limits', () => {
+  it('gives viewer-auth the viewer-request maximum of 5 s and steering room for a cold origin-request path', () => {
+    const functions = Object.values(synth.edgeTemplate.findResources('AWS::Lambda::Function')) as Resource[];
+    const byName = Object.fromEntries(functions.map((f) => [f.Properties.FunctionName, f.Properties]));
+    expect(byName['streaming-viewer-auth']).toMatchObject({ Timeout: 5, MemorySize: 128 });
+    expect(byName['streaming-steering'].Timeout).toBeLessThanOrEqual(30);
+    expect(byName['streaming-steering'].Timeout).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('playback API', () => {
+  it('requires SigV4 (IAM) on every route by default', () => {
+    const routes = Object.values(synth.template.findResources('AWS::ApiGatewayV2::Route')) as Resource[];
+    const playbackRoutes = routes.filter((r) => ['POST /sessions', 'DELETE /assets/{assetId}'].includes(r.Properties.RouteKey));
+    expect(playbackRoutes).toHaveLength(2);
+    for (const route of playbackRoutes) expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+});
+
+describe('telemetry', () => {
+  it('encrypts the telemetry stream', () => {
+    synth.template.hasResourceProperties('AWS::Kinesis::Stream', { StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' } });
+  });
+
+  it('maps the stream to the aggregator with a window, partial batch failures, bisect, bounded retries and a failure destination', () => {
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('QoeAggregator') },
+      MaximumBatchingWindowInSeconds: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailureQueue'), 'Arn'] } } },
+    });
+    // The aggregator's idempotent writes rely on one in-order consumer per shard (ADR 0050).
+    const [mapping] = Object.values(synth.template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[];
+    expect(mapping!.Properties.ParallelizationFactor ?? 1).toBe(1);
+  });
+
+  it('recomputes routing weights every minute', () => {
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('RoutingWeights'), 'Arn'] } })],
+    });
+  });
+
+  it('alarms on per-pathway error spikes, aggregator lag, set-aside records and the failure queue', () => {
+    const alarms = Object.values(synth.template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
+    const descriptions = alarms.map((a) => a.Properties.AlarmDescription as string);
+    for (const pathway of ['cf-a', 'cf-b', 'cf-c']) expect(descriptions).toContain(`CDN pathway ${pathway} serves more than 5% errors`);
+    expect(descriptions.some((d) => d.includes('falling behind'))).toBe(true);
+    expect(descriptions.some((d) => d.includes('set aside'))).toBe(true);
+    expect(descriptions.some((d) => d.includes('failure queue'))).toBe(true);
+    synth.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
