@@ -16,6 +16,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { jobStateChangePattern, uploadCreatedPattern } from '../core/event-patterns';
 import { generateInitialKeyring, serializeKeyring } from '../core/keyring';
 import type { LadderName } from '../core/ladder';
+import type { ScoringParams } from '../core/routing-score';
 import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey, type PathwayRegistryItem, type WeightsItem } from '../core/routing-types';
 import { startHttpApi, type HttpApiHandler, type HttpApiRoute } from './apigw';
 import { startLocalAws, type TableSpec } from './aws-servers';
@@ -119,7 +120,26 @@ export interface TwinOptions {
   readonly watchFolder?: boolean;
   /** Cadence of the routing-weights schedule. @default 10000 */
   readonly routingTickMs?: number;
+  /**
+   * Overrides of the routing controller's tunables, handed to routing-weights as `SCORING_PARAMS_JSON`.
+   * @default env SCORING_PARAMS_JSON if set, else {@link TWIN_SCORING_PARAMS}
+   */
+  readonly scoringParams?: Partial<ScoringParams>;
 }
+
+/**
+ * The twin's routing controller runs on short clocks so a failover is visible within a minute or two
+ * (operator page, e2e test); the cloud keeps DEFAULT_SCORING_PARAMS (docs/routing.md). A one-minute
+ * window lets a healed CDN's errors leave the window at the next minute instead of after two; a 20 s
+ * reversal hold (cloud: 300 s) and a 10 s promotion half-life (cloud: 60 s) let it climb back at once;
+ * 30 samples per cell (cloud: 100) because a handful of local viewers is all the traffic there is.
+ */
+export const TWIN_SCORING_PARAMS: Partial<ScoringParams> = {
+  windowMinutes: 1,
+  minSamples: 30,
+  reversalHoldSeconds: 20,
+  promotionHalfLifeSeconds: 10,
+};
 
 export interface Twin {
   readonly urls: Record<string, string>;
@@ -197,6 +217,9 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       // One evaluation per invocation; the twin's own timer is the schedule (every routingTickMs).
       TICKS: '1',
       TICK_SECONDS: String((options.routingTickMs ?? 10_000) / 1000),
+      SCORING_PARAMS_JSON: options.scoringParams
+        ? JSON.stringify(options.scoringParams)
+        : (process.env.SCORING_PARAMS_JSON ?? JSON.stringify(TWIN_SCORING_PARAMS)),
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
 
@@ -263,7 +286,12 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     const playback = await loadExport<HttpApiHandler>('lambdas/playback-api/index');
     if (playback) routes.push({ routeKey: 'POST /sessions', handler: playback, functionName: 'playback-api' });
     const ingest = await loadExport<HttpApiHandler>('lambdas/cmcd-ingest/index');
-    if (ingest) routes.push({ routeKey: 'POST /v1/cmcd/{token}', handler: ingest, functionName: 'cmcd-ingest' });
+    if (ingest) {
+      // The same two routes as the CDK HttpApi (lib/constructs/telemetry-pipeline.ts): browsers preflight a
+      // POST with `Content-Type: application/cmcd` (not CORS-safelisted), and the handler answers OPTIONS.
+      routes.push({ routeKey: 'POST /v1/cmcd/{token}', handler: ingest, functionName: 'cmcd-ingest' });
+      routes.push({ routeKey: 'OPTIONS /v1/cmcd/{token}', handler: ingest, functionName: 'cmcd-ingest' });
+    }
     const api = await startHttpApi(routes, { port: ports.api });
     stoppers.push(() => api.stop());
 

@@ -35,6 +35,7 @@ interface TwinPageState {
   stalls: { at: number; ms: number }[];
   currentStallMs: number;
   errors: string[];
+  warnings: string[];
   session?: { hls: string; dash: string; sessionId: string };
 }
 
@@ -147,11 +148,10 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
     expect(tamperedMedia.status).toBe(403);
   });
 
-  // Not passing yet: hls.js kept requesting the failed pathway for > 10 s (no segment from another
-  // pathway seen). Runs only with TWIN_E2E_FAILOVER=1 until the player/steering behaviour is fixed.
-  it.skipIf(!process.env.TWIN_E2E_FAILOVER)('keeps playing when the CDN in use goes down, moves to another pathway and demotes the failed one', async () => {
+  it('keeps playing when the CDN in use goes down, moves to another pathway, demotes it, and re-admits it once healed', async () => {
     // Prepare: a playing hls.js session; other viewers' traffic on every CDN so each cell has samples.
-    // A short forward buffer keeps segment requests flowing through the 20 s asset (looped).
+    // A short forward buffer keeps segment requests flowing through the 20 s asset (looped) and makes
+    // the stall budget strict: the player has at most ~4-10 s of media when the CDN dies.
     const page = await openPlayer('hls', '&maxBuffer=4');
     await page.evaluate(() => ((document.getElementById('video') as HTMLVideoElement).loop = true));
     const before = await waitFor('playing with a known pathway', async () => {
@@ -161,47 +161,50 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
     const failed = before.pathway!;
     const cdn = twin.cdns.find((c) => c.id === failed)!;
     const viewers = startSyntheticViewers(before.session!.hls);
+    const share = async () => ((await weights('US')) ?? (await weights('*')))?.weights[failed];
+    try {
+      // Act: the CDN answers every request with 503 (an overloaded or broken edge; `down: true`, a reset
+      // connection, fails over faster because hls.js does not retry status 0).
+      const downAt = Date.now();
+      cdn.setFaults({ down: '503' });
+      const moved = await waitFor('a segment from another pathway', async () => {
+        const s = await state(page);
+        return s.segments.find((seg) => seg.at > downAt && seg.pathway !== null && seg.pathway !== failed);
+      }, 10_000).catch(async (error: Error) => {
+        throw new Error(`${error.message}; player warnings: ${(await state(page)).warnings.slice(-12).join(' | ')}`);
+      });
+      figures.failoverSeconds = Math.round((moved.at - downAt) / 100) / 10;
+      const demoted = await waitFor(`the US weight of ${failed} below 10%`, async () => {
+        const value = await share();
+        return value !== undefined && value < 0.1 ? (await weights('US')) ?? (await weights('*')) : undefined;
+      }, 60_000, 500);
+      figures.demotionSeconds = Math.round((Date.now() - downAt) / 100) / 10;
+      const afterFailover = await state(page);
 
-    // Act
-    const downAt = Date.now();
-    cdn.setFaults({ down: '503' });
-    const moved = await waitFor('a segment from another pathway', async () => {
-      const s = await state(page);
-      return s.segments.find((seg) => seg.at > downAt && seg.pathway !== null && seg.pathway !== failed);
-    }, 10_000);
-    figures.failoverSeconds = Math.round((moved.at - downAt) / 100) / 10;
-    await sleep(8_000);
-    const after = await state(page);
-    const demoted = await waitFor(`weights moving away from ${failed}`, async () => {
-      const item = (await weights('US')) ?? (await weights('*'));
-      return item && item.weights[failed]! < 0.2 ? item : undefined;
-    }, 60_000, 1000);
-    figures.demotionSeconds = Math.round((Date.now() - downAt) / 100) / 10;
-
-    // Assess
-    const stallsDuring = after.stalls.filter((s) => s.at >= downAt).map((s) => s.ms);
-    figures.longestStallDuringFailoverMs = Math.max(0, after.currentStallMs, ...stallsDuring);
-    expect(after.errors).toEqual([]);
-    expect(Math.max(0, after.currentStallMs, ...stallsDuring)).toBeLessThanOrEqual(2000);
-    expect(after.currentTime).toBeGreaterThan(0);
-    expect(demoted.weights[failed]).toBeLessThan(0.2);
-    expect(demoted.reason).toBeTruthy();
-
-    // Act again: heal it; recovered traffic must bring it back above the exploration floor.
-    cdn.setFaults({});
-    const healedAt = Date.now();
-    const readmitted = await waitFor(`${failed} re-admitted`, async () => {
-      const item = (await weights('US')) ?? (await weights('*'));
-      return item && item.weights[failed]! > 0.03 + 0.01 ? item : undefined;
-    }, 90_000, 1000).catch((error: unknown) => error as Error);
-    viewers.stop();
-    await page.close();
-    if (readmitted instanceof Error) {
-      figures.readmission = `not within 90 s: ${readmitted.message}`;
-    } else {
+      // Act again: heal it; traffic on it is clean again, so the controller must bring it back.
+      cdn.setFaults({});
+      const healedAt = Date.now();
+      const readmittedShare = await waitFor(`${failed} re-admitted (≥ 10%)`, async () => {
+        const value = await share();
+        return value !== undefined && value >= 0.1 ? value : undefined;
+      }, 90_000, 500);
       figures.readmissionSeconds = Math.round((Date.now() - healedAt) / 100) / 10;
+
+      // Assess
+      const stallsDuring = afterFailover.stalls.filter((s) => s.at >= downAt).map((s) => s.ms);
+      const longestStall = Math.max(0, afterFailover.currentStallMs, ...stallsDuring);
+      figures.longestStallDuringFailoverMs = longestStall;
+      expect(afterFailover.errors).toEqual([]);
+      expect(longestStall).toBeLessThanOrEqual(2000);
+      expect(afterFailover.segments.filter((seg) => seg.at > downAt && seg.pathway !== failed).length).toBeGreaterThanOrEqual(2);
+      expect(demoted.weights[failed]).toBeLessThan(0.1);
+      expect(demoted.reason).toMatch(new RegExp(failed));
+      expect(readmittedShare).toBeGreaterThanOrEqual(0.1);
+    } finally {
+      cdn.setFaults({});
+      viewers.stop();
+      await page.close();
     }
-    expect(readmitted).not.toBeInstanceOf(Error);
   });
 
   it('marks a text file renamed .mp4 FAILED with a reason', async () => {
