@@ -1,4 +1,5 @@
 import { fitsCap, NO_CAP, type RenditionCap } from './device-class';
+import { mediaBaseUrl, type UrlScheme } from './playback-paths';
 
 /**
  * Multi-pathway HLS multivariant playlist for content steering (DESIGN.md §5).
@@ -36,6 +37,8 @@ export interface ManifestRewriteInput {
   readonly steeringServerUri: string;
   /** Device cap; renditions above it are left out (never all of them). Default: no cap. */
   readonly cap?: RenditionCap;
+  /** Scheme of the delivery URLs: https in the cloud, http in the local twin. Default: https. */
+  readonly scheme?: UrlScheme;
 }
 
 export class InvalidOriginPlaylistError extends Error {
@@ -293,7 +296,7 @@ export function buildMultivariantPlaylist(origin: OriginMultivariant, input: Man
   let out = origin.header;
   out += `#EXT-X-CONTENT-STEERING:SERVER-URI="${input.steeringServerUri}",PATHWAY-ID="${input.pathways[0].id}"\n`;
   input.pathways.forEach((pathway, index) => {
-    const base = `https://${pathway.host}/${input.token}/media/${input.assetId}/${input.revision}/`;
+    const base = mediaBaseUrl(pathway.host, input.token, input.assetId, input.revision, input.scheme);
     for (const r of origin.renditions) {
       const shared = r.groupKey.startsWith('shared:');
       if (shared ? index === 0 : used.has(r.groupKey)) out = emit(out, r, pathway.id, base);

@@ -1,6 +1,7 @@
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { fitsCap, NO_CAP, type RenditionCap } from './device-class';
 import { assertRewriteInput, type ManifestRewriteInput } from './hls-multivariant';
+import { mediaBaseUrl } from './playback-paths';
 
 /**
  * Multi-pathway DASH MPD for content steering (DESIGN.md §5).
@@ -166,7 +167,7 @@ export function buildSteeredMpd(origin: OriginMpd, input: ManifestRewriteInput):
   const t = templateFor(origin, input.cap ?? NO_CAP);
   let baseUrls = '';
   for (const p of input.pathways) {
-    const url = `https://${p.host}/${input.token}/media/${input.assetId}/${input.revision}/${origin.baseUrlSuffix}`;
+    const url = `${mediaBaseUrl(p.host, input.token, input.assetId, input.revision, input.scheme)}${origin.baseUrlSuffix}`;
     baseUrls += `<BaseURL serviceLocation="${escapeXml(p.id)}">${escapeXml(url)}</BaseURL>`;
   }
   const steering =

@@ -3,7 +3,7 @@ import { capForDevice, deviceClassFromHeaders, type DeviceClass } from '../../co
 import { buildMultivariantPlaylist, parseOriginMultivariant, type ManifestPathway, type OriginMultivariant } from '../../core/hls-multivariant';
 import type { Keyring } from '../../core/keyring';
 import { buildSteeredMpd, parseOriginMpd, type OriginMpd } from '../../core/mpd-steering';
-import { MANIFEST_FILE, mediaBaseUrl, originKey, parsePlaybackPath, steeringUrl, type PlaybackPath, type UrlScheme } from '../../core/playback-paths';
+import { MANIFEST_FILE, originKey, parsePlaybackPath, steeringUrl, type PlaybackPath, type UrlScheme } from '../../core/playback-paths';
 import { rankPathways } from '../../core/rendezvous';
 import { buildSteeringManifest, readSteeringQuery, serializeSteeringManifest } from '../../core/steering-manifest';
 import { verifyToken } from '../../core/token';
@@ -179,9 +179,8 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     const origin = path.format === 'hls' ? await hlsManifests.get(request) : await dashManifests.get(request);
     if (origin === null) throw new NotFoundError();
     const build = (pathways: readonly ManifestPathway[]): string => {
-      const input = { pathways, token, assetId: path.assetId, revision: path.revision, steeringServerUri, cap: capForDevice(device) };
-      const body = path.format === 'hls' ? buildMultivariantPlaylist(origin as OriginMultivariant, input) : buildSteeredMpd(origin as OriginMpd, input);
-      return withScheme(body, pathways, token, path);
+      const input = { pathways, token, assetId: path.assetId, revision: path.revision, steeringServerUri, cap: capForDevice(device), scheme };
+      return path.format === 'hls' ? buildMultivariantPlaylist(origin as OriginMultivariant, input) : buildSteeredMpd(origin as OriginMpd, input);
     };
     // A huge ladder times many pathways could pass the 1 MB limit: drop the least preferred
     // pathways (they are failover only) rather than fail the playback.
@@ -200,15 +199,6 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
    * each pathway is swapped for its http form; the base carries host and token, so nothing else can
    * match. Remove once the builders take the scheme themselves.
    */
-  function withScheme(body: string, pathways: readonly ManifestPathway[], token: string, path: Extract<PlaybackPath, { kind: 'play' }>): string {
-    if (scheme === 'https') return body;
-    let out = body;
-    for (const p of pathways) {
-      out = out.split(mediaBaseUrl(p.host, token, path.assetId, path.revision)).join(mediaBaseUrl(p.host, token, path.assetId, path.revision, scheme));
-    }
-    return out;
-  }
-
   return async (event) => {
     try {
       return await handle(event);
