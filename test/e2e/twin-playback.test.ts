@@ -177,7 +177,9 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
       const demoted = await waitFor(`the US weight of ${failed} below 10%`, async () => {
         const value = await share();
         return value !== undefined && value < 0.1 ? (await weights('US')) ?? (await weights('*')) : undefined;
-      }, 60_000, 500);
+      }, 60_000, 500).catch(async (error: Error) => {
+        throw new Error(`${error.message}; US: ${JSON.stringify(await weights('US'))}; *: ${JSON.stringify(await weights('*'))}`);
+      });
       figures.demotionSeconds = Math.round((Date.now() - downAt) / 100) / 10;
       const afterFailover = await state(page);
 
