@@ -91,6 +91,10 @@
   }, 250);
 
   const CMCD_EVENTS = ['t', 'ps', 'e', 'rr', 'bc'];
+  // dash.js 5 sends only the keys listed per event target (its default is none: a line is just `e,ts,v`),
+  // and the ingest refuses lines whose `sid` is not the token's (DESIGN.md §6), so dash.js must be told
+  // which keys to report. These are the ones core/cmcd-report.ts turns into QoE samples, plus identity.
+  const CMCD_REPORT_KEYS = ['v', 'sid', 'cid', 'sn', 'sta', 'msd', 'br', 'bl', 'mtp', 'bs', 'su', 'ot', 'd', 'tb', 'cdn', 'url', 'rc', 'ttfb', 'ttlb'];
 
   // Retry policy for multi-CDN playback with content steering (docs/adr/0075-player-failover-policy.md).
   // hls.js 1.7 escalates a failing request in this order: retries on the same URL, then every other level
@@ -116,6 +120,8 @@
     const maxBuffer = Number(params.get('maxBuffer')) || undefined;
     const hls = new Hls({
       ...HLS_FAILOVER_POLICY,
+      // `?debug=1` turns on hls.js's own log in the browser console.
+      debug: params.get('debug') === '1',
       // `?maxBuffer=<s>` keeps requests flowing on short assets (failover demos and tests).
       ...(maxBuffer ? { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer } : {}),
       // Content steering is on whenever the playlist has EXT-X-CONTENT-STEERING (full build).
@@ -154,7 +160,9 @@
           version: 2,
           sid: session.sessionId,
           cid: session.assetId,
-          eventTargets: [{ enabled: true, url: session.reportUrl, events: CMCD_EVENTS, batchSize: 4, interval: 10 }],
+          eventTargets: [
+            { enabled: true, url: session.reportUrl, events: CMCD_EVENTS, enabledKeys: CMCD_REPORT_KEYS, batchSize: 4, interval: 10 },
+          ],
         },
       },
     });
