@@ -10,16 +10,18 @@ export interface PathwayHosts {
   readonly ids: ReadonlySet<string>;
 }
 
-/** Host names compare case-insensitively, without port and without the DNS root dot (RFC 3986 §3.2.2). */
+/**
+ * Host names compare case-insensitively and without the DNS root dot (RFC 3986 §3.2.2). A port is part of
+ * the identity unless it is the scheme default (80/443): two CDNs may share one address on different ports
+ * (the local twin does), while `x-host-header` and URLs may or may not spell a default port.
+ */
 export function normalizeHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith('[')) {
-    const end = h.indexOf(']');
-    return end === -1 ? h : h.slice(0, end + 1);
-  }
-  const colon = h.indexOf(':');
-  if (colon !== -1) h = h.slice(0, colon);
-  return h.endsWith('.') ? h.slice(0, -1) : h;
+  const h = host.trim().toLowerCase();
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(h);
+  if (match === null) return h;
+  const name = match[1]!.endsWith('.') ? match[1]!.slice(0, -1) : match[1]!;
+  const port = match[2];
+  return port === undefined || port === '80' || port === '443' ? name : `${name}:${port}`;
 }
 
 export function buildPathwayHosts(entries: readonly PathwayEntry[]): PathwayHosts {
