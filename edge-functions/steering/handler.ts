@@ -103,6 +103,9 @@ function respondToError(error: unknown, log: (entry: Record<string, unknown>) =>
 
 const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
+/** How long a parsed origin manifest is reused: bounds how long a taken-down asset's manifests are still generated. */
+export const MANIFEST_MAX_AGE_MS = 5 * 60_000;
+
 export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandler {
   const nowMs = deps.nowMs ?? Date.now;
   const scheme = deps.publicScheme ?? 'https';
@@ -113,8 +116,8 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     nowMs,
     onRefreshError: (error) => log({ level: 'WARN', message: 'routing table read failed; serving last good weights', error: String(error) }),
   });
-  const hlsManifests = new ParsedManifestCache<OriginMultivariant>(deps.readOriginText, parseOriginMultivariant);
-  const dashManifests = new ParsedManifestCache<OriginMpd>(deps.readOriginText, parseOriginMpd);
+  const hlsManifests = new ParsedManifestCache<OriginMultivariant>(deps.readOriginText, parseOriginMultivariant, 256, MANIFEST_MAX_AGE_MS, nowMs);
+  const dashManifests = new ParsedManifestCache<OriginMpd>(deps.readOriginText, parseOriginMpd, 256, MANIFEST_MAX_AGE_MS, nowMs);
 
   async function handle(event: CloudFrontRequestEvent): Promise<CloudFrontResultResponse> {
     const { config, request } = event.Records[0].cf;
