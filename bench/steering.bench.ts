@@ -17,26 +17,10 @@ import { rankPathways } from '../core/rendezvous';
 import { buildSteeringManifest, serializeSteeringManifest } from '../core/steering-manifest';
 import { signToken } from '../core/token';
 import { createSteeringHandler } from '../edge-functions/steering/handler';
+import { ORIGIN_RUNGS, originMultivariant } from '../test/support/origin-manifests';
 
-const RUNGS = [
-  [1920, 1080, 6_500_000],
-  [1280, 720, 3_600_000],
-  [960, 540, 2_200_000],
-  [768, 432, 1_300_000],
-  [640, 360, 800_000],
-  [512, 288, 420_000],
-] as const;
-const ORIGIN_M3U8 = [
-  '#EXTM3U',
-  '#EXT-X-VERSION:6',
-  '#EXT-X-INDEPENDENT-SEGMENTS',
-  ...RUNGS.flatMap(([w, h, bw]) => [
-    `#EXT-X-STREAM-INF:BANDWIDTH=${bw},AVERAGE-BANDWIDTH=${Math.round(bw * 0.8)},CODECS="avc1.640028,mp4a.40.2",RESOLUTION=${w}x${h},FRAME-RATE=30.000,AUDIO="program_audio"`,
-    `main_${h}p.m3u8`,
-  ]),
-  '#EXT-X-MEDIA:TYPE=AUDIO,URI="main_audio.m3u8",GROUP-ID="program_audio",LANGUAGE="eng",NAME="English",AUTOSELECT=YES,DEFAULT=YES,CHANNELS="2"',
-  '',
-].join('\n');
+const RUNGS = ORIGIN_RUNGS;
+const ORIGIN_M3U8 = originMultivariant({ iFrames: false });
 const ORIGIN_MPD = `<?xml version="1.0" encoding="UTF-8"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" minBufferTime="PT12S" profiles="urn:mpeg:dash:profile:cmaf:2019" mediaPresentationDuration="PT60S"><Period id="1"><AdaptationSet mimeType="video/mp4">${RUNGS.map(
   ([w, h, bw], i) => `<Representation id="${i}" width="${w}" height="${h}" bandwidth="${bw}" codecs="avc1.640028"><SegmentTemplate timescale="30000" media="main_${h}p_$Number%09d$.cmfv" initialization="main_${h}p_init.cmfv" duration="180000"/></Representation>`,
 ).join('')}</AdaptationSet><AdaptationSet mimeType="audio/mp4" lang="eng"><Representation id="a" bandwidth="96000" codecs="mp4a.40.2"><SegmentTemplate timescale="48000" media="main_audio_$Number%09d$.cmfa" initialization="main_audio_init.cmfa" duration="288000"/></Representation></AdaptationSet></Period></MPD>`;

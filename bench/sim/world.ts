@@ -16,6 +16,7 @@ import { aggregateSamples } from '../../core/qoe-aggregate';
 import { computeRoutingWeights, type ScopeState, type ScoringParams } from '../../core/routing-score';
 import { rankPathways } from '../../core/rendezvous';
 import { GLOBAL_SCOPE, type PathwayEntry } from '../../core/routing-types';
+import { seededRandom } from '../../test/support/seeded-random';
 
 export const PATHWAYS = ['cf-a', 'cf-b', 'cf-c'] as const;
 export const COUNTRIES = { DE: 400, US: 600, BR: 300 } as const;
@@ -70,17 +71,6 @@ const PENALTY_SECONDS = 300;
 const CDN_KBPS = 9000;
 const RESOLVERS_PER_COUNTRY = 20;
 
-/** mulberry32: small, seeded, good enough for a simulation; every run with a seed is identical. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Session {
   readonly sid: string;

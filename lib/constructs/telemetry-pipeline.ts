@@ -165,35 +165,26 @@ export class TelemetryPipeline extends Construct {
     const metric = (metricName: string, dimensionsMap: Record<string, string>, statistic = 'Sum') =>
       new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap, statistic, period: Duration.minutes(1) });
 
-    new cloudwatch.Alarm(this, 'AggregatorIteratorAge', {
-      alarmDescription: 'The QoE aggregator is falling behind the telemetry stream: routing reacts late',
-      metric: this.aggregator.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
-      threshold: 120_000,
-      evaluationPeriods: 3,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new cloudwatch.Alarm(this, 'WeightsTickFailures', {
-      alarmDescription: 'Routing weights could not be recomputed: the edge keeps serving the last good weights',
-      metric: metric('TickFailures', { service: 'routing-weights' }),
-      threshold: 3,
-      evaluationPeriods: 3,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new cloudwatch.Alarm(this, 'SetAsideRecords', {
-      alarmDescription: 'Malformed telemetry records are being set aside',
-      metric: metric('SetAsideRecords', { service: 'qoe-aggregator' }),
-      threshold: 100,
-      evaluationPeriods: 5,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new cloudwatch.Alarm(this, 'FailedBatchesAlarm', {
-      alarmDescription: 'Platform events or telemetry batches exhausted their retries and went to the failure queue',
-      metric: this.failedBatches.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    // Every alarm here fires at or above its threshold and treats missing data as healthy (no traffic, no alarm).
+    const alarm = (id: string, alarmDescription: string, watched: cloudwatch.IMetric, threshold: number, evaluationPeriods: number) =>
+      new cloudwatch.Alarm(this, id, { alarmDescription, metric: watched, threshold, evaluationPeriods, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING });
+
+    alarm(
+      'AggregatorIteratorAge',
+      'The QoE aggregator is falling behind the telemetry stream: routing reacts late',
+      this.aggregator.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
+      120_000,
+      3,
+    );
+    alarm('WeightsTickFailures', 'Routing weights could not be recomputed: the edge keeps serving the last good weights', metric('TickFailures', { service: 'routing-weights' }), 3, 3);
+    alarm('SetAsideRecords', 'Malformed telemetry records are being set aside', metric('SetAsideRecords', { service: 'qoe-aggregator' }), 100, 5);
+    alarm(
+      'FailedBatchesAlarm',
+      'Platform events or telemetry batches exhausted their retries and went to the failure queue',
+      this.failedBatches.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      1,
+      1,
+    );
     const errorRateWidgets: cloudwatch.IMetric[] = [];
     props.pathwayIds.forEach((pathway, i) => {
       // Metric ids must be unique across a graph and match ^[a-z][a-zA-Z0-9_]*$.
@@ -207,13 +198,7 @@ export class TelemetryPipeline extends Construct {
         period: Duration.minutes(1),
       });
       errorRateWidgets.push(errorRate);
-      new cloudwatch.Alarm(this, `ErrorSpike-${pathway}`, {
-        alarmDescription: `CDN pathway ${pathway} serves more than 5% errors`,
-        metric: errorRate,
-        threshold: 5,
-        evaluationPeriods: 2,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      alarm(`ErrorSpike-${pathway}`, `CDN pathway ${pathway} serves more than 5% errors`, errorRate, 5, 2);
     });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${Stack.of(this).stackName}-qoe`,

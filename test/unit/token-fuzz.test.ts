@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { generateInitialKeyring, rotateKeyring, type Keyring } from '../../core/keyring';
 import { signToken, verifyToken } from '../../core/token';
+import { seededRandom } from '../support/seeded-random';
 
 const NOW = 1_750_000_000;
 const MUTATIONS = 12_000;
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const EXTRA = '.=+/% \u0000\u00e9\u0141';
@@ -62,7 +52,7 @@ describe('token fuzzing', () => {
     const coldKeyring: Keyring = { current: keyring.current, keys: new Map(keyring.keys), createdAt: new Map(keyring.createdAt) };
     const opts = { nowSeconds: NOW, ip: '203.0.113.178' };
     for (const token of originals) expect(verifyToken(token, keyring, opts).ok).toBe(true);
-    const random = prng(0x5eed);
+    const random = seededRandom(0x5eed);
     const accepted: string[] = [];
     const kinds = new Map<string, number>();
 
