@@ -1,5 +1,6 @@
 import type { QoeSample } from './qoe-types';
 import { type PathwayHosts, pathwayOfHost } from './pathway-hosts';
+import { assetIdOfPath, splitTokenPath } from './token-path';
 
 /**
  * CloudFront real-time log fields this platform configures, in CloudFront's canonical order.
@@ -96,13 +97,14 @@ function booleanField(values: readonly string[], name: string): boolean | undefi
   throw new MalformedRecordError(`bad-${name}`);
 }
 
-/** Media paths are `/<token>/media/<assetId>/<revision>/…` (DESIGN.md §5); the token is never kept. */
-export function assetIdOfPath(path: string | undefined): string | undefined {
+/**
+ * The asset of a logged request path: the viewer's `/<token>/media/<assetId>/<revision>/…` (DESIGN.md §5),
+ * or the token-stripped `/media/…`. Uses the same path rules as the edge (core/token-path.ts).
+ */
+export function assetIdOfLoggedPath(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
-  const segments = path.split('/');
-  const media = segments.indexOf('media');
-  const assetId = media === -1 ? undefined : segments[media + 1];
-  return assetId === undefined || assetId === '' ? undefined : assetId;
+  const rest = path.startsWith('/media/') ? path : splitTokenPath(path)?.rest;
+  return (rest !== undefined && assetIdOfPath(rest)) || undefined;
 }
 
 /**
@@ -144,7 +146,7 @@ export function parseRealtimeLogLine(line: string, hosts: PathwayHosts): QoeSamp
   if (asn !== undefined) sample.asn = asn;
   const sid = field(values, 'cmcd-session-id');
   if (sid !== undefined) sample.sid = sid;
-  const assetId = assetIdOfPath(field(values, 'cs-uri-stem')) ?? field(values, 'cmcd-content-id');
+  const assetId = assetIdOfLoggedPath(field(values, 'cs-uri-stem')) ?? field(values, 'cmcd-content-id');
   if (assetId !== undefined) sample.assetId = assetId;
   const ttfbMs = secondsFieldAsMs(values, 'time-to-first-byte');
   if (ttfbMs !== undefined) sample.ttfbMs = ttfbMs;

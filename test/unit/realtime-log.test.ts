@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPathwayHosts, pathwayOfCdnValue, pathwayOfUrl } from '../../core/pathway-hosts';
 import {
-  assetIdOfPath,
+  assetIdOfLoggedPath,
   formatRealtimeLogLine,
   parseRealtimeLogLine,
   REALTIME_LOG_FIELDS,
@@ -127,8 +127,9 @@ describe('formatRealtimeLogLine', () => {
 
 describe('pathway lookup helpers', () => {
   it('finds the asset id in a tokenised media path', () => {
-    expect(assetIdOfPath('/TOKEN/media/big-buck/r1/v720/seg_1.m4s')).toBe('big-buck');
-    expect(assetIdOfPath('/favicon.ico')).toBeUndefined();
+    expect(assetIdOfLoggedPath('/TOKEN/media/big-buck/r1/v720/seg_1.m4s')).toBe('big-buck');
+    expect(assetIdOfLoggedPath('/media/big-buck/r1/v720/seg_1.m4s')).toBe('big-buck');
+    expect(assetIdOfLoggedPath('/favicon.ico')).toBeUndefined();
   });
 
   it('identifies a pathway from a URL, an id or a host given as CMCD cdn', () => {
