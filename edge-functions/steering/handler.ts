@@ -44,6 +44,11 @@ export interface SteeringHandlerDeps {
   /** Scheme of the URLs this function builds; `http` only in the local twin. @default 'https' */
   readonly publicScheme?: UrlScheme;
   readonly log?: (entry: Record<string, unknown>) => void;
+  /**
+   * Log every steering answer (session, priority, the player's report). Off by default: players reload
+   * steering every TTL, so a line per reload is per-request work and CloudWatch volume at scale.
+   */
+  readonly logSteeringDecisions?: boolean;
 }
 
 export type SteeringHandler = (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse>;
@@ -155,9 +160,8 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     const steerUri = steeringUrl(gatewayHost, split.token, path.assetId, scheme);
 
     if (path.kind === 'steer') {
-      const report = readSteeringQuery(request.querystring);
       const manifest = buildSteeringManifest({ ttlSeconds: deps.steeringTtlSeconds, reloadUri: steerUri, priority: ranked.map((p) => p.id) });
-      log({ level: 'DEBUG', message: 'steer', sid: verdict.claims.sid, source: snapshot.source, priority: manifest['PATHWAY-PRIORITY'], report });
+      if (deps.logSteeringDecisions) log({ level: 'DEBUG', message: 'steer', sid: verdict.claims.sid, source: snapshot.source, priority: manifest['PATHWAY-PRIORITY'], report: readSteeringQuery(request.querystring) });
       return respond(200, { 'Content-Type': CONTENT_TYPE.steer }, serializeSteeringManifest(manifest));
     }
     const device = deviceClassFromHeaders(header);
