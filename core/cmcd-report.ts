@@ -58,6 +58,37 @@ export interface CmcdSamples {
   readonly samples: QoeSample[];
   /** Lines that named no known pathway (no `cdn`, `h` or `url`, none earlier in the report). */
   readonly unattributed: number;
+  /** Player-reported values outside {@link PLAYER_VALUE_BOUNDS}, set aside (the rest of their line is kept). */
+  readonly implausible: number;
+}
+
+/** The player-reported figures that feed routing, by the sample field they become. */
+export type BoundedField = 'ttfbMs' | 'startupMs' | 'stallMs' | 'throughputKbps' | 'bitrateKbps' | 'bufferMs' | 'status';
+
+/**
+ * What a player may plausibly report, inclusive. A value outside is not clamped (a clamp would still
+ * let a made-up value pull a mean to the bound) but set aside and counted: dash.js 5 sends `ttfb` as an
+ * epoch timestamp (≈ 1.8e12), and one `bsd=(999999999)` once demoted a CDN for a country.
+ * - ttfb: a first byte after more than a minute is a timeout, not a latency;
+ * - msd: players give up on a start long before 10 minutes;
+ * - bsd: starvation reported in one line covers at most the time since the session's previous
+ *   report, i.e. about one reporting interval; two intervals allow for a late timer ({@link stallBound});
+ * - mtp: 10 Gbit/s is beyond any access link a player measures; br: 500 Mbit/s beyond any rung;
+ * - bl: an hour of forward buffer is beyond any player's default;
+ * - rc: an HTTP status (CTA-5004-B) or 0 for "no response".
+ */
+export const PLAYER_VALUE_BOUNDS: Readonly<Record<Exclude<BoundedField, 'stallMs'>, { readonly min: number; readonly max: number }>> = {
+  ttfbMs: { min: 0, max: 60_000 },
+  startupMs: { min: 0, max: 600_000 },
+  throughputKbps: { min: 0, max: 10_000_000 },
+  bitrateKbps: { min: 0, max: 500_000 },
+  bufferMs: { min: 0, max: 3_600_000 },
+  status: { min: 0, max: 599 },
+};
+
+/** Upper bound of one line's starvation time (`bsd`) for a player reporting every `intervalMs`. */
+export function stallBound(intervalMs: number): number {
+  return 2 * intervalMs;
 }
 
 /**
@@ -124,6 +155,16 @@ export function cmcdEventsToSamples(events: readonly Cmcd[], ctx: CmcdReportCont
   const lastPathwayBySession = new Map<string, string>();
   const samples: QoeSample[] = [];
   let unattributed = 0;
+  let implausible = 0;
+  /** The value when it is within [min, max]; otherwise undefined, counted as implausible. */
+  const plausible = (value: number | undefined, min: number, max: number, integer = false): number | undefined => {
+    if (value === undefined) return undefined;
+    if (value >= min && value <= max && (!integer || Number.isInteger(value))) return value;
+    implausible += 1;
+    return undefined;
+  };
+  const bounded = (field: Exclude<BoundedField, 'stallMs'>, value: number | undefined): number | undefined =>
+    plausible(value, PLAYER_VALUE_BOUNDS[field].min, PLAYER_VALUE_BOUNDS[field].max, field === 'status');
 
   for (const event of events) {
     const sid = stringOf(event.sid);
@@ -146,31 +187,33 @@ export function cmcdEventsToSamples(events: readonly Cmcd[], ctx: CmcdReportCont
     const assetId = ctx.assetId ?? stringOf(event.cid);
     if (assetId !== undefined) sample.assetId = assetId;
 
-    const bitrate = primaryNumber(event.br);
+    const bitrate = bounded('bitrateKbps', primaryNumber(event.br));
     if (bitrate !== undefined) sample.bitrateKbps = bitrate;
-    const throughput = primaryNumber(event.mtp);
+    const throughput = bounded('throughputKbps', primaryNumber(event.mtp));
     if (throughput !== undefined) sample.throughputKbps = throughput;
-    const buffer = primaryNumber(event.bl);
+    const buffer = bounded('bufferMs', primaryNumber(event.bl));
     if (buffer !== undefined) sample.bufferMs = buffer;
-    const startup = numberOf(event.msd);
+    const startup = bounded('startupMs', numberOf(event.msd));
     if (startup !== undefined) sample.startupMs = startup;
 
     const state = stringOf(event.sta);
     if (event.bs === true || (event.e === 'ps' && state === 'r')) sample.starved = true;
-    const starvedFor = sumOf(event.bsd);
+    const reportedStall = sumOf(event.bsd);
+    const starvedFor = plausible(reportedStall, 0, stallBound(intervalMs));
     if (starvedFor !== undefined) sample.stallMs = starvedFor;
     if (event.e === 't' && state === 'p') sample.playMs = intervalMs;
-    if (event.e === 't' && state === 'r' && starvedFor === undefined) sample.stallMs = intervalMs;
+    if (event.e === 't' && state === 'r' && reportedStall === undefined) sample.stallMs = intervalMs;
     if (event.e === 'ps' && state === 'f') sample.fatalError = true;
     if (event.e === 'rr') {
       const rc = numberOf(event.rc);
-      if (rc !== undefined) sample.status = rc;
-      const ttfb = numberOf(event.ttfb);
+      const status = bounded('status', rc);
+      if (status !== undefined) sample.status = status;
+      const ttfb = bounded('ttfbMs', numberOf(event.ttfb));
       if (ttfb !== undefined) sample.ttfbMs = ttfb;
     }
     samples.push(sample);
   }
-  return { samples, unattributed };
+  return { samples, unattributed, implausible };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ingestRecordToSamples, parseIngestRecord } from './cmcd-report';
+import { type CmcdSamples, ingestRecordToSamples, parseIngestRecord } from './cmcd-report';
 import type { PathwayHosts } from './pathway-hosts';
 import type { QoeCounters, QoeRollup, QoeSample } from './qoe-types';
 import { MalformedRecordError, parseRealtimeLogLine } from './realtime-log';
@@ -15,8 +15,10 @@ export const COUNTER_NAMES: readonly (keyof QoeCounters)[] = Object.freeze([
   'requests',
   'errors',
   'bytes',
-  'ttfbMsSum',
-  'ttfbCount',
+  'edgeTtfbMsSum',
+  'edgeTtfbCount',
+  'playerTtfbMsSum',
+  'playerTtfbCount',
   'throughputKbpsSum',
   'throughputCount',
   'playMs',
@@ -46,8 +48,10 @@ export function emptyCounters(): QoeCounters {
     requests: 0,
     errors: 0,
     bytes: 0,
-    ttfbMsSum: 0,
-    ttfbCount: 0,
+    edgeTtfbMsSum: 0,
+    edgeTtfbCount: 0,
+    playerTtfbMsSum: 0,
+    playerTtfbCount: 0,
     throughputKbpsSum: 0,
     throughputCount: 0,
     playMs: 0,
@@ -65,10 +69,6 @@ export function addCounters<T extends QoeCounters>(into: T, from: QoeCounters): 
   return into;
 }
 
-export function isZeroCounters(counters: QoeCounters): boolean {
-  return COUNTER_NAMES.every((name) => counters[name] === 0);
-}
-
 /**
  * What one sample adds to its cell. Source-agnostic except for the two volume counters: a CDN log
  * line is one request, a player report line is one report (the scorer divides errors by whichever
@@ -80,8 +80,13 @@ export function addSample<T extends QoeCounters>(into: T, sample: QoeSample): T 
   if (isError(sample)) into.errors += 1;
   if (sample.bytes !== undefined) into.bytes += sample.bytes;
   if (sample.ttfbMs !== undefined) {
-    into.ttfbMsSum += sample.ttfbMs;
-    into.ttfbCount += 1;
+    if (sample.source === 'cdn-log') {
+      into.edgeTtfbMsSum += sample.ttfbMs;
+      into.edgeTtfbCount += 1;
+    } else {
+      into.playerTtfbMsSum += sample.ttfbMs;
+      into.playerTtfbCount += 1;
+    }
   }
   if (sample.throughputKbps !== undefined) {
     into.throughputKbpsSum += sample.throughputKbps;
@@ -131,9 +136,9 @@ export function aggregateSamples(samples: Iterable<QoeSample>, into: Map<string,
  * (JSON, first byte `{`; a log line always starts with its timestamp digits). Throws
  * MalformedRecordError for anything else.
  */
-export function samplesOfStreamRecord(text: string, hosts: PathwayHosts, intervalMs?: number): { samples: QoeSample[]; unattributed: number } {
+export function samplesOfStreamRecord(text: string, hosts: PathwayHosts, intervalMs?: number): CmcdSamples {
   if (text.startsWith('{')) return ingestRecordToSamples(parseIngestRecord(text), hosts, intervalMs);
   const lines = text.split('\n').filter((line) => line !== '' && line !== '\r');
   if (lines.length === 0) throw new MalformedRecordError('empty');
-  return { samples: lines.map((line) => parseRealtimeLogLine(line, hosts)), unattributed: 0 };
+  return { samples: lines.map((line) => parseRealtimeLogLine(line, hosts)), unattributed: 0, implausible: 0 };
 }

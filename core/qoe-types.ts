@@ -44,8 +44,16 @@ export interface QoeCounters {
   /** CDN responses with status >= 500, plus player fatal errors. */
   errors: number;
   bytes: number;
-  ttfbMsSum: number;
-  ttfbCount: number;
+  /**
+   * TTFB as the CDN measured it (real-time log `time-to-first-byte`: edge to viewer, near 0 on a cache
+   * hit) and as the player measured it (CMCD `ttfb`: request to first byte in the browser, network
+   * included). Two signals, never summed together: they measure different spans, and the scorer only
+   * compares a pathway with others on the same signal (docs/adr/0053-two-ttfb-signals.md).
+   */
+  edgeTtfbMsSum: number;
+  edgeTtfbCount: number;
+  playerTtfbMsSum: number;
+  playerTtfbCount: number;
   throughputKbpsSum: number;
   throughputCount: number;
   /** Player-reported playing time and stall time, for the time-based rebuffering ratio. */

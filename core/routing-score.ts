@@ -146,6 +146,11 @@ const UNKNOWN_COUNTRY = 'XX';
 
 type Component = 'errors' | 'rebuffering' | 'startup' | 'throughput' | 'ttfb';
 
+/** The two TTFB signals (core/qoe-types.ts): as the CDN measured it and as the player measured it. */
+export type TtfbSignal = 'edge' | 'player';
+export type TtfbFigures = Readonly<Partial<Record<TtfbSignal, number>>>;
+const TTFB_SIGNALS: readonly TtfbSignal[] = ['edge', 'player'];
+
 /** A pathway's measured cost in one window, with what it is made of (for the reason text). */
 export interface MeasuredCost {
   readonly cost: number;
@@ -158,8 +163,9 @@ export interface MeasuredCost {
   readonly playMs: number;
   readonly startupMs: number | undefined;
   readonly throughputKbps: number | undefined;
-  readonly ttfbMs: number | undefined;
-  readonly best: { readonly startupMs?: number; readonly throughputKbps?: number; readonly ttfbMs?: number };
+  /** Mean TTFB per signal; each is compared only with the same signal of the scope's other pathways. */
+  readonly ttfbMs: TtfbFigures;
+  readonly best: { readonly startupMs?: number; readonly throughputKbps?: number; readonly ttfbMs: TtfbFigures };
   /** Set when the scope's own cell had too few samples and the global figure was used. */
   readonly fallbackFrom?: { readonly scope: string; readonly samples: number };
 }
@@ -231,12 +237,19 @@ export function measureWindow(counters: ReadonlyMap<string, QoeCounters>, p: Sco
   const trusted = [...counters].filter(([, c]) => sampleCount(c) >= p.minSamples);
   const startups = new Map(trusted.map(([id, c]) => [id, mean(c.startupMsSum, c.startupCount, p.minMeasurements)]));
   const throughputs = new Map(trusted.map(([id, c]) => [id, mean(c.throughputKbpsSum, c.throughputCount, p.minMeasurements)]));
-  const ttfbs = new Map(trusted.map(([id, c]) => [id, mean(c.ttfbMsSum, c.ttfbCount, p.minMeasurements)]));
+  const ttfbs = new Map(
+    trusted.map(([id, c]): [string, TtfbFigures] => [
+      id,
+      definedFields({ edge: mean(c.edgeTtfbMsSum, c.edgeTtfbCount, p.minMeasurements), player: mean(c.playerTtfbMsSum, c.playerTtfbCount, p.minMeasurements) }),
+    ]),
+  );
   const defined = (m: Map<string, number | undefined>): number[] => [...m.values()].filter((v): v is number => v !== undefined);
   const best = {
     startupMs: minOf(defined(startups)),
     throughputKbps: maxOf(defined(throughputs)),
-    ttfbMs: minOf(defined(ttfbs)),
+    ttfbMs: definedFields(
+      Object.fromEntries(TTFB_SIGNALS.map((signal) => [signal, minOf(defined(new Map([...ttfbs].map(([id, t]) => [id, t[signal]]))))])) as TtfbFigures,
+    ),
   };
   const doublings = (worse: number | undefined, better: number | undefined): number =>
     worse === undefined || better === undefined || better <= 0 ? 0 : Math.max(0, Math.log2(worse / better) - p.relativeDeadband);
@@ -249,16 +262,23 @@ export function measureWindow(counters: ReadonlyMap<string, QoeCounters>, p: Sco
     const rebufferRatio = played >= p.minPlayMs && played > 0 ? c.stallMs / played : undefined;
     const startupMs = startups.get(id);
     const throughputKbps = throughputs.get(id);
-    const ttfbMs = ttfbs.get(id);
+    const ttfbMs = ttfbs.get(id)!;
     const components: Record<Component, number> = {
       errors: errorRate === undefined ? 0 : Math.max(0, errorRate - p.errorRateTolerated) / p.errorRateUnit,
       rebuffering: rebufferRatio === undefined ? 0 : Math.max(0, rebufferRatio - p.rebufferTolerated) / p.rebufferUnit,
       startup: doublings(startupMs, best.startupMs) * p.startupWeight,
       throughput: doublings(best.throughputKbps, throughputKbps) * p.throughputWeight,
+      // Like with like: a pathway's player TTFB against the best player TTFB, its edge TTFB against the
+      // best edge TTFB; the worse of the two counts.
       ttfb:
-        ttfbMs === undefined || best.ttfbMs === undefined
-          ? 0
-          : doublings(Math.max(ttfbMs, p.ttfbFloorMs), Math.max(best.ttfbMs, p.ttfbFloorMs)) * p.ttfbWeight,
+        Math.max(
+          0,
+          ...TTFB_SIGNALS.map((signal) => {
+            const own = ttfbMs[signal];
+            const bestOfSignal = best.ttfbMs[signal];
+            return own === undefined || bestOfSignal === undefined ? 0 : doublings(Math.max(own, p.ttfbFloorMs), Math.max(bestOfSignal, p.ttfbFloorMs));
+          }),
+        ) * p.ttfbWeight,
     };
     const total = Object.values(components).reduce((a, b) => a + b, 0);
     result.set(id, {
@@ -277,6 +297,11 @@ export function measureWindow(counters: ReadonlyMap<string, QoeCounters>, p: Sco
     });
   }
   return result;
+}
+
+/** The object without its undefined fields (so figures compare and serialise cleanly). */
+function definedFields<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 const minOf = (values: number[]): number | undefined => (values.length ? Math.min(...values) : undefined);
@@ -558,8 +583,12 @@ export function describeCost(m: MeasuredCost): string {
       return `startup ${((m.startupMs ?? 0) / 1000).toFixed(1)} s vs best ${((m.best.startupMs ?? 0) / 1000).toFixed(1)} s`;
     case 'throughput':
       return `throughput ${count(m.throughputKbps ?? 0)} kbps vs best ${count(m.best.throughputKbps ?? 0)} kbps`;
-    case 'ttfb':
-      return `TTFB ${count(m.ttfbMs ?? 0)} ms vs best ${count(m.best.ttfbMs ?? 0)} ms`;
+    case 'ttfb': {
+      // The signal that set the cost: the one furthest above its own best.
+      const ratio = (signal: TtfbSignal) => (m.ttfbMs[signal] ?? 0) / Math.max(1, m.best.ttfbMs[signal] ?? Infinity);
+      const signal = TTFB_SIGNALS.reduce((a, b) => (ratio(b) > ratio(a) ? b : a));
+      return `${signal} TTFB ${count(m.ttfbMs[signal] ?? 0)} ms vs best ${count(m.best.ttfbMs[signal] ?? 0)} ms`;
+    }
   }
 }
 

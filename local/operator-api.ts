@@ -68,7 +68,10 @@ export interface QoeFigures {
   readonly errorRate: number | null;
   /** stallMs / (playMs + stallMs): time-based rebuffering ratio. */
   readonly rebufferingRatio: number | null;
+  /** TTFB as the CDNs logged it (edge to viewer). */
   readonly meanTtfbMs: number | null;
+  /** TTFB as the players reported it (CMCD `ttfb`, network included): a different span, shown apart. */
+  readonly meanPlayerTtfbMs: number | null;
   readonly meanThroughputKbps: number | null;
   readonly meanStartupMs: number | null;
 }
@@ -370,7 +373,8 @@ export function qoeFigures(c: QoeCounters): QoeFigures {
     stalls: c.stalls,
     errorRate: ratio(c.errors, Math.max(c.requests, c.reports)),
     rebufferingRatio: ratio(c.stallMs, c.playMs + c.stallMs),
-    meanTtfbMs: ratio(c.ttfbMsSum, c.ttfbCount),
+    meanTtfbMs: ratio(c.edgeTtfbMsSum, c.edgeTtfbCount),
+    meanPlayerTtfbMs: ratio(c.playerTtfbMsSum, c.playerTtfbCount),
     meanThroughputKbps: ratio(c.throughputKbpsSum, c.throughputCount),
     meanStartupMs: ratio(c.startupMsSum, c.startupCount),
   };

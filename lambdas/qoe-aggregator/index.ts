@@ -133,6 +133,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
     const cellsOfRecord = new Map<string, string[]>();
     let setAside = 0;
     let unattributed = 0;
+    let implausible = 0;
 
     for (const record of event.Records) {
       const { sequenceNumber } = record.kinesis;
@@ -142,6 +143,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
         const normalised = samplesOfStreamRecord(Buffer.from(record.kinesis.data, 'base64').toString('utf8'), hosts);
         samples = normalised.samples;
         unattributed += normalised.unattributed;
+        implausible += normalised.implausible;
       } catch (error) {
         setAside += 1;
         logger.warn('telemetry record set aside', {
@@ -196,6 +198,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
 
     metrics.addMetric('SetAsideRecords', MetricUnit.Count, setAside);
     metrics.addMetric('UnattributedReports', MetricUnit.Count, unattributed);
+    metrics.addMetric('ImplausibleReportValues', MetricUnit.Count, implausible);
     metrics.addMetric('RollupCells', MetricUnit.Count, cells.size);
     metrics.addMetric('RollupUpdateCalls', MetricUnit.Count, updateCalls);
     metrics.addMetric('FailedRollupCells', MetricUnit.Count, failedCells.size);

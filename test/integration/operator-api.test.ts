@@ -14,7 +14,7 @@ const CURRENT_MINUTE = Date.UTC(2026, 10, 24, 10, 7);
 
 function counters(partial: Record<string, number>): Record<string, number> {
   return {
-    requests: 0, errors: 0, bytes: 0, ttfbMsSum: 0, ttfbCount: 0, throughputKbpsSum: 0, throughputCount: 0,
+    requests: 0, errors: 0, bytes: 0, edgeTtfbMsSum: 0, edgeTtfbCount: 0, playerTtfbMsSum: 0, playerTtfbCount: 0, throughputKbpsSum: 0, throughputCount: 0,
     playMs: 0, stallMs: 0, stalls: 0, startupMsSum: 0, startupCount: 0, reports: 0, ...partial,
   };
 }
@@ -73,9 +73,9 @@ describe('operator API', () => {
             { pk: 'weights#*', scope: '*', weights: { 'cf-a': 0.5, 'cf-b': 0.5 }, version: 1, updatedAt: '2026-11-24T10:00:00.000Z', reason: 'no data: equal shares' },
           ].map((Item) => ({ PutRequest: { Item } })),
           [TABLES.rollups]: [
-            rollup(CURRENT_MINUTE, 'cf-a', 'DE', { requests: 100, errors: 1, ttfbMsSum: 3_000, ttfbCount: 100, throughputKbpsSum: 50_000, throughputCount: 10, playMs: 9_000, stallMs: 1_000, reports: 20 }),
-            rollup(CURRENT_MINUTE, 'cf-a', 'US', { requests: 300, errors: 3, ttfbMsSum: 15_000, ttfbCount: 300 }),
-            rollup(CURRENT_MINUTE - MINUTE, 'cf-b', 'DE', { requests: 50, errors: 10, ttfbMsSum: 5_000, ttfbCount: 50 }),
+            rollup(CURRENT_MINUTE, 'cf-a', 'DE', { requests: 100, errors: 1, edgeTtfbMsSum: 3_000, edgeTtfbCount: 100, throughputKbpsSum: 50_000, throughputCount: 10, playMs: 9_000, stallMs: 1_000, reports: 20 }),
+            rollup(CURRENT_MINUTE, 'cf-a', 'US', { requests: 300, errors: 3, edgeTtfbMsSum: 15_000, edgeTtfbCount: 300 }),
+            rollup(CURRENT_MINUTE - MINUTE, 'cf-b', 'DE', { requests: 50, errors: 10, edgeTtfbMsSum: 5_000, edgeTtfbCount: 50 }),
             // Outside a 2-minute window.
             rollup(CURRENT_MINUTE - 5 * MINUTE, 'cf-b', 'DE', { requests: 999, errors: 999 }),
           ].map((Item) => ({ PutRequest: { Item } })),

@@ -145,7 +145,7 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
 
     // Assess
     expect(first.batchItemFailures).toEqual([]);
-    expect(afterFirst['cf-a#DE']).toMatchObject({ requests: 2, reports: 4, stalls: 2, stallMs: 30_000, ttfbCount: 3, bytes: 3_686_400 });
+    expect(afterFirst['cf-a#DE']).toMatchObject({ requests: 2, reports: 4, stalls: 2, stallMs: 30_000, edgeTtfbCount: 2, playerTtfbCount: 1, bytes: 3_686_400 });
     expect(afterFirst['cf-b#US']).toMatchObject({ requests: 1, errors: 1 });
     expect(redelivered.batchItemFailures).toEqual([]);
     expect(retriedFromMiddle.batchItemFailures).toEqual([]);

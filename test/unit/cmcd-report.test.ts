@@ -6,6 +6,8 @@ import {
   encodeIngestRecord,
   ingestRecordToSamples,
   parseIngestRecord,
+  PLAYER_VALUE_BOUNDS,
+  stallBound,
   splitCmcdReportBody,
 } from '../../core/cmcd-report';
 import { buildPathwayHosts } from '../../core/pathway-hosts';
@@ -148,5 +150,56 @@ describe('ingest records', () => {
     ['no lines', '{"t":"cmcd","v":1,"rt":1,"country":"DE","sid":"s","lines":[]}', 'bad-lines'],
   ])('rejects %s', (_name, text, reason) => {
     expect(malformedReasonOf(() => parseIngestRecord(text))).toBe(reason);
+  });
+});
+
+describe('bounds on player-reported values', () => {
+  const line = (fields: string) => `e=rr,sid="${SID}",cdn="cf-a",${fields}`;
+  const samplesOf = (...lines: string[]) => cmcdEventsToSamples(decodeCmcdReportLines(lines), { ...ctx, intervalMs: 10_000 });
+
+  it('sets aside a ttfb that is a clock reading (dash.js 5 sends epoch milliseconds) and counts it', () => {
+    // Prepare / Act
+    const { samples, implausible } = samplesOf(line('rc=200,ttfb=1796182414387'));
+
+    // Assess: the line still counts (its status is real), the TTFB does not
+    expect(implausible).toBe(1);
+    expect(samples).toHaveLength(1);
+    expect(samples[0]!.ttfbMs).toBeUndefined();
+    expect(samples[0]!.status).toBe(200);
+  });
+
+  it('keeps values within the bounds, including the bounds themselves', () => {
+    const { samples, implausible } = samplesOf(
+      line(`rc=599,ttfb=${PLAYER_VALUE_BOUNDS.ttfbMs.max},mtp=(${PLAYER_VALUE_BOUNDS.throughputKbps.max}),br=(0),bl=(0)`),
+      `e=t,sid="${SID}",cdn="cf-a",sta=r,bsd=(${stallBound(10_000)}),msd=${PLAYER_VALUE_BOUNDS.startupMs.max}`,
+    );
+
+    expect(implausible).toBe(0);
+    expect(samples[0]).toMatchObject({ status: 599, ttfbMs: 60_000, throughputKbps: 10_000_000, bitrateKbps: 0, bufferMs: 0 });
+    expect(samples[1]).toMatchObject({ stallMs: 20_000, startupMs: 600_000 });
+  });
+
+  it.each([
+    ['a negative ttfb', line('ttfb=-5'), 'ttfbMs'],
+    ['a ttfb beyond a minute', line('ttfb=60001'), 'ttfbMs'],
+    ['a starvation longer than two reporting intervals', `e=t,sid="${SID}",cdn="cf-a",sta=r,bsd=(999999999)`, 'stallMs'],
+    ['a negative starvation', `e=bs,sid="${SID}",cdn="cf-a",bsd=(-1)`, 'stallMs'],
+    ['a throughput beyond 10 Gbit/s', line('mtp=(10000001)'), 'throughputKbps'],
+    ['a bitrate beyond 500 Mbit/s', line('br=(999999)'), 'bitrateKbps'],
+    ['a buffer beyond an hour', line('bl=(3600001)'), 'bufferMs'],
+    ['a startup beyond ten minutes', `e=ps,sid="${SID}",cdn="cf-a",sta=p,msd=600001`, 'startupMs'],
+    ['a status that is not an HTTP status', line('rc=1000'), 'status'],
+    ['a fractional status', line('rc=200.5'), 'status'],
+  ] as const)('sets aside %s and counts it', (_name, reportLine, field) => {
+    const { samples, implausible } = samplesOf(reportLine);
+
+    expect(implausible).toBe(1);
+    expect(samples[0]![field]).toBeUndefined();
+  });
+
+  it('does not turn a rejected starvation into a full interval of stall time', () => {
+    const { samples } = samplesOf(`e=t,sid="${SID}",cdn="cf-a",sta=r,bsd=(999999999)`);
+
+    expect(samples[0]!.stallMs).toBeUndefined();
   });
 });

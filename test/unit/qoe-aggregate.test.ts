@@ -39,7 +39,7 @@ describe('aggregateSamples', () => {
 
     expect(rollups.size).toBe(2);
     expect(rollups.get(cellKeyOf(cdn()))).toMatchObject({
-      pathway: 'cf-a', country: 'DE', minute: minuteStartOf(T0), requests: 3, errors: 1, bytes: 1150, ttfbMsSum: 410, ttfbCount: 2, reports: 0,
+      pathway: 'cf-a', country: 'DE', minute: minuteStartOf(T0), requests: 3, errors: 1, bytes: 1150, edgeTtfbMsSum: 410, edgeTtfbCount: 2, playerTtfbMsSum: 0, playerTtfbCount: 0, reports: 0,
     });
   });
 

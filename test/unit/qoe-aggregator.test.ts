@@ -151,6 +151,25 @@ describe('qoe-aggregator handler', () => {
     expect(recorded['PathwayRequests[cf-a]']).toBe(3); // max(1 request, 2 reports) + 1 request next minute
   });
 
+  it('counts implausible player values and keeps them out of the rollup (a dash.js epoch ttfb)', async () => {
+    // Prepare
+    const { metrics, recorded } = metricsSpy();
+    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics });
+    const epochTtfb = encodeIngestRecord({
+      rt: 1_700_000_030_000,
+      country: 'DE',
+      sid: 'dash-1',
+      lines: ['e=rr,sid="dash-1",cdn="cf-a",rc=200,ttfb=1796182414387', 'e=rr,sid="dash-1",cdn="cf-a",rc=200,ttfb=80'],
+    });
+
+    // Act
+    await handler(kinesisEvent([{ data: epochTtfb, seq: seq(1) }]));
+
+    // Assess
+    expect(recorded.ImplausibleReportValues).toBe(1);
+    expect(rollupOf(table, 'cf-a#DE')).toMatchObject({ reports: 2, playerTtfbMsSum: 80, playerTtfbCount: 1 });
+  });
+
   it('writes the rollup item in the schema the routing-weights scorer reads', async () => {
     const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics });
 

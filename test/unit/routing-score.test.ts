@@ -3,6 +3,8 @@ import type { QoeCounters, QoeRollup } from '../../core/qoe-types';
 import type { PathwayEntry } from '../../core/routing-types';
 import {
   computeRoutingWeights,
+  describeCost,
+  measureWindow,
   DEFAULT_SCORING_PARAMS,
   emptyCounters,
   fillShares,
@@ -22,8 +24,10 @@ function cell(pathway: string, country: string, minute: number, overrides: Parti
     ...emptyCounters(),
     requests: 1200,
     bytes: 1200 * 2_000_000,
-    ttfbMsSum: 1200 * 80,
-    ttfbCount: 1200,
+    edgeTtfbMsSum: 1200 * 80,
+    edgeTtfbCount: 1200,
+    playerTtfbMsSum: 60 * 150,
+    playerTtfbCount: 60,
     throughputKbpsSum: 1200 * 3000,
     throughputCount: 1200,
     playMs: 600_000,
@@ -235,7 +239,7 @@ describe('computeRoutingWeights', () => {
           cell(p, c, minute, {
             errors: Math.round(1200 * 0.008 * random()),
             throughputKbpsSum: 1200 * 3000 * (0.85 + 0.3 * random()),
-            ttfbMsSum: 1200 * 80 * (0.8 + 0.4 * random()),
+            edgeTtfbMsSum: 1200 * 80 * (0.8 + 0.4 * random()),
           }),
         ),
       );
@@ -290,5 +294,53 @@ describe('wilsonLowerBound', () => {
   it('keeps a small noisy cell far below its observed rate', () => {
     expect(wilsonLowerBound(5, 10, 3)).toBeLessThan(0.2);
     expect(wilsonLowerBound(240, 1200, 3)).toBeGreaterThan(0.16);
+  });
+});
+
+describe('measureWindow: TTFB compares like with like', () => {
+  const p = DEFAULT_SCORING_PARAMS;
+  const counters = (overrides: Partial<QoeCounters>): QoeCounters => ({ ...emptyCounters(), requests: 500, reports: 100, ...overrides });
+
+  it('does not cost a healed pathway whose only TTFB is player-measured against another pathway\'s edge TTFB near 0 ms', () => {
+    // Prepare: cf-a serves cache hits (edge TTFB ≈ 0 ms) and its players see 150 ms; cf-b is healed, its
+    // few CDN log lines carry no TTFB yet, its players also see 150 ms. The bug this pins compared 150 with 0.
+    const measured = measureWindow(
+      new Map([
+        ['cf-a', counters({ edgeTtfbMsSum: 0, edgeTtfbCount: 500, playerTtfbMsSum: 100 * 150, playerTtfbCount: 100 })],
+        ['cf-b', counters({ playerTtfbMsSum: 100 * 165, playerTtfbCount: 100 })],
+      ]),
+      p,
+    );
+
+    // Assess
+    expect(measured.get('cf-b')!.components.ttfb).toBe(0);
+    expect(measured.get('cf-b')!.cost).toBe(0);
+  });
+
+  it('costs a pathway whose players see several times the TTFB other players see', () => {
+    const measured = measureWindow(
+      new Map([
+        ['cf-a', counters({ playerTtfbMsSum: 100 * 100, playerTtfbCount: 100 })],
+        ['cf-b', counters({ playerTtfbMsSum: 100 * 800, playerTtfbCount: 100 })],
+      ]),
+      p,
+    );
+
+    expect(measured.get('cf-a')!.components.ttfb).toBe(0);
+    expect(measured.get('cf-b')!.components.ttfb).toBeCloseTo((Math.log2(8) - p.relativeDeadband) * p.ttfbWeight, 6);
+    expect(describeCost(measured.get('cf-b')!)).toBe('player TTFB 800 ms vs best 100 ms');
+  });
+
+  it('costs the worse of the two signals when both are present', () => {
+    const measured = measureWindow(
+      new Map([
+        ['cf-a', counters({ edgeTtfbMsSum: 500 * 50, edgeTtfbCount: 500, playerTtfbMsSum: 100 * 100, playerTtfbCount: 100 })],
+        ['cf-b', counters({ edgeTtfbMsSum: 500 * 400, edgeTtfbCount: 500, playerTtfbMsSum: 100 * 100, playerTtfbCount: 100 })],
+      ]),
+      p,
+    );
+
+    expect(measured.get('cf-b')!.components.ttfb).toBeCloseTo((Math.log2(400 / 50) - p.relativeDeadband) * p.ttfbWeight, 6);
+    expect(describeCost(measured.get('cf-b')!)).toBe('edge TTFB 400 ms vs best 50 ms');
   });
 });
