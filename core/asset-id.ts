@@ -9,10 +9,8 @@
  *   (`media/<assetId>/<revision>/…`, core/playback-paths.ts).
  */
 import { createHash } from 'node:crypto';
-import { UPLOAD_PREFIX } from './event-patterns';
+import { MAX_ASSET_ID_LENGTH, UPLOAD_PREFIX } from './identifiers';
 
-/** Longest asset id this module produces; well inside the 128 characters the playback paths accept. */
-export const MAX_ASSET_ID_LENGTH = 64;
 /** Characters of the name kept when a long name is shortened; the rest of the id is "-" + 8 hex digits. */
 const TRUNCATED_NAME_LENGTH = MAX_ASSET_ID_LENGTH - 9;
 

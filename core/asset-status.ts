@@ -13,6 +13,7 @@
  * Pure: builds DynamoDB DocumentClient parameters as plain data; the handlers send them.
  */
 import { MANIFEST_FILE, originKey } from './playback-paths';
+import { ASSET_FAILED, ASSET_READY, CATALOG_EVENT_SOURCE } from './identifiers';
 
 export const REVISION_STATUSES = ['RECEIVED', 'SUBMITTED', 'PROGRESSING', 'READY', 'FAILED', 'CANCELED'] as const;
 export type RevisionStatus = (typeof REVISION_STATUSES)[number];
@@ -395,9 +396,6 @@ export function renditionsFromOutputGroups(groups: readonly JobOutputGroupDetail
 }
 
 /** Catalog events on EVENT_BUS_NAME (docs/catalog.md "Events"). */
-export const CATALOG_EVENT_SOURCE = 'streaming.catalog';
-export const ASSET_READY = 'Asset Ready';
-export const ASSET_FAILED = 'Asset Failed';
 
 export interface CatalogEvent {
   readonly Source: typeof CATALOG_EVENT_SOURCE;

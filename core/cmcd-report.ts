@@ -2,6 +2,7 @@ import { CMCD_DEFAULT_TIME_INTERVAL, type Cmcd, decodeCmcd } from '@svta/cml-cmc
 import type { QoeSample } from './qoe-types';
 import { type PathwayHosts, pathwayOfCdnValue, pathwayOfHost, pathwayOfUrl } from './pathway-hosts';
 import { MalformedRecordError } from './realtime-log';
+import { isCountryCode } from './identifiers';
 
 /**
  * CMCD v2 event-mode reports (CTA-5004-B "Event mode"): an `application/cmcd` POST body of
@@ -238,8 +239,6 @@ export function encodeIngestRecord(record: Omit<CmcdIngestRecord, 't' | 'v'>): s
   return JSON.stringify(out);
 }
 
-const COUNTRY_CODE = /^[A-Z]{2}$/;
-
 export function parseIngestRecord(text: string): CmcdIngestRecord {
   let value: unknown;
   try {
@@ -251,7 +250,7 @@ export function parseIngestRecord(text: string): CmcdIngestRecord {
   const r = value as Record<string, unknown>;
   if (r.t !== 'cmcd' || r.v !== 1) throw new MalformedRecordError('unknown-record-type');
   if (typeof r.rt !== 'number' || !Number.isSafeInteger(r.rt) || r.rt <= 0) throw new MalformedRecordError('bad-rt');
-  if (typeof r.country !== 'string' || !COUNTRY_CODE.test(r.country)) throw new MalformedRecordError('bad-country');
+  if (typeof r.country !== 'string' || !isCountryCode(r.country)) throw new MalformedRecordError('bad-country');
   if (r.asn !== undefined && (typeof r.asn !== 'number' || !Number.isSafeInteger(r.asn) || r.asn < 0)) throw new MalformedRecordError('bad-asn');
   if (typeof r.sid !== 'string' || r.sid === '') throw new MalformedRecordError('bad-sid');
   if (r.aid !== undefined && typeof r.aid !== 'string') throw new MalformedRecordError('bad-aid');

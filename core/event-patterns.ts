@@ -3,6 +3,7 @@
  * route exactly the same events. Pure data in EventBridge's JSON pattern syntax
  * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html).
  */
+import { UPLOAD_PREFIX } from './identifiers';
 
 /** A pattern leaf: the event value must equal one of the listed values or match one of the filters. */
 export type PatternMatcher = string | number | boolean | null | { readonly prefix: string };
@@ -11,7 +12,6 @@ export interface EventPatternObject {
   readonly [field: string]: readonly PatternMatcher[] | EventPatternObject;
 }
 
-export const UPLOAD_PREFIX = 'uploads/';
 export const S3_OBJECT_CREATED = 'Object Created';
 export const MEDIACONVERT_JOB_STATE_CHANGE = 'MediaConvert Job State Change';
 

@@ -1,5 +1,6 @@
 import { fitsCap, NO_CAP, type RenditionCap } from './device-class';
 import { mediaBaseUrl, type UrlScheme } from './playback-paths';
+import { isPathwayHost, isPathwayId } from './identifiers';
 
 /**
  * Multi-pathway HLS multivariant playlist for content steering (DESIGN.md §5).
@@ -55,9 +56,6 @@ export class InvalidRewriteInputError extends Error {
   }
 }
 
-/** HLS Content Steering: a Pathway ID is [a-zA-Z0-9], '.', '-' and '_'. */
-export const PATHWAY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-const HOST_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$/;
 /** Path tokens are base64url segments joined by "."; nothing here may break a quoted-string or a URL. */
 const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{1,4096}$/;
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:/;
@@ -66,8 +64,8 @@ const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 export function assertRewriteInput(input: ManifestRewriteInput): void {
   if (input.pathways.length === 0) throw new InvalidRewriteInputError('no pathways');
   for (const p of input.pathways) {
-    if (!PATHWAY_ID_PATTERN.test(p.id)) throw new InvalidRewriteInputError(`bad pathway id ${JSON.stringify(p.id)}`);
-    if (!HOST_PATTERN.test(p.host)) throw new InvalidRewriteInputError(`bad host ${JSON.stringify(p.host)} for pathway ${p.id}`);
+    if (!isPathwayId(p.id)) throw new InvalidRewriteInputError(`bad pathway id ${JSON.stringify(p.id)}`);
+    if (!isPathwayHost(p.host)) throw new InvalidRewriteInputError(`bad host ${JSON.stringify(p.host)} for pathway ${p.id}`);
   }
   if (!TOKEN_PATTERN.test(input.token)) throw new InvalidRewriteInputError('bad token characters');
   if (/["\s<>]/.test(input.steeringServerUri)) throw new InvalidRewriteInputError('bad steering server URI');

@@ -1,19 +1,18 @@
 import { z } from 'zod';
+import { PATHWAY_ID_PATTERN, PATHWAY_ID_RULE } from './identifiers';
 
 /**
  * The one typed configuration of the platform (DESIGN.md §7). `bin/` builds it from the `platform`
  * object of `cdk.json` context; nothing else reads context or environment.
  */
 
-/** Pathway ids appear in HLS PATHWAY-ID, DASH serviceLocation and DynamoDB keys: keep them plain. */
-const PATHWAY_ID = /^[a-z][a-z0-9-]{0,30}$/;
 /** AWS region names, e.g. eu-west-1, us-gov-west-1, ap-southeast-5. */
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 const deployedPathway = z
   .object({
-    id: z.string().regex(PATHWAY_ID, 'must be lower-case letters, digits and "-", starting with a letter'),
+    id: z.string().regex(PATHWAY_ID_PATTERN, PATHWAY_ID_RULE),
     /** Maximum share of new sessions (capacity cap). */
     cap: z.number().gt(0).lte(1).default(1),
     enabled: z.boolean().default(true),
@@ -24,7 +23,7 @@ const deployedPathway = z
 
 const externalPathway = z
   .object({
-    id: z.string().regex(PATHWAY_ID, 'must be lower-case letters, digits and "-", starting with a letter'),
+    id: z.string().regex(PATHWAY_ID_PATTERN, PATHWAY_ID_RULE),
     host: z.string().regex(HOST, 'must be a DNS host name without scheme or path'),
     cap: z.number().gt(0).lte(1).default(1),
     enabled: z.boolean().default(true),

@@ -13,9 +13,8 @@
  * The cloud serves https only; the local twin (DESIGN.md §8) has no TLS, so every builder takes an
  * optional scheme that defaults to https.
  */
+import { isAssetId, isRevision, mediaPrefixOf } from './identifiers';
 
-/** Asset ids and revisions are URL-safe by construction (DESIGN.md §4); anything else is not ours. */
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A media file name below the revision folder, possibly in sub-folders; no "..", no empty segments. */
 const MEDIA_FILE = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]*\/)*[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
@@ -37,17 +36,17 @@ export function parsePlaybackPath(rest: string): PlaybackPath | null {
   const parts = rest.slice(1).split('/');
   const kind = parts[0];
   if (kind === 'steer') {
-    if (parts.length !== 2 || !SEGMENT.test(parts[1])) return null;
+    if (parts.length !== 2 || !isAssetId(parts[1])) return null;
     return { kind: 'steer', assetId: parts[1] };
   }
   if (kind === 'play') {
-    if (parts.length !== 4 || !SEGMENT.test(parts[1]) || !SEGMENT.test(parts[2])) return null;
+    if (parts.length !== 4 || !isAssetId(parts[1]) || !isRevision(parts[2])) return null;
     const format = parts[3] === MANIFEST_FILE.hls ? 'hls' : parts[3] === MANIFEST_FILE.dash ? 'dash' : null;
     if (format === null) return null;
     return { kind: 'play', assetId: parts[1], revision: parts[2], format };
   }
   if (kind === 'media') {
-    if (parts.length < 4 || !SEGMENT.test(parts[1]) || !SEGMENT.test(parts[2])) return null;
+    if (parts.length < 4 || !isAssetId(parts[1]) || !isRevision(parts[2])) return null;
     const file = parts.slice(3).join('/');
     if (!MEDIA_FILE.test(file) || file.split('/').some((p) => p === '.' || p === '..')) return null;
     return { kind: 'media', assetId: parts[1], revision: parts[2], file };
@@ -57,7 +56,7 @@ export function parsePlaybackPath(rest: string): PlaybackPath | null {
 
 /** S3 key of an origin object; the origin bucket mirrors the `media/` path without the token. */
 export function originKey(assetId: string, revision: string, file: string): string {
-  return `media/${assetId}/${revision}/${file}`;
+  return `${mediaPrefixOf(assetId, revision)}${file}`;
 }
 
 /** `https` in the cloud; `http` only in the local twin, which terminates no TLS. */

@@ -1,6 +1,7 @@
 import type { QoeSample } from './qoe-types';
 import { type PathwayHosts, pathwayOfHost } from './pathway-hosts';
 import { assetIdOfPath, splitTokenPath } from './token-path';
+import { countryOrUnknown, isCountryCode } from './identifiers';
 
 /**
  * CloudFront real-time log fields this platform configures, in CloudFront's canonical order.
@@ -66,7 +67,6 @@ const EMPTY = '-';
 const TIMESTAMP = /^\d{9,11}(\.\d{1,3})?$/;
 const DECIMAL = /^\d+(\.\d+)?$/;
 const INTEGER = /^\d{1,15}$/;
-const COUNTRY = /^[A-Za-z]{2}$/;
 
 function field(values: readonly string[], name: string): string | undefined {
   const value = values[FIELD_INDEX.get(name)!];
@@ -131,7 +131,7 @@ export function parseRealtimeLogLine(line: string, hosts: PathwayHosts): QoeSamp
   if (pathway === undefined) throw new MalformedRecordError('unknown-host');
 
   const countryText = field(values, 'c-country');
-  if (countryText !== undefined && !COUNTRY.test(countryText)) throw new MalformedRecordError('bad-c-country');
+  if (countryText !== undefined && !isCountryCode(countryText.toUpperCase())) throw new MalformedRecordError('bad-c-country');
 
   const sample: {
     -readonly [K in keyof QoeSample]: QoeSample[K];
@@ -139,7 +139,7 @@ export function parseRealtimeLogLine(line: string, hosts: PathwayHosts): QoeSamp
     ts,
     source: 'cdn-log',
     pathway,
-    country: countryText === undefined ? 'XX' : countryText.toUpperCase(),
+    country: countryOrUnknown(countryText),
     status,
   };
   const asn = integerField(values, 'asn');

@@ -19,6 +19,7 @@
 import { COUNTER_NAMES, emptyCounters, MINUTE_MS, minuteStartOf } from './qoe-aggregate';
 import type { QoeCounters, QoeRollup } from './qoe-types';
 import { GLOBAL_SCOPE, type PathwayEntry } from './routing-types';
+import { isRoutingCountry } from './identifiers';
 
 /** Re-exported for callers that build rollups next to the scorer (one definition, core/qoe-aggregate.ts). */
 export { emptyCounters };
@@ -140,9 +141,6 @@ export interface RoutingWeightsInput {
   readonly params?: Partial<ScoringParams>;
 }
 
-const COUNTRY = /^[A-Z]{2}$/;
-/** Country code the telemetry uses when the viewer's country is unknown; never a scope of its own. */
-const UNKNOWN_COUNTRY = 'XX';
 
 type Component = 'errors' | 'rebuffering' | 'startup' | 'throughput' | 'ttfb';
 
@@ -206,7 +204,7 @@ export function summariseRollups(
   for (const rollup of rollups) {
     if (rollup.minute < oldest || rollup.minute > currentMinute) continue;
     const targets = [cellOf(GLOBAL_SCOPE, rollup.pathway)];
-    if (COUNTRY.test(rollup.country) && rollup.country !== UNKNOWN_COUNTRY) targets.push(cellOf(rollup.country, rollup.pathway));
+    if (isRoutingCountry(rollup.country)) targets.push(cellOf(rollup.country, rollup.pathway));
     for (const cell of targets) {
       addInto(cell.recent, rollup);
       if (rollup.minute === currentMinute) addInto(cell.current, rollup);

@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Keyring } from './keyring';
+import { ASSET_ID_RULE, isAssetId } from './identifiers';
 
 /**
  * Playback token v1 (docs/token.md; DESIGN.md §5 "Token v1"):
@@ -32,14 +33,12 @@ export type TokenFailureReason =
 
 export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailureReason };
 
-/** Upper bound of a token's length; the largest legal claims (see the patterns below) encode to 454 characters. */
+/** Upper bound of a token's length; the largest legal claims (64-character sid and asset id, 32-character kid, IPv6) encode to 411 characters. */
 export const MAX_TOKEN_LENGTH = 512;
 /** Clock skew tolerated on `exp` and `nbf`: signer and edge clocks are NTP-synchronised, so seconds suffice. */
 export const DEFAULT_LEEWAY_SECONDS = 10;
 /** Session ids: UUIDs or similar opaque ids. */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** Asset ids are one URL path segment (DESIGN.md §4: URL-safe, derived from the upload key). */
-export const ASSET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,95}$/;
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 /** Largest epoch second accepted in `exp`/`nbf` (year 2286); keeps claims short and arithmetic exact. */
 const MAX_EPOCH_SECONDS = 9_999_999_999;
@@ -65,7 +64,7 @@ export function signToken(claims: { sid: string; aid: string; exp: number; nbf?:
   if (key === undefined) throw new TokenClaimsError(`current key "${kid}" is missing from the keyring`);
   if (!KID_PATTERN.test(kid)) throw new TokenClaimsError(`key id "${kid}" is not a plain key id`);
   if (!SESSION_ID_PATTERN.test(claims.sid)) throw new TokenClaimsError(`sid must match ${SESSION_ID_PATTERN}`);
-  if (!ASSET_ID_PATTERN.test(claims.aid)) throw new TokenClaimsError(`aid "${claims.aid}" must match ${ASSET_ID_PATTERN}`);
+  if (!isAssetId(claims.aid)) throw new TokenClaimsError(`aid "${claims.aid}" must be an asset id: ${ASSET_ID_RULE}`);
   if (!isEpochSeconds(claims.exp)) throw new TokenClaimsError(`exp must be integer epoch seconds, got ${claims.exp}`);
   if (claims.nbf !== undefined && (!isEpochSeconds(claims.nbf) || claims.nbf > claims.exp)) {
     throw new TokenClaimsError(`nbf must be integer epoch seconds not after exp, got ${claims.nbf}`);
@@ -222,7 +221,7 @@ function parseClaims(json: string, kid: string): TokenClaims | null {
   for (const name in r) if (!CLAIM_NAMES.has(name)) return null;
   if (r.v !== 1 || r.kid !== kid) return null;
   if (typeof r.sid !== 'string' || !SESSION_ID_PATTERN.test(r.sid)) return null;
-  if (typeof r.aid !== 'string' || !ASSET_ID_PATTERN.test(r.aid)) return null;
+  if (!isAssetId(r.aid)) return null;
   if (!isEpochSeconds(r.exp)) return null;
   const claims: TokenClaims = { v: 1, kid, sid: r.sid, aid: r.aid, exp: r.exp };
   if (r.nbf !== undefined) {

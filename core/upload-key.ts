@@ -7,7 +7,7 @@
  * still a master candidate on purpose: the probe then fails it with a readable reason and an
  * `Asset Failed` event, so nothing is dropped silently.
  */
-import { UPLOAD_PREFIX } from './event-patterns';
+import { UPLOAD_PREFIX } from './identifiers';
 
 /**
  * Extensions (lower-case, with the dot) of files that accompany a master and are never encoded:

@@ -14,6 +14,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { jobStateChangePattern, uploadCreatedPattern } from '../core/event-patterns';
+import { DELIVERY_CORS } from '../core/identifiers';
 import { generateInitialKeyring, serializeKeyring } from '../core/keyring';
 import type { LadderName } from '../core/ladder';
 import type { ScoringParams } from '../core/routing-score';
@@ -257,6 +258,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
         port: ports.cdns[i],
         origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
         viewerRequest: await loadEdgeFunction('viewer-auth', id, { pathwayId: id, keyring: keyringConfig }),
+        cors: DELIVERY_CORS,
         realtimeLog: { kinesis: aws.clients.kinesis, streamName: TWIN_NAMES.telemetryStream },
       });
       cdns.push(cdn);

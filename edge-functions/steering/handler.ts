@@ -10,6 +10,7 @@ import { verifyToken } from '../../core/token';
 import { splitTokenPath } from '../../core/token-path';
 import { ParsedManifestCache, type OriginTextReader } from './manifest-cache';
 import { RoutingCache, RoutingUnavailableError, type RoutingItemReader, type RoutingSnapshot } from './routing-cache';
+import { corsPreflightHeaders, corsResponseHeaders, STEERING_CORS } from '../../core/identifiers';
 
 /**
  * Origin-request handler of the gateway distribution (DESIGN.md §5 "Gateway + steering"). Caching is
@@ -81,7 +82,7 @@ function headers(entries: Record<string, string>): CloudFrontHeaders {
 }
 
 /** Every response of this function is per-session and must never be cached by CloudFront or the browser. */
-const BASE_HEADERS = { 'Cache-Control': 'no-store', 'Access-Control-Allow-Origin': '*' };
+const BASE_HEADERS = { 'Cache-Control': 'no-store', ...corsResponseHeaders(STEERING_CORS) };
 
 function respond(status: number, extra: Record<string, string>, body?: string): CloudFrontResultResponse {
   const response: CloudFrontResultResponse = { status: String(status), headers: headers({ ...BASE_HEADERS, ...extra }) };
@@ -128,11 +129,7 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     const { config, request } = event.Records[0].cf;
     if (request.method === 'OPTIONS') {
       // CORS preflight carries no token (browsers never send credentials or paths' secrets on it).
-      return respond(204, {
-        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-        'Access-Control-Allow-Headers': '*',
-        'Access-Control-Max-Age': '86400',
-      });
+      return respond(204, corsPreflightHeaders(STEERING_CORS));
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new MethodNotAllowedError();
 

@@ -1,5 +1,5 @@
 import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey, type PathwayEntry } from '../../core/routing-types';
-import { PATHWAY_ID_PATTERN } from '../../core/hls-multivariant';
+import { isPathwayHost, isPathwayId, isRoutingCountry } from '../../core/identifiers';
 
 /**
  * In-memory view of the routing table for the steering function (DESIGN.md §5 "fail static").
@@ -43,8 +43,6 @@ interface Cached<T> {
   readonly fetchedAt: number;
 }
 
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$/;
-const COUNTRY = /^[A-Z]{2}$/;
 
 /** Registry entries we can safely put into manifests; anything else is dropped, not trusted. */
 function parseRegistry(item: unknown): PathwayEntry[] {
@@ -55,9 +53,8 @@ function parseRegistry(item: unknown): PathwayEntry[] {
       p !== null &&
       typeof p === 'object' &&
       typeof p.id === 'string' &&
-      PATHWAY_ID_PATTERN.test(p.id) &&
-      typeof p.host === 'string' &&
-      HOST.test(p.host) &&
+      isPathwayId(p.id) &&
+      isPathwayHost(p.host) &&
       typeof p.enabled === 'boolean',
   );
 }
@@ -87,7 +84,8 @@ export class RoutingCache {
   ) {}
 
   async snapshot(viewerCountry: string | undefined): Promise<RoutingSnapshot> {
-    const country = viewerCountry !== undefined && COUNTRY.test(viewerCountry) ? viewerCountry : undefined;
+    // "XX" (unknown) and anything malformed read the global weights only: there is no such scope.
+    const country = isRoutingCountry(viewerCountry) ? viewerCountry : undefined;
     const scopes = country === undefined ? [GLOBAL_SCOPE] : [country, GLOBAL_SCOPE];
     const now = this.opts.nowMs();
     const known = this.registry !== undefined && scopes.every((s) => this.weights.has(s));

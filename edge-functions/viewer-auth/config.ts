@@ -1,4 +1,5 @@
 import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/keyring-source';
+import { isPathwayId } from '../../core/identifiers';
 
 /** What lib/bundling/edge-bundle.ts bakes into each viewer-auth bundle (one per distribution). */
 export interface ViewerAuthConfig {
@@ -14,7 +15,7 @@ export function parseViewerAuthConfig(raw: unknown): ViewerAuthConfig {
   if (typeof raw !== 'object' || raw === null) throw new TypeError('must be an object');
   const r = raw as Record<string, unknown>;
   const pathwayId = r.pathwayId ?? 'delivery';
-  if (typeof pathwayId !== 'string' || !/^[a-z][a-z0-9-]{0,30}$/.test(pathwayId)) {
+  if (typeof pathwayId !== 'string' || !isPathwayId(pathwayId)) {
     throw new TypeError(`pathwayId: must be a pathway id such as "cf-a", got ${JSON.stringify(r.pathwayId)}`);
   }
   return { pathwayId, keyring: parseKeyringSourceConfig(r.keyring) };

@@ -2,6 +2,7 @@ import type { CloudFrontHeaders, CloudFrontRequestEvent, CloudFrontRequestResult
 import type { Keyring } from '../../core/keyring';
 import { verifyToken, type TokenFailureReason } from '../../core/token';
 import { assetIdOfPath, splitTokenPath } from '../../core/token-path';
+import { corsPreflightHeaders, corsResponseHeaders, DELIVERY_CORS } from '../../core/identifiers';
 
 /**
  * Viewer-request guard of every delivery distribution (docs/token.md; DESIGN.md §5): checks the path
@@ -72,20 +73,17 @@ export function createViewerAuthHandler(deps: ViewerAuthDeps): ViewerAuthHandler
  * limited to 40 KB (CloudFront Developer Guide, "Quotas on Lambda@Edge"), and the reason code in a header
  * is all a player or operator needs; nothing about keys or claims is echoed.
  */
-/** Allowed request headers: the CMCD v1 headers (CTA-5004) and Range; mirrors lib/constructs/delivery-network.ts. */
-const PREFLIGHT_ALLOW_HEADERS = 'CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session, Range';
+/** CloudFront's header map of plain `name: value` pairs. */
+function cloudFrontHeaders(entries: Record<string, string>): CloudFrontHeaders {
+  return Object.fromEntries(Object.entries(entries).map(([name, value]) => [name.toLowerCase(), [{ key: name, value }]]));
+}
 
 export function preflightResponse(): CloudFrontResultResponse {
   return {
     status: '204',
     statusDescription: 'No Content',
-    headers: {
-      'access-control-allow-origin': [{ key: 'Access-Control-Allow-Origin', value: '*' }],
-      'access-control-allow-methods': [{ key: 'Access-Control-Allow-Methods', value: 'GET, HEAD, OPTIONS' }],
-      'access-control-allow-headers': [{ key: 'Access-Control-Allow-Headers', value: PREFLIGHT_ALLOW_HEADERS }],
-      'access-control-max-age': [{ key: 'Access-Control-Max-Age', value: '86400' }],
-      'cache-control': [{ key: 'Cache-Control', value: 'no-store' }],
-    },
+    // The same policy the delivery distributions' response headers policy applies (core/identifiers.ts).
+    headers: cloudFrontHeaders({ ...corsPreflightHeaders(DELIVERY_CORS), 'cache-control': 'no-store' }),
   };
 }
 
@@ -97,8 +95,7 @@ export function refusalResponse(reason: ViewerAuthRefusal): CloudFrontResultResp
     'content-type': [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }],
     'x-token-error': [{ key: 'X-Token-Error', value: reason }],
     // Lets browser players read the status and reason of a cross-origin refusal.
-    'access-control-allow-origin': [{ key: 'Access-Control-Allow-Origin', value: '*' }],
-    'access-control-expose-headers': [{ key: 'Access-Control-Expose-Headers', value: 'X-Token-Error' }],
+    ...cloudFrontHeaders(corsResponseHeaders(DELIVERY_CORS)),
   };
   if (unavailable) headers['retry-after'] = [{ key: 'Retry-After', value: '5' }];
   return unavailable

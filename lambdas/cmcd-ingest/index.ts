@@ -33,6 +33,7 @@ import {
   StreamUnavailableError,
   UnsupportedReportTypeError,
 } from './errors';
+import { corsPreflightHeaders, corsResponseHeaders, countryOrUnknown, REPORT_CORS } from '../../core/identifiers';
 
 const MINUTE_MS = 60_000;
 /**
@@ -41,7 +42,6 @@ const MINUTE_MS = 60_000;
  */
 const RECORD_BUDGET_BYTES = 25 * 1024;
 const ACCEPTED_TYPES = new Set(['application/cmcd', 'text/plain']);
-const COUNTRY = /^[A-Z]{2}$/;
 
 export interface IngestConfig {
   readonly streamName: string;
@@ -77,12 +77,8 @@ export interface IngestDeps {
 }
 
 /** Browsers post from the player's origin; the token, not a cookie, authorises, so any origin may post. */
-const CORS_HEADERS: Record<string, string> = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'content-type',
-  'access-control-max-age': '86400',
-};
+const PREFLIGHT_HEADERS = corsPreflightHeaders(REPORT_CORS);
+const RESPONSE_CORS_HEADERS = corsResponseHeaders(REPORT_CORS);
 
 export function createIngestHandler(deps: IngestDeps) {
   const { kinesis, ddb, config } = deps;
@@ -137,13 +133,13 @@ export function createIngestHandler(deps: IngestDeps) {
 
     await takeRateBudget(sid, lines.length, nowMs);
 
-    const country = headers['cloudfront-viewer-country']?.toUpperCase();
+    const country = countryOrUnknown(headers['cloudfront-viewer-country']);
     const asnText = headers['cloudfront-viewer-asn'];
     const asn = asnText !== undefined && /^\d{1,10}$/.test(asnText) ? Number(asnText) : undefined;
     const records = chunkLines(lines).map((chunk) =>
       encodeIngestRecord({
         rt: nowMs,
-        country: country !== undefined && COUNTRY.test(country) ? country : 'XX',
+        country,
         ...(asn !== undefined ? { asn } : {}),
         sid,
         aid,
@@ -212,12 +208,12 @@ export function createIngestHandler(deps: IngestDeps) {
 
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     if (event.requestContext?.http?.method === 'OPTIONS') {
-      return { statusCode: 204, headers: { ...CORS_HEADERS, 'cache-control': 'no-store' } };
+      return { statusCode: 204, headers: { ...PREFLIGHT_HEADERS, 'cache-control': 'no-store' } };
     }
     try {
       await accept(event);
       metrics.addMetric('ReportsAccepted', MetricUnit.Count, 1);
-      return { statusCode: 204, headers: { ...CORS_HEADERS, 'cache-control': 'no-store' } };
+      return { statusCode: 204, headers: { ...PREFLIGHT_HEADERS, 'cache-control': 'no-store' } };
     } catch (error) {
       return toResponse(error, logger, metrics);
     } finally {
@@ -233,7 +229,7 @@ function toResponse(
   logger: Pick<Logger, 'warn' | 'error'>,
   metrics: Pick<MetricsSink, 'addMetric'>,
 ): APIGatewayProxyStructuredResultV2 {
-  const headers = { ...CORS_HEADERS, 'cache-control': 'no-store', 'content-type': 'application/json' };
+  const headers = { ...RESPONSE_CORS_HEADERS, 'cache-control': 'no-store', 'content-type': 'application/json' };
   if (error instanceof PartiallyStored) return { statusCode: 202, headers, body: JSON.stringify({ reason: 'partially-stored' }) };
   if (error instanceof ReportRejectedError) {
     metrics.addMetric('ReportsRejected', MetricUnit.Count, 1);

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import type { Keyring } from '../../core/keyring';
 import { playUrl, type UrlScheme } from '../../core/playback-paths';
 import { signToken } from '../../core/token';
+import { ASSET_ID_RULE, isAssetId } from '../../core/identifiers';
 
 /** Body of `POST /sessions`. Device classes mirror the ones the gateway derives from CloudFront headers. */
 export const sessionRequestSchema = z
   .object({
-    assetId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,127}$/, 'must be an asset id such as "big-buck"'),
+    assetId: z.string().refine(isAssetId, `must be an asset id: ${ASSET_ID_RULE}`),
     device: z.enum(['mobile', 'tablet', 'tv', 'desktop']).optional(),
   })
   .strict();

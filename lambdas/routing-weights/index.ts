@@ -24,6 +24,7 @@ import {
   type ScoringParams,
 } from '../../core/routing-score';
 import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
+import { isRoutingCountry } from '../../core/identifiers';
 
 /** BatchGetItem reads at most 100 keys per call (DynamoDB API reference, BatchGetItem). */
 const BATCH_GET_LIMIT = 100;
@@ -237,7 +238,7 @@ export function createRoutingWeightsTick(deps: RoutingWeightsDeps, config: Routi
 
   return async function tick(now: number): Promise<TickResult> {
     const [pathways, rollups] = await Promise.all([readRegistry(), readRollups(now)]);
-    const scopes = [GLOBAL_SCOPE, ...new Set(rollups.map((r) => r.country).filter((c) => /^[A-Z]{2}$/.test(c) && c !== 'XX'))];
+    const scopes = [GLOBAL_SCOPE, ...new Set(rollups.map((r) => r.country).filter(isRoutingCountry))];
     const stored = await readWeights(scopes);
     const decide = (items: ReadonlyMap<string, StoredWeightsItem>) =>
       computeRoutingWeights({ pathways, rollups, previous: toStates(items), now, params });

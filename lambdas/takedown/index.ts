@@ -6,6 +6,7 @@ import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/c
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { logger } from '../shared/powertools';
+import { ASSET_ID_RULE, ASSET_REMOVED, CATALOG_EVENT_SOURCE, isAssetId } from '../../core/identifiers';
 
 export interface TakedownDeps {
   readonly documents: DynamoDBDocumentClient;
@@ -18,8 +19,6 @@ export interface TakedownDeps {
   readonly eventBusName: string;
   readonly now?: () => Date;
 }
-
-const ASSET_ID = /^[a-z0-9][a-z0-9-]{0,127}$/;
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
@@ -37,7 +36,7 @@ export function createTakedownHandler(deps: TakedownDeps) {
   const now = deps.now ?? (() => new Date());
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const assetId = event.pathParameters?.assetId ?? '';
-    if (!ASSET_ID.test(assetId)) return json(400, { error: 'bad-request', reason: `"${assetId}" is not an asset id` });
+    if (!isAssetId(assetId)) return json(400, { error: 'bad-request', reason: `"${assetId}" is not an asset id: ${ASSET_ID_RULE}` });
 
     const { Item: head } = await deps.documents.send(new GetCommand({ TableName: deps.assetsTableName, Key: { assetId, sk: 'asset' } }));
     if (!head) return json(404, { error: 'not-found', reason: `asset "${assetId}" is unknown` });
@@ -75,8 +74,8 @@ export function createTakedownHandler(deps: TakedownDeps) {
         Entries: [
           {
             EventBusName: deps.eventBusName,
-            Source: 'streaming.catalog',
-            DetailType: 'Asset Removed',
+            Source: CATALOG_EVENT_SOURCE,
+            DetailType: ASSET_REMOVED,
             Detail: JSON.stringify({ assetId, deletedObjects, distributions: invalidations.map((i) => i.distributionId) }),
           },
         ],

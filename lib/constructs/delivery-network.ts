@@ -7,9 +7,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { REALTIME_LOG_FIELDS } from '../../core/realtime-log';
 import { EdgeHandler } from './edge-handler';
+import { DELIVERY_CORS } from '../../core/identifiers';
 
-/** CMCD v1 request headers players may send (CTA-5004); the CORS policy must allow them. */
-export const CMCD_REQUEST_HEADERS = ['CMCD-Request', 'CMCD-Object', 'CMCD-Status', 'CMCD-Session'] as const;
 
 export interface DeliveryPathway {
   readonly id: string;
@@ -90,10 +89,10 @@ export class DeliveryNetwork extends Construct {
       corsBehavior: {
         accessControlAllowCredentials: false,
         accessControlAllowOrigins: ['*'],
-        accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
-        accessControlAllowHeaders: [...CMCD_REQUEST_HEADERS, 'Range'],
-        accessControlExposeHeaders: ['Content-Length', 'Content-Range', 'Age'],
-        accessControlMaxAge: Duration.days(1),
+        accessControlAllowMethods: [...DELIVERY_CORS.allowMethods],
+        accessControlAllowHeaders: [...DELIVERY_CORS.allowHeaders],
+        accessControlExposeHeaders: [...DELIVERY_CORS.exposeHeaders],
+        accessControlMaxAge: Duration.seconds(DELIVERY_CORS.maxAgeSeconds),
         originOverride: true,
       },
     });

@@ -14,9 +14,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
+import { METRICS_NAMESPACE } from '../../core/identifiers';
 
-/** Namespace of the platform's custom metrics (Powertools `POWERTOOLS_METRICS_NAMESPACE`). */
-export const METRICS_NAMESPACE = 'StreamingPlatform';
 
 export interface TelemetryPipelineProps {
   readonly routingTable: dynamodb.ITableV2;

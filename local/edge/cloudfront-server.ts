@@ -23,6 +23,7 @@ import { lambdaContext } from '../apigw';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../http-server';
 import { formatRealtimeLogLine, REALTIME_LOG_FIELDS } from '../../core/realtime-log';
 import { formatTabSeparatedLine, pickFields, realtimeLogValues, type RealtimeLogValues } from './realtime-log';
+import { type CorsPolicy, corsPreflightHeaders, corsResponseHeaders } from '../../core/identifiers';
 
 /** A Lambda@Edge request handler in either async or callback style (`CloudFrontRequestHandler`). */
 export type EdgeRequestHandler = (
@@ -83,6 +84,14 @@ export interface DistributionOptions {
    * one for `/v1/cmcd/*` → the ingest API (ADR 0004).
    */
   readonly customOrigins?: readonly CustomOriginBehavior[];
+  /**
+   * The CORS part of the distribution's response headers policy (origin override on): the
+   * Access-Control-* headers added to every response, preflight ones to OPTIONS answers. The delivery
+   * distributions have DELIVERY_CORS (lib/constructs/delivery-network.ts); the gateway has none, its
+   * edge function and the report API answer CORS themselves.
+   * @default none
+   */
+  readonly cors?: CorsPolicy;
 }
 
 export interface CustomOriginBehavior {
@@ -103,14 +112,13 @@ export interface Distribution {
   stop(): Promise<void>;
 }
 
-/** The CORS response-headers policy of the delivery distributions: CMCD headers allowed (DESIGN.md §5). */
-const CORS_HEADERS: Record<string, string> = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, HEAD, OPTIONS, POST',
-  'access-control-allow-headers': 'CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session, Content-Type, Range',
-  'access-control-expose-headers': 'Content-Length, Content-Range, Age, X-Cache',
-  'access-control-max-age': '600',
-};
+/** CORS of the twin's own control endpoints (`/__twin/*`), which the operator page calls from another port. */
+const CONTROL_CORS_HEADERS = corsPreflightHeaders({
+  allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+  allowHeaders: ['Content-Type'],
+  exposeHeaders: [],
+  maxAgeSeconds: 600,
+});
 
 const TWIN_HEADERS = ['x-twin-country', 'x-twin-asn', 'x-twin-device'];
 
@@ -401,13 +409,13 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     if (path === '/__twin/faults') {
       if (req.method === 'POST') faults = { ...faults, ...(JSON.parse((await readBody(req)).toString() || '{}') as EdgeFaults) };
       if (req.method === 'DELETE') faults = {};
-      return sendJson(res, 200, faults, CORS_HEADERS);
+      return sendJson(res, 200, faults, CONTROL_CORS_HEADERS);
     }
     if (path === '/__twin/cache' && req.method === 'DELETE') {
       const prefix = new URL(req.url ?? '/', 'http://localhost').searchParams.get('prefix') ?? undefined;
-      return sendJson(res, 200, { purged: purgeCache(prefix) }, CORS_HEADERS);
+      return sendJson(res, 200, { purged: purgeCache(prefix) }, CONTROL_CORS_HEADERS);
     }
-    if (req.method === 'OPTIONS') return void res.writeHead(204, CORS_HEADERS).end();
+    if (req.method === 'OPTIONS') return void res.writeHead(204, CONTROL_CORS_HEADERS).end();
     sendJson(res, 404, { message: 'unknown control path' });
   }
 
@@ -451,9 +459,10 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       if (faults.latencyMs) await sleep(faults.latencyMs);
 
       const { response } = outcome;
+      const policyCorsHeaders = options.cors === undefined ? {} : req.method === 'OPTIONS' ? corsPreflightHeaders(options.cors) : corsResponseHeaders(options.cors);
       const headers: Record<string, string> = {
         ...response.headers,
-        ...CORS_HEADERS,
+        ...policyCorsHeaders,
         'content-length': String(response.body.length),
         'x-cache': `${outcome.resultType === 'Hit' ? 'Hit' : outcome.resultType === 'Error' ? 'Error' : 'Miss'} from cloudfront`,
         via: `1.1 ${options.id}.cloudfront.twin (CloudFront)`,

@@ -4,6 +4,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@
 import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontRequestResult } from 'aws-lambda';
 import { startLocalAws, type LocalAws } from '../../local/aws-servers';
 import { startDistribution, type Distribution } from '../../local/edge/cloudfront-server';
+import { DELIVERY_CORS } from '../../core/identifiers';
 
 const LOG_FIELDS = ['sc-status', 'cs-uri-stem', 'c-country', 'x-host-header', 'cmcd-session-id', 'cmcd-encoded-bitrate', 'x-edge-result-type'];
 
@@ -47,6 +48,7 @@ describe('twin CloudFront distribution', () => {
       viewerRequest,
       originRequest,
       realtimeLog: { kinesis: aws.clients.kinesis, streamName: 'telemetry', fields: LOG_FIELDS },
+      cors: DELIVERY_CORS,
     });
   });
 
@@ -127,6 +129,13 @@ describe('twin CloudFront distribution', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-allow-headers')).toContain('CMCD-Request');
+  });
+
+  it('adds the delivery CORS policy to every response, as the response headers policy does', async () => {
+    const response = await fetch(`${cdn.endpoint}/bad/media/a/r1/seg-0-00001.m4s`, { headers: { Origin: 'http://127.0.0.1:9' } });
+
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('access-control-expose-headers')).toBe(DELIVERY_CORS.exposeHeaders.join(', '));
   });
 
   it('injects faults through the control API: 503s, errors, latency, and connection resets when down', async () => {

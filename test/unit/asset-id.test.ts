@@ -4,10 +4,10 @@ import {
   InvalidAssetNameError,
   InvalidUploadEventError,
   jobRequestToken,
-  MAX_ASSET_ID_LENGTH,
   revisionFromUpload,
   slugify,
 } from '../../core/asset-id';
+import { isAssetId, isRevision, MAX_ASSET_ID_LENGTH } from '../../core/identifiers';
 import { parsePlaybackPath } from '../../core/playback-paths';
 import { classifyUploadKey, decodeNotificationKey } from '../../core/upload-key';
 
@@ -39,7 +39,7 @@ describe('assetIdFromKey', () => {
     const ids = ['uploads/Big Buck.mov', `uploads/${'Very long title '.repeat(20)}.mov`, 'uploads/a/b/c/ä.mp4'].map(assetIdFromKey);
     // Assess
     for (const id of ids) {
-      expect(id).toMatch(/^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$/);
+      expect(isAssetId(id)).toBe(true);
       expect(parsePlaybackPath(`/steer/${id}`)).toEqual({ kind: 'steer', assetId: id });
     }
   });
@@ -92,6 +92,7 @@ describe('revisionFromUpload', () => {
     // Assess
     expect(revision).toBe('20240514-092107-0066432b73a1c2d9e4000000');
     expect(uploadedAt).toBe('2024-05-14T09:21:07.000Z');
+    expect(isRevision(revision)).toBe(true);
     expect(parsePlaybackPath(`/play/big-buck/${revision}/main.m3u8`)).not.toBeNull();
   });
 

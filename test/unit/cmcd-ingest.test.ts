@@ -111,7 +111,7 @@ describe('cmcd-ingest handler', () => {
     const response = await makeHandler()(event);
 
     expect(response.statusCode).toBe(204);
-    expect(response.headers).toMatchObject({ 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' });
+    expect(response.headers).toMatchObject({ 'access-control-allow-origin': '*', 'access-control-allow-methods': 'POST, OPTIONS', 'access-control-allow-headers': 'Content-Type' });
     expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
   });
 

@@ -35,9 +35,9 @@ function rungs(n: number): string {
 const ORIGIN_MPD = `<?xml version="1.0" encoding="UTF-8"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" minBufferTime="PT12S" profiles="urn:mpeg:dash:profile:cmaf:2019" mediaPresentationDuration="PT60S"><Period id="1"><AdaptationSet mimeType="video/mp4"><Representation id="1" width="1920" height="1080" bandwidth="6000000" codecs="avc1.640028"><SegmentTemplate timescale="30000" media="v1080_$Number$.cmfv" initialization="v1080_init.cmfv" duration="180000"/></Representation><Representation id="2" width="1280" height="720" bandwidth="3000000" codecs="avc1.64001f"><SegmentTemplate timescale="30000" media="v720_$Number$.cmfv" initialization="v720_init.cmfv" duration="180000"/></Representation></AdaptationSet></Period></MPD>`;
 
 const ORIGIN: Record<string, string> = {
-  'media/big-buck/r2/main.m3u8': rungs(6),
-  'media/big-buck/r2/main.mpd': ORIGIN_MPD,
-  'media/huge/r1/main.m3u8': rungs(900),
+  'media/big-buck/20260101-000002-000000000000000000000002/main.m3u8': rungs(6),
+  'media/big-buck/20260101-000002-000000000000000000000002/main.mpd': ORIGIN_MPD,
+  'media/huge/20260101-000001-000000000000000000000001/main.m3u8': rungs(900),
 };
 
 /** An origin-request event as CloudFront documents it (Lambda@Edge event structure), S3 origin, geo + device headers added by the origin request policy. */
@@ -105,7 +105,7 @@ describe('steering edge handler: /play manifests', () => {
     const { handler } = setup();
     const t = token({ sid: 'sess-77' });
     // Act
-    const res = await handler(originRequest(`/${t}/play/big-buck/r2/main.m3u8`, { country: 'DE' }));
+    const res = await handler(originRequest(`/${t}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`, { country: 'DE' }));
     // Assess
     expect(res.status).toBe('200');
     expect(header(res, 'content-type')).toBe('application/vnd.apple.mpegurl');
@@ -115,12 +115,12 @@ describe('steering edge handler: /play manifests', () => {
     expect(res.body).toContain(`#EXT-X-CONTENT-STEERING:SERVER-URI="https://${GATEWAY}/${t}/steer/big-buck",PATHWAY-ID="${expectedFirst}"`);
     expect(res.body?.match(/^#EXT-X-STREAM-INF:/gm)).toHaveLength(18);
     expect(res.body).not.toContain('old.example.net');
-    expect(res.body).toContain(`https://d1111.cloudfront.net/${t}/media/big-buck/r2/main_1080p_0.m3u8`);
+    expect(res.body).toContain(`https://d1111.cloudfront.net/${t}/media/big-buck/20260101-000002-000000000000000000000002/main_1080p_0.m3u8`);
   });
 
   it('returns a DASH MPD with one BaseURL per enabled pathway and ContentSteering', async () => {
     const { handler } = setup();
-    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.mpd`));
+    const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.mpd`));
     expect(res.status).toBe('200');
     expect(header(res, 'content-type')).toBe('application/dash+xml');
     expect(XMLValidator.validate(res.body as string)).toBe(true);
@@ -130,7 +130,7 @@ describe('steering edge handler: /play manifests', () => {
 
   it('leaves out renditions above the mobile cap', async () => {
     const { handler } = setup();
-    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.mpd`, { mobile: true }));
+    const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.mpd`, { mobile: true }));
     expect(res.body).not.toContain('height="1080"');
     expect(res.body).toContain('height="720"');
   });
@@ -138,32 +138,32 @@ describe('steering edge handler: /play manifests', () => {
   it('reads an origin manifest once, with the viewer token and ranked pathways, then serves it from memory', async () => {
     const { handler, readOriginText } = setup();
     const t = token({ sid: 'a' });
-    await handler(originRequest(`/${t}/play/big-buck/r2/main.m3u8`));
-    await handler(originRequest(`/${token({ sid: 'b' })}/play/big-buck/r2/main.m3u8`));
+    await handler(originRequest(`/${t}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
+    await handler(originRequest(`/${token({ sid: 'b' })}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
     expect(readOriginText).toHaveBeenCalledTimes(1);
     const request = readOriginText.mock.calls[0][0];
-    expect(request.key).toBe('media/big-buck/r2/main.m3u8');
+    expect(request.key).toBe('media/big-buck/20260101-000002-000000000000000000000002/main.m3u8');
     expect(request.token).toBe(t);
     expect(request.pathways.map((p) => p.id)).toEqual(rankPathways('a', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }));
   });
 
   it('answers 502 when the origin manifest is not a multivariant playlist', async () => {
     const { handler } = setup({ readOriginText: async () => '#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.cmfv\n' });
-    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.m3u8`));
+    const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
     expect(res.status).toBe('502');
     expect(header(res, 'cache-control')).toBe('no-store');
   });
 
   it('answers 404 for a revision the origin does not have', async () => {
     const { handler } = setup();
-    const res = await handler(originRequest(`/${token()}/play/big-buck/r9/main.m3u8`));
+    const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000009-000000000000000000000009/main.m3u8`));
     expect(res.status).toBe('404');
     expect(header(res, 'cache-control')).toBe('no-store');
   });
 
   it('keeps a generated manifest within the 1 MB origin-request limit by dropping failover pathways', async () => {
     const { handler, log } = setup();
-    const res = await handler(originRequest(`/${token({ aid: 'huge' })}/play/huge/r1/main.m3u8`));
+    const res = await handler(originRequest(`/${token({ aid: 'huge' })}/play/huge/20260101-000001-000000000000000000000001/main.m3u8`));
     expect(res.status).toBe('200');
     expect(Buffer.byteLength(res.body as string)).toBeLessThanOrEqual(MAX_GENERATED_BODY_BYTES);
     expect(log).toHaveBeenCalledWith(expect.objectContaining({ message: 'manifest trimmed to fit 1 MB' }));
@@ -171,7 +171,7 @@ describe('steering edge handler: /play manifests', () => {
 
   it('keeps a realistic manifest (6 rungs, I-frames, 3 pathways) far below 1 MB', async () => {
     const { handler } = setup();
-    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.m3u8`));
+    const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
     expect(Buffer.byteLength(res.body as string)).toBeLessThan(MAX_GENERATED_BODY_BYTES / 50);
   });
 });
@@ -252,7 +252,7 @@ describe('steering edge handler: fail static', () => {
 
   it('uses equal weights over enabled pathways when there is no weights item', async () => {
     const { handler } = setup({ items: { pathways: REGISTRY } });
-    const res = await handler(originRequest(`/${token()}/play/big-buck/r2/main.m3u8`, { country: 'DE' }));
+    const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`, { country: 'DE' }));
     expect(res.status).toBe('200');
     expect(header(res, 'x-routing-source')).toBe('equal');
     expect(res.body?.match(/^#EXT-X-STREAM-INF:/gm)).toHaveLength(18);
@@ -278,7 +278,7 @@ describe('steering edge handler: tokens and methods', () => {
 
   it('answers 403 for a token of another asset', async () => {
     const { handler } = setup();
-    const res = await handler(originRequest(`/${token({ aid: 'other' })}/play/big-buck/r2/main.m3u8`));
+    const res = await handler(originRequest(`/${token({ aid: 'other' })}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
     expect(res.status).toBe('403');
     expect(header(res, 'x-token-error')).toBe('asset-mismatch');
   });
@@ -298,7 +298,7 @@ describe('steering edge handler: tokens and methods', () => {
 
   it('answers 404 for media paths, which belong on the delivery CDNs', async () => {
     const { handler } = setup();
-    expect((await handler(originRequest(`/${token()}/media/big-buck/r2/main_720p.m3u8`))).status).toBe('404');
+    expect((await handler(originRequest(`/${token()}/media/big-buck/20260101-000002-000000000000000000000002/main_720p.m3u8`))).status).toBe('404');
   });
 
   it('answers 405 for POST', async () => {

@@ -3,8 +3,8 @@ import { mediaBaseUrl, originKey, parsePlaybackPath, playUrl, steeringUrl } from
 
 describe('parsePlaybackPath', () => {
   it('reads a gateway HLS and DASH manifest path', () => {
-    expect(parsePlaybackPath('/play/big-buck/r2/main.m3u8')).toEqual({ kind: 'play', assetId: 'big-buck', revision: 'r2', format: 'hls' });
-    expect(parsePlaybackPath('/play/big-buck/r2/main.mpd')).toEqual({ kind: 'play', assetId: 'big-buck', revision: 'r2', format: 'dash' });
+    expect(parsePlaybackPath('/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8')).toEqual({ kind: 'play', assetId: 'big-buck', revision: '20260101-000002-000000000000000000000002', format: 'hls' });
+    expect(parsePlaybackPath('/play/big-buck/20260101-000002-000000000000000000000002/main.mpd')).toEqual({ kind: 'play', assetId: 'big-buck', revision: '20260101-000002-000000000000000000000002', format: 'dash' });
   });
 
   it('reads a steering path', () => {
@@ -12,20 +12,26 @@ describe('parsePlaybackPath', () => {
   });
 
   it('reads a media path with sub-folders', () => {
-    expect(parsePlaybackPath('/media/big-buck/r2/audio/seg_1.cmfa')).toEqual({ kind: 'media', assetId: 'big-buck', revision: 'r2', file: 'audio/seg_1.cmfa' });
+    expect(parsePlaybackPath('/media/big-buck/20260101-000002-000000000000000000000002/audio/seg_1.cmfa')).toEqual({ kind: 'media', assetId: 'big-buck', revision: '20260101-000002-000000000000000000000002', file: 'audio/seg_1.cmfa' });
   });
 
   it.each([
     '/play/big-buck/main.m3u8',
-    '/play/big-buck/r2/other.m3u8',
-    '/play/big-buck/r2/main.m3u8/extra',
+    '/play/big-buck/20260101-000002-000000000000000000000002/other.m3u8',
+    '/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8/extra',
     '/steer/',
     '/steer/big-buck/extra',
-    '/media/big-buck/r2/../../x/r1/a.cmfv',
-    '/media/big-buck/r2/',
-    '/play/../r2/main.m3u8',
-    'play/big-buck/r2/main.m3u8',
+    '/media/big-buck/20260101-000002-000000000000000000000002/../../x/20260101-000001-000000000000000000000001/a.cmfv',
+    '/media/big-buck/20260101-000002-000000000000000000000002/',
+    '/play/../20260101-000002-000000000000000000000002/main.m3u8',
+    'play/big-buck/20260101-000002-000000000000000000000002/main.m3u8',
     '/other/big-buck',
+    // Only ids and revisions the platform produces (core/identifiers.ts) reach the origin.
+    '/steer/Big_Buck',
+    '/steer/big--buck',
+    `/steer/${'a'.repeat(65)}`,
+    '/play/big-buck/r2/main.m3u8',
+    '/media/big-buck/20260101-000002-00000000000000000000000G/a.cmfv',
   ])('rejects %s', (rest) => {
     expect(parsePlaybackPath(rest)).toBeNull();
   });
@@ -33,14 +39,14 @@ describe('parsePlaybackPath', () => {
 
 describe('URL builders', () => {
   it('build the URL contract shapes', () => {
-    expect(playUrl('gw.net', 'T.S', 'a', 'r1', 'dash')).toBe('https://gw.net/T.S/play/a/r1/main.mpd');
+    expect(playUrl('gw.net', 'T.S', 'a', '20260101-000001-000000000000000000000001', 'dash')).toBe('https://gw.net/T.S/play/a/20260101-000001-000000000000000000000001/main.mpd');
     expect(steeringUrl('gw.net', 'T.S', 'a')).toBe('https://gw.net/T.S/steer/a');
-    expect(mediaBaseUrl('cdn.net', 'T.S', 'a', 'r1')).toBe('https://cdn.net/T.S/media/a/r1/');
-    expect(originKey('a', 'r1', 'main.m3u8')).toBe('media/a/r1/main.m3u8');
+    expect(mediaBaseUrl('cdn.net', 'T.S', 'a', '20260101-000001-000000000000000000000001')).toBe('https://cdn.net/T.S/media/a/20260101-000001-000000000000000000000001/');
+    expect(originKey('a', '20260101-000001-000000000000000000000001', 'main.m3u8')).toBe('media/a/20260101-000001-000000000000000000000001/main.m3u8');
   });
 
   it('round-trips: a built play URL parses back to its parts', () => {
-    const url = new URL(playUrl('gw.net', 'T.S', 'big-buck', 'r7', 'hls'));
-    expect(parsePlaybackPath(url.pathname.slice('/T.S'.length))).toEqual({ kind: 'play', assetId: 'big-buck', revision: 'r7', format: 'hls' });
+    const url = new URL(playUrl('gw.net', 'T.S', 'big-buck', '20260101-000007-000000000000000000000007', 'hls'));
+    expect(parsePlaybackPath(url.pathname.slice('/T.S'.length))).toEqual({ kind: 'play', assetId: 'big-buck', revision: '20260101-000007-000000000000000000000007', format: 'hls' });
   });
 });

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateInitialKeyring, rotateKeyring, type Keyring } from '../../core/keyring';
+import { MAX_ASSET_ID_LENGTH } from '../../core/identifiers';
 import { MAX_TOKEN_LENGTH, normalizeIp, signToken, TokenClaimsError, verifyToken } from '../../core/token';
 
 const NOW = 1_750_000_000;
@@ -213,7 +214,7 @@ describe('signToken / verifyToken', () => {
   it('keeps the largest legal claims under the length cap', () => {
     const keyring = generateInitialKeyring({ nowSeconds: NOW, kid: 'k'.repeat(32), key: KEY_A });
     const token = signToken(
-      { sid: 's'.repeat(64), aid: 'a'.repeat(96), exp: 9_999_999_999, nbf: 9_999_999_998, ip: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe' },
+      { sid: 's'.repeat(64), aid: 'a'.repeat(MAX_ASSET_ID_LENGTH), exp: 9_999_999_999, nbf: 9_999_999_998, ip: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe' },
       keyring,
     );
     expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_LENGTH);

@@ -24,13 +24,13 @@ const BASE_CONFIG = {
 
 describe('playback path builders: scheme', () => {
   it('builds https URLs when no scheme is given', () => {
-    expect(playUrl('gw.net', 'T.S', 'a', 'r1', 'hls')).toBe('https://gw.net/T.S/play/a/r1/main.m3u8');
+    expect(playUrl('gw.net', 'T.S', 'a', '20260101-000001-000000000000000000000001', 'hls')).toBe('https://gw.net/T.S/play/a/20260101-000001-000000000000000000000001/main.m3u8');
   });
 
   it('builds http URLs for the twin when asked', () => {
-    expect(playUrl('127.0.0.1:4580', 'T.S', 'a', 'r1', 'dash', 'http')).toBe('http://127.0.0.1:4580/T.S/play/a/r1/main.mpd');
+    expect(playUrl('127.0.0.1:4580', 'T.S', 'a', '20260101-000001-000000000000000000000001', 'dash', 'http')).toBe('http://127.0.0.1:4580/T.S/play/a/20260101-000001-000000000000000000000001/main.mpd');
     expect(steeringUrl('127.0.0.1:4580', 'T.S', 'a', 'http')).toBe('http://127.0.0.1:4580/T.S/steer/a');
-    expect(mediaBaseUrl('127.0.0.1:4581', 'T.S', 'a', 'r1', 'http')).toBe('http://127.0.0.1:4581/T.S/media/a/r1/');
+    expect(mediaBaseUrl('127.0.0.1:4581', 'T.S', 'a', '20260101-000001-000000000000000000000001', 'http')).toBe('http://127.0.0.1:4581/T.S/media/a/20260101-000001-000000000000000000000001/');
   });
 });
 
@@ -97,18 +97,18 @@ describe('steering edge handler: publicScheme http (local twin)', () => {
     // Prepare
     const token = signToken({ sid: 's1', aid: 'clip', exp: NOW_S + 600 }, KEYRING);
     // Act
-    const res = await twinSteering()(gatewayRequest(`/${token}/play/clip/r1/main.m3u8`));
+    const res = await twinSteering()(gatewayRequest(`/${token}/play/clip/20260101-000001-000000000000000000000001/main.m3u8`));
     // Assess
     expect(res.status).toBe('200');
     expect(res.body).toContain(`SERVER-URI="http://127.0.0.1:4580/${token}/steer/clip"`);
-    expect(res.body).toContain(`http://127.0.0.1:4581/${token}/media/clip/r1/media_0.m3u8`);
-    expect(res.body).toContain(`http://127.0.0.1:4582/${token}/media/clip/r1/media_0.m3u8`);
+    expect(res.body).toContain(`http://127.0.0.1:4581/${token}/media/clip/20260101-000001-000000000000000000000001/media_0.m3u8`);
+    expect(res.body).toContain(`http://127.0.0.1:4582/${token}/media/clip/20260101-000001-000000000000000000000001/media_0.m3u8`);
     expect(res.body).not.toContain('https://');
   });
 
   it('writes http BaseURLs and an http ContentSteering URI into the MPD', async () => {
     const token = signToken({ sid: 's1', aid: 'clip', exp: NOW_S + 600 }, KEYRING);
-    const res = await twinSteering()(gatewayRequest(`/${token}/play/clip/r1/main.mpd`));
+    const res = await twinSteering()(gatewayRequest(`/${token}/play/clip/20260101-000001-000000000000000000000001/main.mpd`));
     expect(res.status).toBe('200');
     expect(res.body).toMatch(/<BaseURL serviceLocation="cf-a">http:\/\/127\.0\.0\.1:4581\//);
     expect(res.body).toMatch(/<ContentSteering [^>]*>http:\/\/127\.0\.0\.1:4580\//);
@@ -128,9 +128,9 @@ describe('steering origin fetch: scheme', () => {
     const fetch = vi.fn(async () => new Response('#EXTM3U\n', { status: 200 }));
     const read = createPathwayOriginReader({ timeoutMs: 100, fetch: fetch as unknown as typeof globalThis.fetch, scheme: 'http' });
     // Act
-    await read({ key: 'media/clip/r1/main.m3u8', token: 'T.S', pathways: [{ id: 'cf-a', host: '127.0.0.1:4581' }] });
+    await read({ key: 'media/clip/20260101-000001-000000000000000000000001/main.m3u8', token: 'T.S', pathways: [{ id: 'cf-a', host: '127.0.0.1:4581' }] });
     // Assess
-    expect(fetch).toHaveBeenCalledWith('http://127.0.0.1:4581/T.S/media/clip/r1/main.m3u8', expect.anything());
+    expect(fetch).toHaveBeenCalledWith('http://127.0.0.1:4581/T.S/media/clip/20260101-000001-000000000000000000000001/main.m3u8', expect.anything());
   });
 });
 
