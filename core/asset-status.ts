@@ -1,16 +1,16 @@
 /**
- * The catalog's state machine and item shapes (DESIGN.md §4 "Idempotency" and "Catalog";
- * docs/catalog.md is the reader's guide, ADR 0022 the reasoning).
+ * The catalog's rules (docs/catalog.md is the reader's guide, ADR 0022 the reasoning): the revision
+ * state machine, how the asset's head follows its revisions, and the events a terminal revision
+ * announces.
  *
- * Table "Assets": partition `assetId` (S), sort `sk` (S).
- * - revision item `sk = rev#<revision>`: one upload's journey RECEIVED → SUBMITTED → PROGRESSING →
- *   READY | FAILED | CANCELED. Every write is conditional on moving *forward*, so duplicated and
- *   out-of-order events can only ever be no-ops.
- * - head item `sk = asset`: what playback reads. `currentRevision` = newest READY revision,
- *   `latestRevision` + `status` = newest revision and its status; a takedown sets `status = DELETED`
- *   and `deletedAt`. The head is rewritten with a compare-and-set on the fields it was computed from.
+ * - A revision is one upload's journey RECEIVED → SUBMITTED → PROGRESSING → READY | FAILED | CANCELED,
+ *   and only ever moves *forward*, so duplicated and out-of-order events can only be no-ops.
+ * - The head is what playback reads. `currentRevision` = newest READY revision, `latestRevision` +
+ *   `status` = newest revision and its status; a takedown sets `status = DELETED` and `deletedAt`.
  *
- * Pure: builds DynamoDB DocumentClient parameters as plain data; the handlers send them.
+ * Pure: it returns decisions (`nextHead`, `canAdvance`, `statusesBefore`, the events). Keys, item
+ * layout, condition expressions and what a failed condition means are tables/catalog-table.ts's
+ * (ADR 0007).
  */
 import { MANIFEST_FILE, originKey } from './playback-paths';
 import { ASSET_FAILED, ASSET_READY, CATALOG_EVENT_SOURCE } from './identifiers';
@@ -34,10 +34,6 @@ const RANK: Readonly<Record<RevisionStatus, number>> = {
   CANCELED: 3,
 };
 
-export const HEAD_SK = 'asset';
-export const REVISION_SK_PREFIX = 'rev#';
-export const revisionSk = (revision: string): string => `${REVISION_SK_PREFIX}${revision}`;
-
 export function isTerminal(status: RevisionStatus): boolean {
   return RANK[status] === RANK.READY;
 }
@@ -47,31 +43,12 @@ export function canAdvance(from: RevisionStatus | undefined, to: RevisionStatus)
   return from === undefined || RANK[from] < RANK[to];
 }
 
-/** Statuses a revision may be in for `next` to apply. */
+/**
+ * Statuses a revision may be in for `next` to apply; none for RECEIVED, which can only be created.
+ * The catalog table turns this into the condition of every revision write.
+ */
 export function statusesBefore(next: RevisionStatus): RevisionStatus[] {
   return REVISION_STATUSES.filter((status) => RANK[status] < RANK[next]);
-}
-
-export interface ConditionParts {
-  readonly expression: string;
-  readonly names: Readonly<Record<string, string>>;
-  readonly values: Readonly<Record<string, unknown>>;
-}
-
-/**
- * The DynamoDB condition for "only move forward" to `next`: the item exists and its status ranks
- * strictly lower. `status` is a DynamoDB reserved word, hence the `#status` name placeholder.
- * RECEIVED (the first state) can only be created: `attribute_not_exists`.
- */
-export function forwardOnlyCondition(next: RevisionStatus): ConditionParts {
-  const before = statusesBefore(next);
-  if (before.length === 0) return { expression: 'attribute_not_exists(#sk)', names: { '#sk': 'sk' }, values: {} };
-  const values = Object.fromEntries(before.map((status, i) => [`:before${i}`, status]));
-  return {
-    expression: `attribute_exists(#sk) AND #status IN (${Object.keys(values).join(', ')})`,
-    names: { '#sk': 'sk', '#status': 'status' },
-    values,
-  };
 }
 
 /**
@@ -111,10 +88,9 @@ export type Rendition =
   | { readonly type: 'video'; readonly width: number; readonly height: number; readonly averageBitrate?: number }
   | { readonly type: 'audio' };
 
-/** The revision item, `sk = rev#<revision>`. Optional fields appear as the revision moves on. */
-export interface RevisionItem {
+/** One upload of an asset. Optional fields appear as the revision moves on. */
+export interface Revision {
   readonly assetId: string;
-  readonly sk: string;
   readonly revision: string;
   readonly status: RevisionStatus;
   readonly sourceBucket: string;
@@ -134,10 +110,9 @@ export interface RevisionItem {
   readonly eventPublishedAt?: string;
 }
 
-/** The head item, `sk = asset`. */
+/** The asset as playback sees it: which revision is served, and whether it was taken down. */
 export interface AssetHead {
   readonly assetId: string;
-  readonly sk: typeof HEAD_SK;
   readonly status?: AssetStatus;
   readonly latestRevision?: string;
   readonly currentRevision?: string;
@@ -158,11 +133,10 @@ export interface NewRevision {
   readonly now: string;
 }
 
-/** The first write of an upload: RECEIVED, or FAILED straight away (e.g. an empty file). */
-export function newRevisionItem(upload: NewRevision, failure?: { reason: string; code: string }): RevisionItem {
+/** The first state of an upload: RECEIVED, or FAILED straight away (e.g. an empty file). */
+export function newRevision(upload: NewRevision, failure?: { reason: string; code: string }): Revision {
   return {
     assetId: upload.assetId,
-    sk: revisionSk(upload.revision),
     revision: upload.revision,
     status: failure ? 'FAILED' : 'RECEIVED',
     sourceBucket: upload.sourceBucket,
@@ -175,85 +149,6 @@ export function newRevisionItem(upload: NewRevision, failure?: { reason: string;
   };
 }
 
-/** DocumentClient `PutCommand`/`UpdateCommand` input as plain data. */
-export interface PutParams {
-  readonly TableName: string;
-  readonly Item: Record<string, unknown>;
-  readonly ConditionExpression: string;
-  readonly ExpressionAttributeNames: Record<string, string>;
-}
-
-export interface UpdateParams {
-  readonly TableName: string;
-  readonly Key: { readonly assetId: string; readonly sk: string };
-  readonly UpdateExpression: string;
-  readonly ConditionExpression: string;
-  readonly ExpressionAttributeNames: Record<string, string>;
-  readonly ExpressionAttributeValues?: Record<string, unknown>;
-}
-
-/** Creates a revision item only if that upload was never seen (duplicate events fail the condition). */
-export function createRevisionParams(tableName: string, item: RevisionItem): PutParams {
-  return {
-    TableName: tableName,
-    Item: { ...item },
-    ConditionExpression: 'attribute_not_exists(#sk)',
-    ExpressionAttributeNames: { '#sk': 'sk' },
-  };
-}
-
-/**
- * Moves a revision forward to `next`, setting `fields` alongside. With `jobId`, the write also
- * requires the revision to belong to that job (or to none yet), so events of a stray job never
- * touch it.
- */
-export function revisionTransitionParams(
-  tableName: string,
-  key: { assetId: string; revision: string },
-  next: RevisionStatus,
-  now: string,
-  fields: Readonly<Record<string, unknown>> = {},
-  jobId?: string,
-): UpdateParams {
-  const condition = forwardOnlyCondition(next);
-  const names: Record<string, string> = { ...condition.names, '#status': 'status', '#updatedAt': 'updatedAt' };
-  const values: Record<string, unknown> = { ...condition.values, ':next': next, ':now': now };
-  const assignments = ['#status = :next', '#updatedAt = :now'];
-  Object.entries(fields).forEach(([field, value], i) => {
-    if (value === undefined) return;
-    names[`#f${i}`] = field;
-    values[`:f${i}`] = value;
-    assignments.push(`#f${i} = :f${i}`);
-  });
-  let conditionExpression = condition.expression;
-  if (jobId !== undefined) {
-    names['#jobId'] = 'jobId';
-    values[':jobId'] = jobId;
-    assignments.push('#jobId = :jobId');
-    conditionExpression += ' AND (attribute_not_exists(#jobId) OR #jobId = :jobId)';
-  }
-  return {
-    TableName: tableName,
-    Key: { assetId: key.assetId, sk: revisionSk(key.revision) },
-    UpdateExpression: `SET ${assignments.join(', ')}`,
-    ConditionExpression: conditionExpression,
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-  };
-}
-
-/** Records that the terminal event went out, once. */
-export function markEventPublishedParams(tableName: string, key: { assetId: string; revision: string }, now: string): UpdateParams {
-  return {
-    TableName: tableName,
-    Key: { assetId: key.assetId, sk: revisionSk(key.revision) },
-    UpdateExpression: 'SET #eventPublishedAt = :now',
-    ConditionExpression: 'attribute_exists(#sk) AND attribute_not_exists(#eventPublishedAt)',
-    ExpressionAttributeNames: { '#sk': 'sk', '#eventPublishedAt': 'eventPublishedAt' },
-    ExpressionAttributeValues: { ':now': now },
-  };
-}
-
 export interface RevisionChange {
   readonly revision: string;
   readonly status: RevisionStatus;
@@ -261,13 +156,14 @@ export interface RevisionChange {
   readonly now: string;
 }
 
+/** Fields a head write sets and removes; the catalog table writes it with a compare-and-set. */
 export interface HeadChange {
   readonly set: Readonly<Record<string, unknown>>;
   readonly remove: readonly string[];
 }
 
 /**
- * How the head item changes when a revision reaches `change.status`; null when it does not.
+ * How the head changes when a revision reaches `change.status`; null when it does not.
  *
  * - Revisions uploaded before a takedown (`uploadedAt <= deletedAt`) never touch the head again: a
  *   job finishing after the takedown must not bring the asset back.
@@ -302,52 +198,17 @@ export function nextHead(head: AssetHead | undefined, change: RevisionChange): H
   return { set, remove };
 }
 
-/** The fields a head write was computed from; any concurrent change to one of them fails the write. */
-const HEAD_GUARD_FIELDS = ['version', 'status', 'updatedAt', 'deletedAt'] as const;
-
-/** The compare-and-set UpdateCommand for a head change computed from `snapshot`. */
-export function headUpdateParams(tableName: string, assetId: string, snapshot: AssetHead | undefined, change: HeadChange): UpdateParams {
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets = Object.entries(change.set).map(([field, value], i) => {
-    names[`#s${i}`] = field;
-    values[`:s${i}`] = value;
-    return `#s${i} = :s${i}`;
-  });
-  const removes = change.remove.map((field, i) => {
-    names[`#r${i}`] = field;
-    return `#r${i}`;
-  });
-  let condition: string;
-  if (!snapshot) {
-    names['#sk'] = 'sk';
-    condition = 'attribute_not_exists(#sk)';
-  } else {
-    condition = HEAD_GUARD_FIELDS.map((field, i) => {
-      names[`#g${i}`] = field;
-      const was = snapshot[field];
-      if (was === undefined) return `attribute_not_exists(#g${i})`;
-      values[`:g${i}`] = was;
-      return `#g${i} = :g${i}`;
-    }).join(' AND ');
-  }
-  return {
-    TableName: tableName,
-    Key: { assetId, sk: HEAD_SK },
-    UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
-      .filter(Boolean)
-      .join(' '),
-    ConditionExpression: condition,
-    ExpressionAttributeNames: names,
-    ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
-  };
-}
-
 /** The head as it is after `change` was written over `snapshot`. */
 export function applyHeadChange(assetId: string, snapshot: AssetHead | undefined, change: HeadChange): AssetHead {
-  const next: Record<string, unknown> = { assetId, sk: HEAD_SK, ...snapshot, ...change.set };
+  const next: Record<string, unknown> = { assetId, ...snapshot, ...change.set };
   for (const field of change.remove) delete next[field];
   return next as unknown as AssetHead;
+}
+
+/** The revision playback serves: none for an unknown asset, one without a READY revision, or a taken-down one. */
+export function playableRevision(head: AssetHead | undefined): string | undefined {
+  if (head === undefined || head.status === 'DELETED') return undefined;
+  return head.currentRevision;
 }
 
 /** `detail.outputGroupDetails` of a COMPLETE "MediaConvert Job State Change" event (the fields used here). */
@@ -407,7 +268,7 @@ export interface CatalogEvent {
  * The event for a revision that reached a terminal status: `Asset Ready` for READY, `Asset Failed`
  * for FAILED and CANCELED. `current` says whether playback now serves this revision.
  */
-export function revisionEvent(item: RevisionItem, current: boolean): CatalogEvent | undefined {
+export function revisionEvent(item: Revision, current: boolean): CatalogEvent | undefined {
   if (!isTerminal(item.status)) return undefined;
   const common = { assetId: item.assetId, revision: item.revision, status: item.status, sourceKey: item.sourceKey };
   if (item.status === 'READY') {

@@ -72,7 +72,7 @@ export function addCounters<T extends QoeCounters>(into: T, from: QoeCounters): 
 /**
  * What one sample adds to its cell. Source-agnostic except for the two volume counters: a CDN log
  * line is one request, a player report line is one report (the scorer divides errors by whichever
- * volume is larger, core/routing-score.ts).
+ * volume is larger, core/routing/pathway-cost.ts).
  */
 export function addSample<T extends QoeCounters>(into: T, sample: QoeSample): T {
   if (sample.source === 'cdn-log') into.requests += 1;

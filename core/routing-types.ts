@@ -1,12 +1,20 @@
 /**
- * Routing table contract (DESIGN.md §6): what the deploy-time registry, the routing-weights
- * Lambda and the steering edge function read and write. Table key attribute: `pk` (string).
+ * Routing table contract: the pathway registry (written at deploy time) and the per-scope weights
+ * (written by routing-weights), key attribute `pk` (string). docs/routing.md "Items written".
+ *
+ * At run time every read and write of these items goes through tables/routing-table.ts, which also
+ * holds the one validation of the registry (ADR 0007). The key constants and item types are defined
+ * here because the deploy-time writer (lib/constructs/routing-table.ts) and the twin's seeding
+ * (local/dev.ts) import them too.
  */
+import type { PathwayControl } from './routing/controller-state';
 
 /** Partition key of the pathway registry item. */
 export const PATHWAYS_KEY = 'pathways';
+/** Prefix of a weights item's partition key. */
+export const WEIGHTS_KEY_PREFIX = 'weights#';
 /** Partition key of a weights item for a scope ("*" or an ISO 3166-1 alpha-2 country). */
-export const weightsKey = (scope: string): string => `weights#${scope}`;
+export const weightsKey = (scope: string): string => `${WEIGHTS_KEY_PREFIX}${scope}`;
 export const GLOBAL_SCOPE = '*';
 
 export interface PathwayEntry {
@@ -40,5 +48,5 @@ export interface WeightsItem {
   /** Where the controller is steering the weights to (routing-weights internal state; readers may ignore). */
   readonly target?: Readonly<Record<string, number>>;
   /** Per-pathway controller state for hysteresis (routing-weights internal state; readers may ignore). */
-  readonly control?: Readonly<Record<string, unknown>>;
+  readonly control?: Readonly<Record<string, PathwayControl>>;
 }

@@ -6,29 +6,50 @@
  *
  * Run: `npm run dev` (TWIN_PORT_BASE moves every port, default 4560; LADDER picks the ladder, default compact).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { jobStateChangePattern, uploadCreatedPattern } from '../core/event-patterns';
 import { DELIVERY_CORS } from '../core/identifiers';
+import type { EdgeFunctionDefinition } from '../edge-functions/shared/baked-config';
+import { steeringEdgeFunction } from '../edge-functions/steering/config';
+import { viewerAuthEdgeFunction } from '../edge-functions/viewer-auth/config';
+import { bundleEdgeFunction } from '../lib/bundling/edge-bundle';
 import { generateInitialKeyring, serializeKeyring } from '../core/keyring';
 import type { LadderName } from '../core/ladder';
-import type { ScoringParams } from '../core/routing-score';
+import type { ScoringParams } from '../core/routing/scoring-params';
 import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey, type PathwayRegistryItem, type WeightsItem } from '../core/routing-types';
-import { startHttpApi, type HttpApiHandler, type HttpApiRoute } from './apigw';
+import { lambdaContext, startHttpApi, type HttpApiRoute } from './apigw';
+import { readyAssetsInCatalog } from './audience/catalog-assets';
+import { AudienceFlagError, parseAudienceFlags } from './audience/cli-flags';
+import { startAudience, type Audience, type AudienceSettings } from './audience/fleet';
 import { startLocalAws, type TableSpec } from './aws-servers';
 import { startDistribution, type Distribution, type EdgeRequestHandler } from './edge/cloudfront-server';
-import { LocalEventBus, type BusTarget } from './event-bus';
-import { KinesisPoller, type KinesisHandler } from './kinesis-poller';
+import { LocalEventBus } from './event-bus';
+import { createOperatorApi } from './operator-api';
+import { KinesisPoller } from './kinesis-poller';
 import { startMediaConvertServer } from './mediaconvert/server';
 import { startSecretsManagerServer } from './secrets-manager';
 import { watchDropFolder } from './twin/drop-folder';
-import { assertFfmpegInstalled, FfmpegMissingError, FFMPEG_PATH, FFPROBE_PATH, generateTestMaster } from './twin/media-tools';
+import {
+  assertFfmpegInstalled,
+  FfmpegMissingError,
+  FFMPEG_PATH,
+  FFPROBE_PATH,
+  generateTestMaster,
+  testMasterFileName,
+  type TestMasterSpec,
+} from './twin/media-tools';
 import { startPageServer, type PageRequestHandler } from './twin/page-server';
+import { firstPortInUse, portInUse, portInUseMessage } from './twin/port-in-use';
+import { describeUpload } from './twin/upload-announcement';
+import { routingWeightsConfig } from '../lambdas/routing-weights/config';
+import { twinFunctionEnvironments } from './twin/function-environments';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BUILD_DIR = join(ROOT, 'local', '.build');
@@ -62,6 +83,19 @@ export function twinPorts(base = 4560) {
   };
 }
 
+/** The twin's resource names in the shape local/twin/function-environments.ts encodes them. */
+const twinEnvironmentNames = {
+  stackName: TWIN_NAMES.stackName,
+  assetsTable: TWIN_NAMES.assetsTable,
+  originBucket: TWIN_NAMES.originBucket,
+  routingTable: TWIN_NAMES.routingTable,
+  rollupsTable: TWIN_NAMES.rollupsTable,
+  rateLimitTable: TWIN_NAMES.rateLimitTable,
+  telemetryStream: TWIN_NAMES.telemetryStream,
+  keyringSecret: TWIN_NAMES.keyringSecret,
+  pathways: TWIN_NAMES.pathways,
+};
+
 /** The tables the CDK constructs declare, as data (keys from lib/constructs/*). */
 export const TWIN_TABLES: readonly TableSpec[] = [
   { tableName: TWIN_NAMES.assetsTable, partitionKey: { name: 'assetId', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
@@ -70,39 +104,19 @@ export const TWIN_TABLES: readonly TableSpec[] = [
   { tableName: TWIN_NAMES.rateLimitTable, partitionKey: { name: 'pk', type: 'S' } },
 ];
 
-/** Imports `<module>.<exportName>` if the module exists yet; other engineers are still writing some. */
-async function loadExport<T>(modulePath: string, exportName = 'handler'): Promise<T | undefined> {
-  const file = join(ROOT, `${modulePath}.ts`);
-  if (!existsSync(file)) {
-    console.warn(`[twin] ${modulePath}.ts does not exist yet; skipped`);
-    return undefined;
-  }
-  try {
-    const loaded = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    return loaded[exportName] as T | undefined;
-  } catch (error) {
-    // A module mid-edit by its owner must not take the whole twin down; its part is simply absent.
-    console.warn(`[twin] ${modulePath}.ts failed to load; skipped: ${(error as Error).message}`);
-    return undefined;
-  }
-}
-
 /**
- * Edge functions run as the artefact CloudFront would get: bundled by lib/bundling/edge-bundle.ts
- * with their config baked in, then loaded as CommonJS (so `@aws-sdk/*` resolves from node_modules).
+ * Edge functions run as the artefact CloudFront would get: bundled by lib/bundling/edge-bundle.ts with
+ * their configuration baked in (validated first, as synth does), then loaded as CommonJS (so `@aws-sdk/*`
+ * resolves from node_modules).
  */
-async function loadEdgeFunction(fn: string, id: string, config: unknown): Promise<EdgeRequestHandler | undefined> {
-  const bundle = await loadExport<(o: { entry: string; outDir: string; config: unknown; minify?: boolean }) => { outFile: string }>(
-    'lib/bundling/edge-bundle',
-    'bundleEdgeFunction',
-  );
-  const entry = join(ROOT, 'edge-functions', fn, 'index.ts');
-  if (!bundle || !existsSync(entry)) return undefined;
-  const outDir = join(BUILD_DIR, `${fn}-${id}`);
+function loadEdgeFunction<C>(edgeFunction: EdgeFunctionDefinition<C>, id: string, config: C): EdgeRequestHandler {
+  edgeFunction.validateConfig(config);
+  const entry = join(ROOT, 'edge-functions', edgeFunction.handlerDir, 'index.ts');
+  const outDir = join(BUILD_DIR, `${edgeFunction.handlerDir}-${id}`);
   mkdirSync(outDir, { recursive: true });
   // The repo is "type": "module"; the bundle is CommonJS like the artefact Lambda@Edge runs.
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "commonjs" }\n');
-  const { outFile } = bundle({ entry, outDir, config, minify: false });
+  const { outFile } = bundleEdgeFunction({ entry, outDir, config, minify: false });
   const require = createRequire(outFile);
   delete require.cache[outFile];
   return (require(outFile) as { handler: EdgeRequestHandler }).handler;
@@ -126,6 +140,12 @@ export interface TwinOptions {
    * @default env SCORING_PARAMS_JSON if set, else {@link TWIN_SCORING_PARAMS}
    */
   readonly scoringParams?: Partial<ScoringParams>;
+  /**
+   * A simulated audience (local/audience/): viewers that watch the READY assets through the gateway and
+   * the CDNs and send CMCD reports, so routing weights have traffic to follow (docs/local-twin.md).
+   * @default false (the CLI turns it on: 24 sessions in US, DE, BR)
+   */
+  readonly audience?: AudienceSettings | false;
 }
 
 /**
@@ -150,11 +170,19 @@ export interface Twin {
   readonly documents: DynamoDBDocumentClient;
   /** Uploads a master to `uploads/<name>` in the upload bucket (starts an ingest). */
   upload(name: string, body: Buffer | Uint8Array | string): Promise<void>;
+  /** The simulated audience, when `audience` was asked for. */
+  readonly audience?: Audience;
   stop(): Promise<void>;
 }
 
 export { FfmpegMissingError };
 
+/**
+ * The sample master: three minutes, long enough to watch a 60 s CDN break and the re-admission after
+ * it; 640x360 at 15 fps keeps its encode cheap on two cores (timings in docs/local-twin.md).
+ */
+const SAMPLE_MASTER: TestMasterSpec = { seconds: 180, width: 640, height: 360, fps: 15 };
+/** Uploaded under this name on every start, so the sample's asset id stays `twin-sample`. */
 const SAMPLE_NAME = 'twin-sample.mp4';
 
 export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
@@ -198,31 +226,16 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     const apiEndpoint = `http://127.0.0.1:${ports.api}`;
     // The environment the CDK constructs give the handlers (lib/constructs/*), pointed at the twin.
     aws.applyEnvironment({ mediaconvert: mediaconvert.endpoint, secretsManager: secrets.endpoint, eventbridge: busEndpoint });
-    Object.assign(process.env, {
-      STACK_NAME: TWIN_NAMES.stackName,
-      ASSETS_TABLE_NAME: TWIN_NAMES.assetsTable,
-      ORIGIN_BUCKET_NAME: TWIN_NAMES.originBucket,
-      EVENT_BUS_NAME: 'default',
-      MEDIACONVERT_ROLE_ARN: 'arn:aws:iam::000000000000:role/twin-mediaconvert',
-      LADDER: ladder,
-      KEYRING_SECRET_ARN: TWIN_NAMES.keyringSecret,
-      GATEWAY_DOMAIN: gatewayHost,
-      // The twin has no TLS: signed URLs point at the plain-http gateway.
-      GATEWAY_ORIGIN: `http://${gatewayHost}`,
-      TOKEN_LIFETIME_SECONDS: '3600',
-      TELEMETRY_STREAM_NAME: TWIN_NAMES.telemetryStream,
-      RATE_LIMIT_TABLE_NAME: TWIN_NAMES.rateLimitTable,
-      ROLLUPS_TABLE_NAME: TWIN_NAMES.rollupsTable,
-      ROUTING_TABLE_NAME: TWIN_NAMES.routingTable,
-      DISTRIBUTION_IDS: TWIN_NAMES.pathways.join(','),
-      // One evaluation per invocation; the twin's own timer is the schedule (every routingTickMs).
-      TICKS: '1',
-      TICK_SECONDS: String((options.routingTickMs ?? 10_000) / 1000),
-      SCORING_PARAMS_JSON: options.scoringParams
-        ? JSON.stringify(options.scoringParams)
-        : (process.env.SCORING_PARAMS_JSON ?? JSON.stringify(TWIN_SCORING_PARAMS)),
-      POWERTOOLS_METRICS_DISABLED: 'true',
+    // The handlers' configuration, encoded with the schemas the CDK constructs use (local/twin/function-environments.ts).
+    const functionEnvironments = twinFunctionEnvironments({
+      ...twinEnvironmentNames,
+      gatewayHost,
+      ladder,
+      routingTickSeconds: (options.routingTickMs ?? 10_000) / 1000,
+      scoringParams: options.scoringParams ?? routingWeightsConfig.fields.params.decode(process.env.SCORING_PARAMS_JSON) ?? TWIN_SCORING_PARAMS,
+      tokenLifetimeSeconds: 3600,
     });
+    Object.assign(process.env, ...Object.values(functionEnvironments), { POWERTOOLS_METRICS_DISABLED: 'true' });
 
     // The registry the deploy-time custom resource writes, and equal starting weights.
     const now = new Date().toISOString();
@@ -242,11 +255,21 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     await documents.send(new PutCommand({ TableName: TWIN_NAMES.routingTable, Item: registry }));
     await documents.send(new PutCommand({ TableName: TWIN_NAMES.routingTable, Item: equal }));
 
+    // The real handlers. Imported here, after the environment above is set, because each module builds its
+    // SDK clients and Powertools instances when it loads (as a Lambda container does); the specifiers are
+    // literal, so tsc checks every handler the twin runs, and one that fails to load stops the twin.
+    const [submitJob, jobStatus, playbackApi, cmcdIngest, qoeAggregator, routingWeights] = await Promise.all([
+      import('../lambdas/submit-job/index'),
+      import('../lambdas/job-status/index'),
+      import('../lambdas/playback-api/index'),
+      import('../lambdas/cmcd-ingest/index'),
+      import('../lambdas/qoe-aggregator/index'),
+      import('../lambdas/routing-weights/index'),
+    ]);
+
     // Ingest: upload → submit-job; job state → job-status.
-    const submitJob = await loadExport<BusTarget>('lambdas/submit-job/index');
-    if (submitJob) bus.addRule('SubmitJob', uploadCreatedPattern(TWIN_NAMES.uploadBucket), submitJob);
-    const jobStatus = await loadExport<BusTarget>('lambdas/job-status/index');
-    if (jobStatus) bus.addRule('JobStatus', jobStateChangePattern(TWIN_NAMES.stackName), jobStatus);
+    bus.addRule('SubmitJob', uploadCreatedPattern(TWIN_NAMES.uploadBucket), submitJob.handler);
+    bus.addRule('JobStatus', jobStateChangePattern(TWIN_NAMES.stackName), jobStatus.handler);
 
     // Delivery: one distribution per pathway, viewer-auth on viewer-request, logs to the stream.
     const keyringConfig = { secretId: TWIN_NAMES.keyringSecret, regions: [region], timeoutMs: 1000, refreshSeconds: 60 };
@@ -257,7 +280,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
         domainName: cdnHosts[i],
         port: ports.cdns[i],
         origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
-        viewerRequest: await loadEdgeFunction('viewer-auth', id, { pathwayId: id, keyring: keyringConfig }),
+        viewerRequest: loadEdgeFunction(viewerAuthEdgeFunction, id, { pathwayId: id, keyring: keyringConfig }),
         cors: DELIVERY_CORS,
         realtimeLog: { kinesis: aws.clients.kinesis, streamName: TWIN_NAMES.telemetryStream },
       });
@@ -273,7 +296,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       caching: false,
       origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
       customOrigins: [{ pathPrefix: '/v1/cmcd/', origin: apiEndpoint }],
-      originRequest: await loadEdgeFunction('steering', 'gateway', {
+      originRequest: loadEdgeFunction(steeringEdgeFunction, 'gateway', {
         keyring: keyringConfig,
         routingTable: { name: TWIN_NAMES.routingTable, region },
         steeringTtlSeconds: 10,
@@ -284,26 +307,22 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     stoppers.push(() => gateway.stop());
 
     // APIs: playback sessions and CMCD report ingest.
-    const routes: HttpApiRoute[] = [];
-    const playback = await loadExport<HttpApiHandler>('lambdas/playback-api/index');
-    if (playback) routes.push({ routeKey: 'POST /sessions', handler: playback, functionName: 'playback-api' });
-    const ingest = await loadExport<HttpApiHandler>('lambdas/cmcd-ingest/index');
-    if (ingest) {
-      // The same two routes as the CDK HttpApi (lib/constructs/telemetry-pipeline.ts): browsers preflight a
-      // POST with `Content-Type: application/cmcd` (not CORS-safelisted), and the handler answers OPTIONS.
-      routes.push({ routeKey: 'POST /v1/cmcd/{token}', handler: ingest, functionName: 'cmcd-ingest' });
-      routes.push({ routeKey: 'OPTIONS /v1/cmcd/{token}', handler: ingest, functionName: 'cmcd-ingest' });
-    }
+    // The same routes as the CDK HttpApis (lib/constructs/playback-api.ts, telemetry-pipeline.ts): browsers
+    // preflight a POST with `Content-Type: application/cmcd` (not CORS-safelisted), and the handler answers OPTIONS.
+    const routes: HttpApiRoute[] = [
+      { routeKey: 'POST /sessions', handler: playbackApi.handler, functionName: 'playback-api' },
+      { routeKey: 'POST /v1/cmcd/{token}', handler: cmcdIngest.handler, functionName: 'cmcd-ingest' },
+      { routeKey: 'OPTIONS /v1/cmcd/{token}', handler: cmcdIngest.handler, functionName: 'cmcd-ingest' },
+    ];
     const api = await startHttpApi(routes, { port: ports.api });
     stoppers.push(() => api.stop());
 
     // Telemetry: stream → qoe-aggregator; a schedule → routing-weights.
-    const aggregator = await loadExport<KinesisHandler>('lambdas/qoe-aggregator/index');
-    if (aggregator) {
+    {
       const poller = new KinesisPoller({
         client: aws.clients.kinesis,
         streamName: TWIN_NAMES.telemetryStream,
-        handler: (event) => (aggregator as unknown as (e: unknown, c: unknown) => ReturnType<KinesisHandler>)(event, {}),
+        handler: (event) => qoeAggregator.handler(event, lambdaContext('qoe-aggregator', randomUUID(), 60_000)),
         batchSize: 500,
         maximumBatchingWindowMs: 2000,
         onFailure: (failure) => console.error('[twin] aggregator gave up on records', failure),
@@ -311,13 +330,13 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       await poller.start();
       stoppers.push(() => poller.stop());
     }
-    const routingWeights = await loadExport<(event: unknown) => Promise<unknown>>('lambdas/routing-weights/index');
-    if (routingWeights) {
+    {
       let running = false;
       const timer = setInterval(() => {
         if (running) return;
         running = true;
-        routingWeights({ source: 'aws.scheduler' })
+        routingWeights
+          .handler({ source: 'aws.scheduler' })
           .catch((error: unknown) => console.error('[twin] routing-weights failed', error))
           .finally(() => (running = false));
       }, options.routingTickMs ?? 10_000);
@@ -326,15 +345,16 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
 
     // Pages: player, operator (with its API when that module exists), vendored player libraries.
     const handlers: PageRequestHandler[] = [];
-    const createOperatorApi = await loadExport<(deps: unknown) => PageRequestHandler>('local/operator-api', 'createOperatorApi');
-    if (createOperatorApi) {
-      handlers.push(
-        createOperatorApi({
-          documents,
-          tables: { assets: TWIN_NAMES.assetsTable, routing: TWIN_NAMES.routingTable, rollups: TWIN_NAMES.rollupsTable },
-          distributions: cdns.map((cdn) => ({ id: cdn.id, controlEndpoint: cdn.endpoint })),
-        }),
-      );
+    {
+      const operatorApi = createOperatorApi({
+        documents,
+        tables: { assets: TWIN_NAMES.assetsTable, routing: TWIN_NAMES.routingTable, rollups: TWIN_NAMES.rollupsTable },
+        distributions: cdns.map((cdn) => ({ id: cdn.id, controlEndpoint: cdn.endpoint })),
+        // The break timeline's resolution: weights and request counters read every 5 s (ADR 0083).
+        sampleEveryMs: 5_000,
+      });
+      handlers.push(operatorApi.handle);
+      stoppers.push(async () => operatorApi.stop());
     }
     const pages = await startPageServer({
       root: ROOT,
@@ -348,25 +368,49 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     });
     stoppers.push(() => pages.stop());
 
+    // Started after every server it uses, so it is stopped before them.
+    let audience: Audience | undefined;
+    if (options.audience && options.audience.sessions > 0) {
+      const started = startAudience({
+        ...options.audience,
+        playbackApi: api.endpoint,
+        assets: readyAssetsInCatalog(documents, TWIN_NAMES.assetsTable),
+        log: (message) => console.log(`[twin] ${message}`),
+      });
+      audience = started;
+      stoppers.push(() => started.stop());
+    }
+
     const upload = async (name: string, body: Buffer | Uint8Array | string): Promise<void> => {
       await aws.clients.s3.send(new PutObjectCommand({ Bucket: TWIN_NAMES.uploadBucket, Key: `uploads/${name}`, Body: body }));
     };
 
     if (options.watchFolder) {
+      // Every upload (a dropped file, an S3 PUT, the sample) is announced with the asset id submit-job
+      // gives it and where to play it: `uploads/My Film.mp4 → asset my-film → http://…/?asset=my-film`.
+      bus.addRule('TwinAnnounceUpload', uploadCreatedPattern(TWIN_NAMES.uploadBucket), (event) => {
+        const key = (event.detail as { object?: { key?: string } }).object?.key;
+        if (key) console.log(`[twin] ${describeUpload(key, `${pages.endpoint}/`)}`);
+      });
+      // Files already in the folder are uploaded at start (the catalog does not survive a restart).
       const drop = watchDropFolder({
         directory: join(dataDir, 'drop'),
         s3: aws.clients.s3,
         bucket: TWIN_NAMES.uploadBucket,
-        onUploaded: (key) => console.log(`[twin] dropped file uploaded to s3://${TWIN_NAMES.uploadBucket}/${key}`),
-        onError: (file, error) => console.error(`[twin] could not upload dropped ${file}`, error),
+        onError: (file, error) => console.error(`[twin] could not upload dropped ${file}: ${(error as Error)?.message ?? error}`),
       });
       stoppers.push(async () => drop.stop());
     }
     if (options.sampleMaster) {
       // Catalog and buckets are in memory, so the sample is ingested on every start; only the master is kept.
-      const sample = join(dataDir, SAMPLE_NAME);
+      // Its spec is in the cached file's name: a changed spec (the 12 s sample of old) is never reused.
+      const sample = join(dataDir, testMasterFileName('twin-sample', SAMPLE_MASTER));
       mkdirSync(dataDir, { recursive: true });
-      if (!existsSync(sample)) await generateTestMaster(sample, { seconds: 12, width: 1280, height: 720 });
+      if (!existsSync(sample)) {
+        // Written aside and renamed, so a start interrupted mid-generation leaves no truncated master behind.
+        await generateTestMaster(`${sample}.part`, SAMPLE_MASTER);
+        renameSync(`${sample}.part`, sample);
+      }
       await upload(SAMPLE_NAME, await readFile(sample));
     }
 
@@ -389,6 +433,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       s3: aws.clients.s3,
       documents,
       upload,
+      ...(audience ? { audience } : {}),
       async stop() {
         for (const stop of stoppers.reverse()) await stop().catch((error: unknown) => console.error('[twin] stop failed', error));
       },
@@ -401,11 +446,34 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   let twin: Twin;
+  let audience: ReturnType<typeof parseAudienceFlags>;
   try {
-    twin = await startTwin({ sampleMaster: true, watchFolder: true });
+    audience = parseAudienceFlags(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof AudienceFlagError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+  // Every port is checked before anything starts: a second `npm run dev` gets one line, not a stack trace.
+  const portBase = Number(process.env.TWIN_PORT_BASE ?? 4560);
+  const { cdns: cdnPorts, ...servicePorts } = twinPorts(portBase);
+  const twinServices: Record<string, number> = { ...servicePorts, ...Object.fromEntries(TWIN_NAMES.pathways.map((id, i) => [id, cdnPorts[i]!])) };
+  const taken = await firstPortInUse(Object.values(twinServices));
+  if (taken !== undefined) {
+    console.error(portInUseMessage(taken, twinServices, portBase));
+    process.exit(1);
+  }
+  try {
+    twin = await startTwin({ sampleMaster: true, watchFolder: true, audience });
   } catch (error) {
     if (error instanceof FfmpegMissingError) {
       console.error(error.message);
+      process.exit(1);
+    }
+    // A port taken between the check below and the listen.
+    const port = portInUse(error);
+    if (port !== undefined) {
+      console.error(portInUseMessage(port, twinServices, portBase));
       process.exit(1);
     }
     throw error;
@@ -416,6 +484,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   console.log(`  sample asset    twin-sample (ingest started; READY in about a minute) → ${twin.urls.player}?asset=twin-sample`);
   console.log(`  ingest a master: copy it into ${join(dataDir, 'drop')}/, or PUT it to s3://${TWIN_NAMES.uploadBucket}/uploads/<name>.mp4 (AWS_ENDPOINT_URL_S3=${twin.urls.s3}, keys S3RVER/S3RVER)`);
   console.log(`  break a CDN:     curl -X POST ${twin.urls['cf-a']}/__twin/faults -d '{"down":"503"}'   (DELETE heals)`);
+  console.log(
+    audience
+      ? `  audience        ${audience.sessions} simulated viewers in ${audience.countries.join(', ')} watch READY assets (--audience N, --countries US,DE; --audience 0 turns it off)`
+      : '  audience        off (--audience 24 turns it on)',
+  );
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;

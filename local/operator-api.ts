@@ -3,16 +3,24 @@
  * routing table and the QoE rollups for the operator page, plus a proxy to each distribution's fault
  * control API so the page talks to one origin only. Decisions: docs/adr/0080-operator-page.md.
  *
+ * It also runs timed CDN breaks ("break cf-b for 60 s", then heal) and keeps a short in-memory
+ * history of the routing weights and of the request counters per pathway, from which each break's
+ * timeline is derived (local/twin/failover-timeline.ts; docs/adr/0083).
+ *
  * Twin-only: it Scans whole tables, which is fine for a few dozen items in dynalite and would not be
  * in a real account (the deployed operator view is the CloudWatch dashboard).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { HEAD_SK, REVISION_SK_PREFIX, type AssetStatus, type Rendition, type RevisionStatus } from '../core/asset-status';
-import { COUNTER_NAMES, emptyCounters, addCounters, MINUTE_MS, minuteStartOf } from '../core/qoe-aggregate';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AssetStatus, Rendition, RevisionStatus } from '../core/asset-status';
+import { emptyCounters, addCounters, MINUTE_MS, minuteStartOf } from '../core/qoe-aggregate';
 import type { QoeCounters } from '../core/qoe-types';
-import { GLOBAL_SCOPE, PATHWAYS_KEY, type PathwayEntry } from '../core/routing-types';
+import { GLOBAL_SCOPE, type PathwayEntry, type WeightsItem } from '../core/routing-types';
+import { CatalogTable, type CatalogEntry } from '../tables/catalog-table';
+import { RollupsTable, type RollupItem } from '../tables/rollups-table';
+import { RoutingTable, type PathwayRegistry } from '../tables/routing-table';
 import { readBody, sendJson } from './http-server';
+import { breakTimeline, trafficSince, type CdnBreak, type CellCounts, type TimelineEvent, type TrafficBucket, type WeightsSample } from './twin/failover-timeline';
 
 export const OPERATOR_API_PREFIX = '/operator/api/';
 
@@ -23,6 +31,32 @@ export interface OperatorApiDeps {
   readonly distributions: readonly { readonly id: string; readonly controlEndpoint: string }[];
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * How often the weights and request counters are read into the timeline history. 0 samples only
+   * when `sample()` is called (tests).
+   * @default 0
+   */
+  readonly sampleEveryMs?: number;
+}
+
+export interface OperatorApi {
+  /** Handles `/operator/api/*` and answers true; false for any other path. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Reads the routing weights and the QoE rollups once into the timeline history. */
+  sample(): Promise<void>;
+  /** Stops sampling and cancels pending heals (the distributions go down with the twin anyway). */
+  stop(): void;
+}
+
+/** `GET /operator/api/breaks`: every break of the history window, newest first, with its timeline. */
+export interface BreaksView {
+  readonly generatedAt: string;
+  readonly sampleEveryMs: number;
+  readonly breaks: readonly (CdnBreak & { readonly events: readonly TimelineEvent[]; readonly healError?: string })[];
+  /** Requests per pathway per sampling interval, oldest first. */
+  readonly traffic: readonly TrafficBucket[];
+  /** Every scope's weights at each sample, oldest first. */
+  readonly weights: readonly WeightsSample[];
 }
 
 /** `GET /operator/api/assets`, one entry per asset. */
@@ -102,9 +136,34 @@ export interface FaultsView {
 }
 
 export const DEFAULT_QOE_MINUTES = 15;
+/** A break lasts 60 s unless asked otherwise: long enough to see demotion, short enough to wait for. */
+export const DEFAULT_BREAK_SECONDS = 60;
+export const MAX_BREAK_SECONDS = 600;
+/** How far back the timeline history reaches; older samples and ended breaks are dropped. */
+export const HISTORY_MS = 30 * 60_000;
+/**
+ * The fault a break sets unless asked otherwise: every request answered 503. Unlike a reset
+ * connection it is logged, so the error spike reaches the rollups and the routing controller
+ * (docs/routing.md: demotion follows errors).
+ */
+export const DEFAULT_BREAK_FAULTS: Readonly<Record<string, unknown>> = { down: '503' };
+/** What each fault field is when it is off; a heal sets the break's fields back to these or to what was set before. */
+const FAULTS_OFF: Readonly<Record<string, unknown>> = { down: false, errorRate: 0, latencyMs: 0, throughputKbps: 0 };
 /** One Query per minute partition; an hour bounds a single page load to 60 small Queries. */
 export const MAX_QOE_MINUTES = 60;
 const CONTROL_TIMEOUT_MS = 2_000;
+
+/** A break as the API keeps it: what it set, and the faults it found, to put back when it heals. */
+interface BreakRecord {
+  readonly id: string;
+  readonly pathway: string;
+  readonly faults: Record<string, unknown>;
+  readonly previous: Record<string, unknown>;
+  readonly startedAt: number;
+  readonly endsAt: number;
+  healedAt?: number;
+  healError?: string;
+}
 
 class OperatorApiError extends Error {
   constructor(
@@ -129,53 +188,49 @@ class MethodNotAllowedError extends OperatorApiError {
     super(405, 'method not allowed');
   }
 }
+class ConflictError extends OperatorApiError {
+  constructor(message: string) {
+    super(409, message);
+  }
+}
 class ControlEndpointError extends OperatorApiError {
   constructor(id: string, cause: string) {
     super(502, `distribution ${id} control API unavailable: ${cause}`);
   }
 }
 
-export function createOperatorApi(deps: OperatorApiDeps): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function createOperatorApi(deps: OperatorApiDeps): OperatorApi {
   const now = deps.now ?? Date.now;
   const distributions = new Map(deps.distributions.map((d) => [d.id, d.controlEndpoint.replace(/\/+$/, '')]));
+  const sampleEveryMs = deps.sampleEveryMs ?? 0;
+  const breaks: BreakRecord[] = [];
+  const healTimers = new Map<string, NodeJS.Timeout>();
+  const traffic: TrafficBucket[] = [];
+  const weightHistory: WeightsSample[] = [];
+  let lastCells = new Map<string, CellCounts>();
+  let lastSampleAt: number | undefined;
+  let breakCount = 0;
 
-  async function scanAll(tableName: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await deps.documents.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }));
-      items.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
-  }
-
-  async function queryMinute(minute: number): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      // "minute" is a DynamoDB reserved word, hence the expression attribute name.
-      const page = await deps.documents.send(
-        new QueryCommand({
-          TableName: deps.tables.rollups,
-          KeyConditionExpression: '#minute = :minute',
-          ExpressionAttributeNames: { '#minute': 'minute' },
-          ExpressionAttributeValues: { ':minute': minute },
-          ExclusiveStartKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
-  }
+  // Every table is read through its repository (tables/, ADR 0007), like the handlers read them.
+  const catalog = new CatalogTable(deps.documents, deps.tables.assets);
+  const routingTable = new RoutingTable(deps.documents, deps.tables.routing);
+  const rollupsTable = new RollupsTable(deps.documents, deps.tables.rollups);
+  const readMinutes = async (minutes: readonly number[]) => (await Promise.all(minutes.map((minute) => rollupsTable.readMinute(minute)))).flat();
 
   async function assets() {
-    return { generatedAt: new Date(now()).toISOString(), assets: assetViews(await scanAll(deps.tables.assets)) };
+    return { generatedAt: new Date(now()).toISOString(), assets: assetViews(await catalog.listAssets()) };
+  }
+
+  /** One asset, for the player page waiting for it to become READY. */
+  async function asset(assetId: string) {
+    const entry = await catalog.getAsset(assetId);
+    const [view] = assetViews(entry ? [entry] : []);
+    if (!view) throw new NotFoundError(`asset ${JSON.stringify(assetId)} is not in the catalog (yet)`);
+    return { generatedAt: new Date(now()).toISOString(), asset: view };
   }
 
   async function routing() {
-    return { generatedAt: new Date(now()).toISOString(), ...routingView(await scanAll(deps.tables.routing)) };
+    return { generatedAt: new Date(now()).toISOString(), ...routingView(await routingTable.readAll()) };
   }
 
   async function qoe(url: URL) {
@@ -186,8 +241,7 @@ export function createOperatorApi(deps: OperatorApiDeps): (req: IncomingMessage,
     }
     const current = minuteStartOf(now());
     const minutes = Array.from({ length: count }, (_, i) => current - (count - 1 - i) * MINUTE_MS);
-    const items = (await Promise.all(minutes.map(queryMinute))).flat();
-    return { generatedAt: new Date(now()).toISOString(), ...qoeView(minutes, items) };
+    return { generatedAt: new Date(now()).toISOString(), ...qoeView(minutes, await readMinutes(minutes)) };
   }
 
   async function control(id: string, method: 'GET' | 'POST' | 'DELETE', body?: string): Promise<Record<string, unknown>> {
@@ -220,6 +274,104 @@ export function createOperatorApi(deps: OperatorApiDeps): (req: IncomingMessage,
     return { distributions: views };
   }
 
+  /** Sets a break's fields back to what they were before it (or off); other fields are left alone. */
+  async function heal(cdnBreak: BreakRecord): Promise<void> {
+    clearTimeout(healTimers.get(cdnBreak.id));
+    healTimers.delete(cdnBreak.id);
+    if (cdnBreak.healedAt !== undefined) return;
+    const restore = Object.fromEntries(Object.keys(cdnBreak.faults).map((name) => [name, cdnBreak.previous[name] ?? FAULTS_OFF[name]]));
+    try {
+      await control(cdnBreak.pathway, 'POST', JSON.stringify(restore));
+      cdnBreak.healedAt = now();
+      delete cdnBreak.healError;
+    } catch (error) {
+      // Retried at every sample until the control API answers; shown on the page meanwhile.
+      cdnBreak.healError = (error as Error).message;
+    }
+  }
+
+  async function startBreak(req: IncomingMessage) {
+    let body: unknown;
+    try {
+      const text = (await readBody(req)).toString('utf8');
+      body = text.trim() === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new BadRequestError('body is not JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequestError('body must be a JSON object');
+    const { pathway, seconds = DEFAULT_BREAK_SECONDS, faults: requested, ...rest } = body as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw new BadRequestError(`unknown field(s): ${Object.keys(rest).join(', ')}`);
+    if (typeof pathway !== 'string' || !distributions.has(pathway)) {
+      throw new BadRequestError(`pathway must be one of ${[...distributions.keys()].join(', ')}, got ${JSON.stringify(pathway)}`);
+    }
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1 || seconds > MAX_BREAK_SECONDS) {
+      throw new BadRequestError(`seconds must be an integer from 1 to ${MAX_BREAK_SECONDS}, got ${JSON.stringify(seconds)}`);
+    }
+    const faults = requested === undefined ? { ...DEFAULT_BREAK_FAULTS } : parseFaults(JSON.stringify(requested));
+    if (Object.keys(faults).length === 0) throw new BadRequestError('faults must set at least one fault');
+    const active = breaks.find((b) => b.pathway === pathway && b.healedAt === undefined);
+    if (active) throw new ConflictError(`${pathway} is already broken until ${new Date(active.endsAt).toISOString()} (break ${active.id})`);
+
+    const previous = await control(pathway, 'GET');
+    await control(pathway, 'POST', JSON.stringify(faults));
+    const startedAt = now();
+    const cdnBreak: BreakRecord = { id: `break-${++breakCount}`, pathway, faults, previous, startedAt, endsAt: startedAt + seconds * 1000 };
+    breaks.push(cdnBreak);
+    healTimers.set(cdnBreak.id, setTimeout(() => void heal(cdnBreak), seconds * 1000));
+    return breakView(cdnBreak);
+  }
+
+  async function endBreak(id: string) {
+    const cdnBreak = breaks.find((b) => b.id === id);
+    if (!cdnBreak) throw new NotFoundError(`no break ${JSON.stringify(id)}`);
+    await heal(cdnBreak);
+    if (cdnBreak.healedAt === undefined) throw new ControlEndpointError(cdnBreak.pathway, cdnBreak.healError ?? 'heal failed');
+    return breakView(cdnBreak);
+  }
+
+  function breakView(cdnBreak: BreakRecord) {
+    const { previous: _previous, ...view } = cdnBreak;
+    return { ...view, events: breakTimeline(cdnBreak, traffic, weightHistory) };
+  }
+
+  function breaksView(): BreaksView {
+    return {
+      generatedAt: new Date(now()).toISOString(),
+      sampleEveryMs,
+      breaks: [...breaks].reverse().map(breakView),
+      traffic,
+      weights: weightHistory,
+    };
+  }
+
+  async function sample(): Promise<void> {
+    const at = now();
+    const minute = minuteStartOf(at);
+    const [routingItems, rollupItems] = await Promise.all([
+      routingTable.readAll(),
+      readMinutes([minute - MINUTE_MS, minute]),
+    ]);
+    for (const scope of routingView(routingItems).scopes) {
+      weightHistory.push({ at, scope: scope.scope, weights: scope.weights, ...(scope.reason ? { reason: scope.reason } : {}) });
+    }
+    const { pathways, seen } = trafficSince(lastCells, rollupItems);
+    for (const id of distributions.keys()) pathways[id] ??= { requests: 0, errors: 0 };
+    // The first read is the baseline: what the current minute held before sampling began is not a bucket.
+    if (lastSampleAt !== undefined) traffic.push({ at, spanMs: at - lastSampleAt, pathways });
+    lastCells = seen;
+    lastSampleAt = at;
+
+    const horizon = at - HISTORY_MS;
+    const drop = <T extends { at: number }>(list: T[]) => {
+      const firstKept = list.findIndex((item) => item.at >= horizon);
+      list.splice(0, firstKept === -1 ? list.length : firstKept);
+    };
+    drop(traffic);
+    drop(weightHistory);
+    for (let i = breaks.length - 1; i >= 0; i--) if ((breaks[i]!.healedAt ?? Infinity) < horizon) breaks.splice(i, 1);
+    for (const pending of breaks.filter((b) => b.healedAt === undefined && b.endsAt <= at)) await heal(pending);
+  }
+
   async function changeFaults(req: IncomingMessage, id: string) {
     if (!distributions.has(id)) throw new NotFoundError(`unknown pathway ${JSON.stringify(id)}`);
     if (req.method === 'DELETE') return { id, faults: await control(id, 'DELETE') };
@@ -235,6 +387,17 @@ export function createOperatorApi(deps: OperatorApiDeps): (req: IncomingMessage,
       return produce();
     };
     if (path === 'assets') return readOnly(assets);
+    const assetOf = /^assets\/([^/]+)$/.exec(path);
+    if (assetOf) return readOnly(() => asset(decodeURIComponent(assetOf[1]!)));
+    if (path === 'breaks') {
+      if (method === 'POST') return startBreak(req);
+      return readOnly(async () => breaksView());
+    }
+    const breakOf = /^breaks\/([^/]+)$/.exec(path);
+    if (breakOf) {
+      if (method !== 'DELETE') throw new MethodNotAllowedError('DELETE');
+      return endBreak(decodeURIComponent(breakOf[1]!));
+    }
     if (path === 'routing') return readOnly(routing);
     if (path === 'qoe') return readOnly(() => qoe(url));
     if (path === 'faults') return readOnly(allFaults);
@@ -246,13 +409,27 @@ export function createOperatorApi(deps: OperatorApiDeps): (req: IncomingMessage,
     throw new NotFoundError(`no operator route ${url.pathname}`);
   }
 
-  return async (req, res) => {
+  let sampling = false;
+  const timer =
+    sampleEveryMs > 0
+      ? setInterval(() => {
+          if (sampling) return;
+          sampling = true;
+          sample()
+            .catch((error: unknown) => console.warn('[twin operator-api] timeline sample failed:', (error as Error)?.message ?? error))
+            .finally(() => (sampling = false));
+        }, sampleEveryMs)
+      : undefined;
+  timer?.unref();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith(OPERATOR_API_PREFIX)) return false;
     // The page polls every 2 s; a cached answer would freeze its charts.
     const headers = { 'cache-control': 'no-store' };
     try {
-      sendJson(res, 200, await route(req, url), headers);
+      const created = req.method === 'POST' && url.pathname.replace(/\/+$/, '') === `${OPERATOR_API_PREFIX}breaks`;
+      sendJson(res, created ? 201 : 200, await route(req, url), headers);
     } catch (error) {
       if (error instanceof OperatorApiError) {
         const extra: Record<string, string> = error instanceof MethodNotAllowedError ? { allow: error.allowed } : {};
@@ -263,6 +440,16 @@ export function createOperatorApi(deps: OperatorApiDeps): (req: IncomingMessage,
       }
     }
     return true;
+  };
+
+  return {
+    handle,
+    sample,
+    stop() {
+      clearInterval(timer);
+      for (const pending of healTimers.values()) clearTimeout(pending);
+      healTimers.clear();
+    },
   };
 }
 
@@ -302,19 +489,11 @@ export function parseFaults(text: string): Record<string, unknown> {
   return faults;
 }
 
-/** Groups Assets table items (head `sk = asset`, revisions `sk = rev#…`) into one view per asset. */
-export function assetViews(items: readonly Record<string, unknown>[]): AssetView[] {
-  const byAsset = new Map<string, { head?: Record<string, unknown>; revisions: Record<string, unknown>[] }>();
-  for (const item of items) {
-    const assetId = String(item.assetId);
-    const entry = byAsset.get(assetId) ?? { revisions: [] };
-    if (item.sk === HEAD_SK) entry.head = item;
-    else if (typeof item.sk === 'string' && item.sk.startsWith(REVISION_SK_PREFIX)) entry.revisions.push(item);
-    byAsset.set(assetId, entry);
-  }
-  const views = [...byAsset].map(([assetId, { head, revisions }]): AssetView => {
+/** One view per catalog entry (head and revisions of an asset, as tables/catalog-table.ts groups them). */
+export function assetViews(entries: readonly CatalogEntry[]): AssetView[] {
+  const views = entries.map(({ assetId, head, revisions: unsorted }): AssetView => {
     // Revision ids sort in upload order as plain strings (docs/catalog.md).
-    revisions.sort((a, b) => String(a.revision).localeCompare(String(b.revision)));
+    const revisions = [...unsorted].sort((a, b) => String(a.revision).localeCompare(String(b.revision)));
     const newest = revisions.at(-1);
     const string = (value: unknown) => (typeof value === 'string' ? value : undefined);
     return {
@@ -346,22 +525,23 @@ export function assetViews(items: readonly Record<string, unknown>[]): AssetView
 }
 
 /** The registry and every weights item of the routing table; the global scope first, then countries A–Z. */
-export function routingView(items: readonly Record<string, unknown>[]): { pathways: PathwayEntry[]; scopes: ScopeWeightsView[] } {
-  const registry = items.find((item) => item.pk === PATHWAYS_KEY);
-  const scopes = items
-    .filter((item) => typeof item.pk === 'string' && item.pk.startsWith('weights#'))
+export function routingView(table: {
+  readonly registry: PathwayRegistry | undefined;
+  readonly weights: readonly WeightsItem[];
+}): { pathways: PathwayEntry[]; scopes: ScopeWeightsView[] } {
+  const scopes = table.weights
     .map(
       (item): ScopeWeightsView => ({
-        scope: typeof item.scope === 'string' ? item.scope : String(item.pk).slice('weights#'.length),
-        weights: (item.weights ?? {}) as Record<string, number>,
-        ...(item.target ? { target: item.target as Record<string, number> } : {}),
-        version: Number(item.version) || 0,
-        updatedAt: typeof item.updatedAt === 'string' ? item.updatedAt : undefined,
-        reason: typeof item.reason === 'string' ? item.reason : undefined,
+        scope: item.scope,
+        weights: item.weights,
+        ...(item.target ? { target: item.target } : {}),
+        version: item.version,
+        updatedAt: item.updatedAt || undefined,
+        reason: item.reason || undefined,
       }),
     )
     .sort((a, b) => (a.scope === GLOBAL_SCOPE ? -1 : b.scope === GLOBAL_SCOPE ? 1 : a.scope.localeCompare(b.scope)));
-  return { pathways: Array.isArray(registry?.pathways) ? (registry.pathways as PathwayEntry[]) : [], scopes };
+  return { pathways: [...(table.registry?.pathways ?? [])], scopes };
 }
 
 export function qoeFigures(c: QoeCounters): QoeFigures {
@@ -385,7 +565,7 @@ export function qoeFigures(c: QoeCounters): QoeFigures {
  * with one point per minute of `minutes` (zero counters where a cell has no item). Counters are summed
  * before dividing, so a mean is weighted by its sample count, never a mean of means.
  */
-export function qoeView(minutes: readonly number[], items: readonly Record<string, unknown>[]): QoeView {
+export function qoeView(minutes: readonly number[], items: readonly RollupItem[]): QoeView {
   const index = new Map(minutes.map((minute, i) => [minute, i]));
   const pathwaySums = new Map<string, QoeCounters[]>();
   const cellSums = new Map<string, QoeCounters[]>();
@@ -395,15 +575,10 @@ export function qoeView(minutes: readonly number[], items: readonly Record<strin
     return series;
   };
   for (const item of items) {
-    const i = index.get(Number(item.minute));
+    const i = index.get(item.minute);
     if (i === undefined) continue;
-    const [cellPathway, cellCountry] = String(item.cell ?? '').split('#');
-    const pathway = typeof item.pathway === 'string' ? item.pathway : cellPathway!;
-    const country = typeof item.country === 'string' ? item.country : (cellCountry ?? 'XX');
-    const counters = emptyCounters();
-    for (const name of COUNTER_NAMES) counters[name] = Number(item[name]) || 0;
-    addCounters(slot(pathwaySums, pathway)[i]!, counters);
-    addCounters(slot(cellSums, `${pathway}#${country}`)[i]!, counters);
+    addCounters(slot(pathwaySums, item.pathway)[i]!, item);
+    addCounters(slot(cellSums, `${item.pathway}#${item.country}`)[i]!, item);
   }
   const toSeries = (key: string, perMinute: QoeCounters[], country?: string): QoeSeries => ({
     pathway: key,

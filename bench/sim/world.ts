@@ -8,12 +8,14 @@
  *   routing table ─(edge cache)─► steering: rankPathways(sid, weights) ─(steering TTL)─► player
  *
  * The real code runs at the three integration points: `aggregateSamples` (core/qoe-aggregate.ts),
- * `computeRoutingWeights` (core/routing-score.ts) and `rankPathways` (core/rendezvous.ts). Everything
+ * `computeRoutingWeights` (core/routing/weights-controller.ts) and `rankPathways` (core/rendezvous.ts). Everything
  * else (player behaviour, CDN faults) is a model, described next to each constant.
  */
 import type { QoeRollup, QoeSample } from '../../core/qoe-types';
 import { aggregateSamples } from '../../core/qoe-aggregate';
-import { computeRoutingWeights, type ScopeState, type ScoringParams } from '../../core/routing-score';
+import { computeRoutingWeights } from '../../core/routing/weights-controller';
+import type { ScopeState } from '../../core/routing/controller-state';
+import type { ScoringParams } from '../../core/routing/scoring-params';
 import { rankPathways } from '../../core/rendezvous';
 import { GLOBAL_SCOPE, type PathwayEntry } from '../../core/routing-types';
 import { seededRandom } from '../../test/support/seeded-random';

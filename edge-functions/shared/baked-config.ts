@@ -6,6 +6,17 @@
  */
 declare const __EDGE_CONFIG__: string | undefined;
 
+/**
+ * What the CDK construct (lib/constructs/edge-handler.ts) and the twin need to build an edge function:
+ * its folder under `edge-functions/` and the validator its bundle runs at init, typed by its
+ * configuration, so a construct can only bake a configuration of the right shape and a bad value fails
+ * synth, naming the key, instead of the first viewer request.
+ */
+export interface EdgeFunctionDefinition<C> {
+  readonly handlerDir: string;
+  validateConfig(raw: unknown): C;
+}
+
 /** The function was built without configuration, or the configuration is not what it expects. */
 export class BakedConfigError extends Error {
   constructor(message: string) {

@@ -1,4 +1,5 @@
 import type { UrlScheme } from '../../core/playback-paths';
+import type { EdgeFunctionDefinition } from '../shared/baked-config';
 import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/keyring-source';
 
 /**
@@ -65,3 +66,5 @@ export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
     publicScheme: scheme(raw, 'publicScheme'),
   };
 }
+
+export const steeringEdgeFunction: EdgeFunctionDefinition<SteeringEdgeConfig> = { handlerDir: 'steering', validateConfig: validateSteeringConfig };

@@ -1,13 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
 import { readBakedConfig } from '../shared/baked-config';
+import { routingItemReader } from '../../tables/routing-table';
 import { createKeyringSource } from '../shared/keyring-source';
 import { validateSteeringConfig } from './config';
 import { createSteeringHandler } from './handler';
 import { createPathwayOriginReader } from './origin-fetch';
-import type { RoutingItemReader } from './routing-cache';
 
 /**
  * Lambda@Edge entry of the steering gateway (origin-request). Everything that is built once per
@@ -28,15 +28,8 @@ const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.r
 // Origin manifests come through the delivery pathways with the viewer's token (docs/adr/0003).
 const readOriginText = createPathwayOriginReader({ timeoutMs: 1500, maxAttempts: 3, scheme: config.publicScheme });
 
-const readRoutingItems: RoutingItemReader = async (keys) => {
-  const table = config.routingTable.name;
-  const result = await dynamo.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys.map((pk) => ({ pk })) } } }));
-  // A partial answer would look like "no weights for this country"; fail the read so the cache keeps the last good items.
-  if ((result.UnprocessedKeys?.[table]?.Keys?.length ?? 0) > 0) throw new Error('routing table read was throttled (UnprocessedKeys)');
-  const items = new Map<string, unknown>();
-  for (const item of result.Responses?.[table] ?? []) items.set(String(item.pk), item);
-  return items;
-};
+// The routing table is read through its one repository module, which also interprets the items (ADR 0007).
+const readRoutingItems = routingItemReader(dynamo, config.routingTable.name);
 
 const keyring = createKeyringSource(config.keyring, { executingRegion: process.env.AWS_REGION });
 

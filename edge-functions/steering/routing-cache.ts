@@ -1,5 +1,8 @@
-import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey, type PathwayEntry } from '../../core/routing-types';
-import { isPathwayHost, isPathwayId, isRoutingCountry } from '../../core/identifiers';
+import { GLOBAL_SCOPE, type PathwayEntry } from '../../core/routing-types';
+import { isRoutingCountry } from '../../core/identifiers';
+import { type RoutingItemReader, steeringKeys, steeringReadOf, weightsKey } from '../../tables/routing-table';
+
+export type { RoutingItemReader };
 
 /**
  * In-memory view of the routing table for the steering function (DESIGN.md §5 "fail static").
@@ -11,9 +14,6 @@ import { isPathwayHost, isPathwayId, isRoutingCountry } from '../../core/identif
  *   that is down). Without any weights item: equal weights over the enabled pathways.
  * - Without a registry ever read there is nothing to route to: RoutingUnavailableError.
  */
-
-/** Reads routing items by partition key; absent items are absent from the map. */
-export type RoutingItemReader = (keys: readonly string[]) => Promise<ReadonlyMap<string, unknown>>;
 
 export interface RoutingSnapshot {
   /** Enabled pathways, registry order. */
@@ -43,38 +43,10 @@ interface Cached<T> {
   readonly fetchedAt: number;
 }
 
-
-/** Registry entries we can safely put into manifests; anything else is dropped, not trusted. */
-function parseRegistry(item: unknown): PathwayEntry[] {
-  const list = (item as { pathways?: unknown } | undefined)?.pathways;
-  if (!Array.isArray(list)) throw new Error('routing registry item has no pathways list');
-  return list.filter(
-    (p): p is PathwayEntry =>
-      p !== null &&
-      typeof p === 'object' &&
-      typeof p.id === 'string' &&
-      isPathwayId(p.id) &&
-      isPathwayHost(p.host) &&
-      typeof p.enabled === 'boolean',
-  );
-}
-
-function parseWeights(item: unknown): Record<string, number> | null {
-  if (item === undefined) return null;
-  const weights = (item as { weights?: unknown }).weights;
-  if (weights === null || typeof weights !== 'object') return null;
-  const out: Record<string, number> = {};
-  for (const [id, w] of Object.entries(weights as Record<string, unknown>)) {
-    const n = typeof w === 'number' ? w : Number(w);
-    if (Number.isFinite(n) && n >= 0) out[id] = n;
-  }
-  return out;
-}
-
 export class RoutingCache {
-  private registry: Cached<PathwayEntry[]> | undefined;
+  private registry: Cached<readonly PathwayEntry[]> | undefined;
   /** `null` = the item is known to be absent. */
-  private readonly weights = new Map<string, Cached<Record<string, number> | null>>();
+  private readonly weights = new Map<string, Cached<Readonly<Record<string, number>> | null>>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly retryAfter = new Map<string, number>();
 
@@ -107,14 +79,14 @@ export class RoutingCache {
     const running = this.inFlight.get(flightKey);
     if (running !== undefined) return running;
     if ((this.retryAfter.get(flightKey) ?? 0) > now) return Promise.resolve();
-    const keys = [PATHWAYS_KEY, ...scopes.map(weightsKey)];
-    const flight = this.read(keys)
+    const flight = this.read(steeringKeys(scopes))
       .then((items) => {
         const at = this.opts.nowMs();
-        const registryItem = items.get(PATHWAYS_KEY);
-        if (registryItem !== undefined) this.registry = { value: parseRegistry(registryItem), fetchedAt: at };
+        // The registry and the weights are interpreted by the routing table's own module, like every other reader's.
+        const { registry, shares } = steeringReadOf(items, scopes);
+        if (registry !== undefined) this.registry = { value: registry.pathways, fetchedAt: at };
         else if (this.registry === undefined) throw new Error('routing registry item "pathways" is missing');
-        for (const scope of scopes) this.weights.set(scope, { value: parseWeights(items.get(weightsKey(scope))), fetchedAt: at });
+        for (const scope of scopes) this.weights.set(scope, { value: shares.get(scope) ?? null, fetchedAt: at });
         this.retryAfter.delete(flightKey);
       })
       .catch((error: unknown) => {

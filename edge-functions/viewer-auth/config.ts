@@ -1,11 +1,12 @@
+import type { EdgeFunctionDefinition } from '../shared/baked-config';
 import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/keyring-source';
 import { isPathwayId } from '../../core/identifiers';
 
 /** What lib/bundling/edge-bundle.ts bakes into each viewer-auth bundle (one per distribution). */
 export interface ViewerAuthConfig {
   /**
-   * Tag for log lines. One bundle guards every delivery distribution (the CDK shares it), so this is
-   * usually "delivery"; the twin may bake a pathway id.
+   * Tag for log lines. One bundle guards every delivery distribution in the cloud, which bakes
+   * "delivery"; the twin builds one bundle per CDN and bakes its pathway id.
    */
   readonly pathwayId: string;
   readonly keyring: KeyringSourceConfig;
@@ -14,9 +15,11 @@ export interface ViewerAuthConfig {
 export function parseViewerAuthConfig(raw: unknown): ViewerAuthConfig {
   if (typeof raw !== 'object' || raw === null) throw new TypeError('must be an object');
   const r = raw as Record<string, unknown>;
-  const pathwayId = r.pathwayId ?? 'delivery';
-  if (typeof pathwayId !== 'string' || !isPathwayId(pathwayId)) {
+  const pathwayId = r.pathwayId;
+  if (!isPathwayId(pathwayId)) {
     throw new TypeError(`pathwayId: must be a pathway id such as "cf-a", got ${JSON.stringify(r.pathwayId)}`);
   }
   return { pathwayId, keyring: parseKeyringSourceConfig(r.keyring) };
 }
+
+export const viewerAuthEdgeFunction: EdgeFunctionDefinition<ViewerAuthConfig> = { handlerDir: 'viewer-auth', validateConfig: parseViewerAuthConfig };

@@ -9,10 +9,10 @@
  * be the token's. Country/ASN come from CloudFront's viewer headers (the lead routes /v1/cmcd/* through
  * the gateway distribution), never from the body. Nothing rejected reaches the stream.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -20,6 +20,7 @@ import { decodeCmcdReportLines, encodeIngestRecord, splitCmcdReportBody } from '
 import type { Keyring } from '../../core/keyring';
 import { MalformedRecordError } from '../../core/realtime-log';
 import { verifyToken } from '../../core/token';
+import { RateLimitTable } from '../../tables/rate-limit-table';
 import { KeyringCache } from '../shared/keyring-cache';
 import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
 import {
@@ -34,6 +35,7 @@ import {
   UnsupportedReportTypeError,
 } from './errors';
 import { corsPreflightHeaders, corsResponseHeaders, countryOrUnknown, REPORT_CORS } from '../../core/identifiers';
+import { type CmcdIngestConfig, cmcdIngestConfig } from './config';
 
 const MINUTE_MS = 60_000;
 /**
@@ -43,11 +45,8 @@ const MINUTE_MS = 60_000;
 const RECORD_BUDGET_BYTES = 25 * 1024;
 const ACCEPTED_TYPES = new Set(['application/cmcd', 'text/plain']);
 
-export interface IngestConfig {
-  readonly streamName: string;
-  readonly rateLimitTableName: string;
-  /** CMCD lines one session may post per UTC minute; @default 600 */
-  readonly linesPerSessionMinute?: number;
+/** The deployed configuration (./config.ts) without the keyring, plus limits tests may tighten. */
+export interface IngestConfig extends Omit<CmcdIngestConfig, 'keyringSecretArn'> {
   /** @default 65_536 */
   readonly maxBodyBytes?: number;
   /** @default 200 */
@@ -81,7 +80,8 @@ const PREFLIGHT_HEADERS = corsPreflightHeaders(REPORT_CORS);
 const RESPONSE_CORS_HEADERS = corsResponseHeaders(REPORT_CORS);
 
 export function createIngestHandler(deps: IngestDeps) {
-  const { kinesis, ddb, config } = deps;
+  const { kinesis, config } = deps;
+  const rateLimits = new RateLimitTable(deps.ddb, config.rateLimitTableName);
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = deps.random ?? Math.random;
@@ -89,7 +89,7 @@ export function createIngestHandler(deps: IngestDeps) {
   const metrics = deps.metrics ?? sharedMetrics;
   const maxBodyBytes = config.maxBodyBytes ?? 65_536;
   const maxLines = config.maxLines ?? 200;
-  const linesPerMinute = config.linesPerSessionMinute ?? 600;
+  const linesPerMinute = config.linesPerSessionMinute;
   const maxPutAttempts = config.maxPutAttempts ?? 4;
   const baseBackoffMs = config.baseBackoffMs ?? 50;
 
@@ -149,36 +149,19 @@ export function createIngestHandler(deps: IngestDeps) {
     await putAll(records, sid);
   }
 
-  /**
-   * Per-session budget of lines per UTC minute: one atomic ADD on `<sid>#<minute>`, conditioned on the
-   * budget left, so concurrent requests cannot overshoot it (DynamoDB condition expressions).
-   */
+  /** Per-session budget of lines per UTC minute (ADR 0052), taken atomically by the rate-limit table. */
   async function takeRateBudget(sid: string, lines: number, nowMs: number): Promise<void> {
     const minute = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
     const retryAfterSeconds = Math.max(1, Math.ceil((minute + MINUTE_MS - nowMs) / 1000));
     if (lines > linesPerMinute) throw new RateLimitedError(retryAfterSeconds);
+    let taken: boolean;
     try {
-      await ddb.send(
-        new UpdateCommand({
-          TableName: config.rateLimitTableName,
-          Key: { pk: `${sid}#${minute}` },
-          UpdateExpression: 'ADD #lines :lines SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
-          ConditionExpression: 'attribute_not_exists(#lines) OR #lines <= :room',
-          ExpressionAttributeNames: { '#lines': 'lines', '#expiresAt': 'expiresAt' },
-          ExpressionAttributeValues: {
-            ':lines': lines,
-            ':room': linesPerMinute - lines,
-            ':expiresAt': Math.floor((minute + 2 * MINUTE_MS) / 1000) + 3600,
-          },
-        }),
-      );
+      taken = await rateLimits.take(sid, minute, lines, linesPerMinute);
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException') {
-        throw new RateLimitedError(retryAfterSeconds);
-      }
       logger.error('rate limiter unavailable', { error });
       throw new RateLimiterUnavailableError();
     }
+    if (!taken) throw new RateLimitedError(retryAfterSeconds);
   }
 
   /**
@@ -282,24 +265,6 @@ function chunkLines(lines: readonly string[]): string[][] {
   return chunks;
 }
 
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfig & { keyringSecretArn: string } {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new Error(`environment variable ${name} is required`);
-    return value;
-  };
-  const perMinute = env.RATE_LIMIT_LINES_PER_MINUTE === undefined ? undefined : Number(env.RATE_LIMIT_LINES_PER_MINUTE);
-  if (perMinute !== undefined && (!Number.isInteger(perMinute) || perMinute < 1)) {
-    throw new Error(`RATE_LIMIT_LINES_PER_MINUTE must be a positive integer, got "${env.RATE_LIMIT_LINES_PER_MINUTE}"`);
-  }
-  return {
-    keyringSecretArn: required('KEYRING_SECRET_ARN'),
-    streamName: required('TELEMETRY_STREAM_NAME'),
-    rateLimitTableName: required('RATE_LIMIT_TABLE_NAME'),
-    ...(perMinute !== undefined ? { linesPerSessionMinute: perMinute } : {}),
-  };
-}
-
 const kinesisClient = new KinesisClient({});
 const ddbClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const secretsClient = new SecretsManagerClient({});
@@ -307,7 +272,7 @@ let defaultHandler: ReturnType<typeof createIngestHandler> | undefined;
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   if (defaultHandler === undefined) {
-    const config = configFromEnv();
+    const config = cmcdIngestConfig.decode(process.env);
     defaultHandler = createIngestHandler({
       kinesis: kinesisClient,
       ddb: ddbClient,

@@ -17,37 +17,16 @@ import {
   revisionStatusForJobStatus,
   type RevisionStatus,
 } from '../../core/asset-status';
+import { CatalogTable } from '../../tables/catalog-table';
 import { logger } from '../shared/powertools';
 import { CatalogWriter } from '../shared/catalog-writer';
-
-export interface JobStatusConfig {
-  readonly assetsTableName: string;
-  readonly eventBusName: string;
-  readonly stackName: string;
-}
+import { type JobStatusConfig, jobStatusConfig } from './config';
 
 export interface JobStatusDeps {
   readonly documents: DynamoDBDocumentClient;
   readonly events: EventBridgeClient;
   readonly config: JobStatusConfig;
   readonly now?: () => Date;
-}
-
-export class MissingConfigError extends Error {
-  override readonly name = 'MissingConfigError';
-}
-
-export function configFromEnv(env: Readonly<Record<string, string | undefined>>): JobStatusConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new MissingConfigError(`environment variable ${name} is required`);
-    return value;
-  };
-  return {
-    assetsTableName: required('ASSETS_TABLE_NAME'),
-    eventBusName: required('EVENT_BUS_NAME'),
-    stackName: required('STACK_NAME'),
-  };
 }
 
 /**
@@ -122,7 +101,8 @@ function fieldsFor(next: RevisionStatus, detail: JobStateChangeDetail, assetId: 
 export function createJobStatusHandler(deps: JobStatusDeps) {
   const now = deps.now ?? (() => new Date());
   const { config } = deps;
-  const catalog = new CatalogWriter(deps.documents, deps.events, config.assetsTableName, config.eventBusName, now);
+  const table = new CatalogTable(deps.documents, config.assetsTableName);
+  const catalog = new CatalogWriter(table, deps.events, config.eventBusName, now);
 
   return async (event: unknown): Promise<JobStatusOutcome> => {
     const parsed = jobStateChangeEventSchema.safeParse(event);
@@ -146,11 +126,11 @@ export function createJobStatusHandler(deps: JobStatusDeps) {
     const at = now().toISOString();
     const log = { assetId, revision, jobId: detail.jobId, jobStatus: detail.status, next };
 
-    const item = await catalog.transition(key, next, fieldsFor(next, detail, assetId, revision, at), detail.jobId);
+    const item = await table.advanceRevision(key, next, at, fieldsFor(next, detail, assetId, revision, at), detail.jobId);
     if (!item) {
       if (isTerminal(next)) {
         // Either a duplicate, or a retry of an invocation that crashed before its event went out.
-        const existing = await catalog.getRevision(assetId, revision);
+        const existing = await table.getRevision(key);
         if (existing && existing.jobId === detail.jobId) await catalog.finishTerminal(existing);
       }
       logger.info('stale or duplicate job event ignored', log);
@@ -168,6 +148,6 @@ const events = new EventBridgeClient({});
 let instance: ReturnType<typeof createJobStatusHandler> | undefined;
 
 export const handler = (event: unknown): Promise<JobStatusOutcome> => {
-  instance ??= createJobStatusHandler({ documents, events, config: configFromEnv(process.env) });
+  instance ??= createJobStatusHandler({ documents, events, config: jobStatusConfig.decode(process.env) });
   return instance(event);
 };

@@ -8,6 +8,7 @@ import {
 import { nextKeyringVersion, parseKeyring, serializeKeyring, type Keyring } from '../../core/keyring';
 import { signToken, verifyToken } from '../../core/token';
 import { logger } from '../shared/powertools';
+import { keyringRotationConfig } from './config';
 
 /**
  * Secrets Manager rotation function of the playback keyring (docs/token.md "Key rotation"; ADR 0031).
@@ -150,15 +151,6 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
   };
 }
 
-export function readMaxTokenLifetimeSeconds(env: Readonly<Record<string, string | undefined>>): number {
-  const raw = env.MAX_TOKEN_LIFETIME_SECONDS;
-  const value = Number(raw);
-  if (raw === undefined || !Number.isSafeInteger(value) || value <= 0) {
-    throw new RotationError(`MAX_TOKEN_LIFETIME_SECONDS must be a positive integer, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
 function isNotFound(error: unknown): boolean {
   return error instanceof Error && error.name === 'ResourceNotFoundException';
 }
@@ -169,6 +161,6 @@ let rotate: ((event: RotationEvent) => Promise<void>) | undefined;
 /** Environment is read on first use so a misconfigured function fails its rotation with a clear message. */
 export const handler = async (event: RotationEvent): Promise<void> => {
   logger.appendKeys({ step: event.Step });
-  rotate ??= createRotationHandler({ client, maxTokenLifetimeSeconds: readMaxTokenLifetimeSeconds(process.env) });
+  rotate ??= createRotationHandler({ client, ...keyringRotationConfig.decode(process.env) });
   await rotate(event);
 };

@@ -1,11 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { KeyringCache } from '../shared/keyring-cache';
 import { logger } from '../shared/powertools';
+import { playableRevision } from '../../core/asset-status';
 import type { UrlScheme } from '../../core/playback-paths';
+import { CatalogTable } from '../../tables/catalog-table';
 import { createSession, sessionRequestSchema } from './sessions';
+import { playbackApiConfig } from './config';
 
 export interface PlaybackApiDeps {
   readonly documents: DynamoDBDocumentClient;
@@ -53,6 +56,7 @@ export function parseGatewayOrigin(origin: string): { scheme: UrlScheme; host: s
 export function createPlaybackApiHandler(deps: PlaybackApiDeps) {
   const now = deps.now ?? Date.now;
   const gateway = deps.gatewayOrigin ? parseGatewayOrigin(deps.gatewayOrigin) : { scheme: 'https' as const, host: deps.gatewayDomain };
+  const catalog = new CatalogTable(deps.documents, deps.assetsTableName);
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     let body: unknown;
     try {
@@ -66,11 +70,8 @@ export function createPlaybackApiHandler(deps: PlaybackApiDeps) {
       const issue = parsed.error.issues[0]!;
       return json(400, { error: 'bad-request', reason: `${issue.path.join('.') || 'body'}: ${issue.message}` });
     }
-    const { Item: head } = await deps.documents.send(
-      new GetCommand({ TableName: deps.assetsTableName, Key: { assetId: parsed.data.assetId, sk: 'asset' } }),
-    );
-    const revision = head?.currentRevision as string | undefined;
-    if (!head || head.status === 'DELETED' || !revision) {
+    const revision = playableRevision(await catalog.getHead(parsed.data.assetId));
+    if (!revision) {
       return json(404, { error: 'not-found', reason: `asset "${parsed.data.assetId}" is unknown or has no playable revision` });
     }
     const session = createSession(parsed.data, revision, await deps.keyring.get(), {
@@ -84,11 +85,15 @@ export function createPlaybackApiHandler(deps: PlaybackApiDeps) {
   };
 }
 
-export const handler = createPlaybackApiHandler({
-  documents: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-  keyring: new KeyringCache(new SecretsManagerClient({}), process.env.KEYRING_SECRET_ARN ?? ''),
-  assetsTableName: process.env.ASSETS_TABLE_NAME ?? '',
-  gatewayDomain: process.env.GATEWAY_DOMAIN ?? '',
-  gatewayOrigin: process.env.GATEWAY_ORIGIN || undefined,
-  tokenLifetimeSeconds: Number(process.env.TOKEN_LIFETIME_SECONDS ?? 21600),
-});
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const secrets = new SecretsManagerClient({});
+let instance: ReturnType<typeof createPlaybackApiHandler> | undefined;
+
+/** The configuration is decoded on first use, so a misconfigured function fails its first request naming the variable. */
+export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  if (instance === undefined) {
+    const config = playbackApiConfig.decode(process.env);
+    instance = createPlaybackApiHandler({ documents, keyring: new KeyringCache(secrets, config.keyringSecretArn), ...config });
+  }
+  return instance(event);
+};

@@ -4,13 +4,13 @@
  * 1. Normalise every record to samples (core/). Malformed records are counted (`SetAsideRecords`),
  *    logged with shard and sequence number, and never fail the batch.
  * 2. Aggregate per cell `pathway × country × minute`, remembering which records fed which cell.
- * 3. Write O(cells) idempotent UpdateItems (rollup-writer.ts).
+ * 3. Write O(cells) idempotent UpdateItems (tables/rollups-table.ts).
  * 4. Report through Powertools' BatchProcessor exactly the records that fed a cell whose write failed;
  *    the event source mapping retries from the lowest of them, and the high-water marks make the
  *    re-delivered records that were already applied no-ops.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -18,30 +18,15 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisSt
 import { buildPathwayHosts, type PathwayHosts } from '../../core/pathway-hosts';
 import { aggregateSamples, cellSortKey, COUNTER_NAMES, samplesOfStreamRecord } from '../../core/qoe-aggregate';
 import { MalformedRecordError } from '../../core/realtime-log';
-import { PATHWAYS_KEY, type PathwayEntry } from '../../core/routing-types';
+import { type CellContribution, type CellWrite, padSequenceNumber, RollupsTable } from '../../tables/rollups-table';
+import { RoutingTable } from '../../tables/routing-table';
 import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
-import { type CellContribution, type CellWrite, padSequenceNumber, writeCell } from './rollup-writer';
+import { type QoeAggregatorConfig, qoeAggregatorConfig } from './config';
 
 const DAY_SECONDS = 86_400;
 
-export class AggregatorConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AggregatorConfigError';
-  }
-}
-
-export class RegistryUnavailableError extends Error {
-  constructor(table: string) {
-    super(`routing table ${table} has no usable "${PATHWAYS_KEY}" registry item`);
-    this.name = 'RegistryUnavailableError';
-  }
-}
-
-export interface AggregatorConfig {
-  readonly rollupsTableName: string;
-  readonly routingTableName: string;
-  readonly rollupTtlDays: number;
+/** The deployed configuration (./config.ts) plus tuning that tests may change. */
+export interface AggregatorConfig extends QoeAggregatorConfig {
   /** How long the pathway registry is cached; @default 60_000 */
   readonly registryMaxAgeMs?: number;
   /** Parallel UpdateItem calls; @default 16 */
@@ -66,34 +51,19 @@ export interface AggregatorDeps {
   readonly now?: () => number;
 }
 
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AggregatorConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new AggregatorConfigError(`environment variable ${name} is required`);
-    return value;
-  };
-  const ttlDays = Number(env.ROLLUP_TTL_DAYS ?? '7');
-  if (!Number.isInteger(ttlDays) || ttlDays < 1) throw new AggregatorConfigError(`ROLLUP_TTL_DAYS must be a positive integer, got "${env.ROLLUP_TTL_DAYS}"`);
-  return {
-    rollupsTableName: required('ROLLUPS_TABLE_NAME'),
-    routingTableName: required('ROUTING_TABLE_NAME'),
-    rollupTtlDays: ttlDays,
-  };
-}
-
-/** Registry read once a minute; a failed refresh keeps the last good registry (telemetry must not stall on a blip). */
-function registryCache(ddb: DynamoDBDocumentClient, tableName: string, maxAgeMs: number, now: () => number) {
+/**
+ * Registry read once a minute; a failed refresh keeps the last good registry (telemetry must not stall
+ * on a blip). Without any registry it throws RegistryMissingError, so the batch is retried, not dropped.
+ */
+function registryCache(routing: RoutingTable, maxAgeMs: number, now: () => number, logger: Pick<Logger, 'warn'>) {
   let hosts: PathwayHosts | undefined;
   let loadedAt = 0;
   return async (): Promise<PathwayHosts> => {
     if (hosts && now() - loadedAt < maxAgeMs) return hosts;
     try {
-      const { Item } = await ddb.send(new GetCommand({ TableName: tableName, Key: { pk: PATHWAYS_KEY } }));
-      const entries = Item?.pathways;
-      if (!Array.isArray(entries)) throw new RegistryUnavailableError(tableName);
-      hosts = buildPathwayHosts(
-        (entries as PathwayEntry[]).filter((e) => typeof e?.id === 'string' && typeof e?.host === 'string'),
-      );
+      const registry = await routing.readRegistry();
+      if (registry.rejected.length > 0) logger.warn('pathway registry entries set aside', { rejected: registry.rejected });
+      hosts = buildPathwayHosts(registry.pathways);
       loadedAt = now();
     } catch (error) {
       if (!hosts) throw error;
@@ -123,7 +93,8 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
   const logger = deps.logger ?? sharedLogger;
   const metrics = deps.metrics ?? sharedMetrics;
   const now = deps.now ?? Date.now;
-  const getHosts = registryCache(ddb, config.routingTableName, config.registryMaxAgeMs ?? 60_000, now);
+  const rollupsTable = new RollupsTable(ddb, config.rollupsTableName);
+  const getHosts = registryCache(new RoutingTable(ddb, config.routingTableName), config.registryMaxAgeMs ?? 60_000, now, logger);
   const concurrency = config.writeConcurrency ?? 16;
   const maxConflicts = config.maxConflicts ?? 3;
 
@@ -185,7 +156,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
       // Records of one shard arrive in sequence order, but sort anyway: the condition relies on it.
       const contributions = cell.contributions.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
       try {
-        const outcome = await writeCell(ddb, config.rollupsTableName, { ...cell.write, contributions }, {
+        const outcome = await rollupsTable.addToCell({ ...cell.write, contributions }, {
           expiresAtSeconds: Math.floor(cell.write.minute / 1000) + config.rollupTtlDays * DAY_SECONDS,
           maxConflicts,
         });
@@ -221,7 +192,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
 /**
  * Per-pathway `PathwayErrors` / `PathwayRequests` (dimension `pathway`) for the error-spike alarms of
  * lib/constructs/telemetry-pipeline.ts. The volume is max(CDN requests, player reports) per cell, the
- * same denominator as the scorer (core/routing-score.ts), so pathways without real-time logs count too.
+ * same denominator as the scorer (core/routing/pathway-cost.ts), so pathways without real-time logs count too.
  */
 function publishPathwayMetrics(metrics: MetricsSink, cells: Iterable<PendingCell>): void {
   const byPathway = new Map<string, { errors: number; volume: number }>();
@@ -259,6 +230,6 @@ const ddbClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 let defaultHandler: ReturnType<typeof createAggregatorHandler> | undefined;
 
 export const handler = async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
-  defaultHandler ??= createAggregatorHandler({ ddb: ddbClient, config: configFromEnv() });
+  defaultHandler ??= createAggregatorHandler({ ddb: ddbClient, config: qoeAggregatorConfig.decode(process.env) });
   return defaultHandler(event, context);
 };

@@ -1,28 +1,13 @@
 /**
- * Catalog writes of the ingest handlers: conditional revision transitions, the head's
- * compare-and-set, and the terminal event published exactly once per transition
- * (core/asset-status.ts holds the rules; this only sends them).
- * Shared by submit-job and job-status, which must not import each other (DESIGN.md §3).
+ * The catalog steps both ingest handlers take after a revision changed: bring the head along
+ * (load → `nextHead` → compare-and-set, again on conflict) and publish the terminal event exactly
+ * once per transition. The rules are core/asset-status.ts's, the reads and writes
+ * tables/catalog-table.ts's; this composes them with EventBridge. Shared by submit-job and
+ * job-status, which must not import each other.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  type AssetHead,
-  applyHeadChange,
-  type CatalogEvent,
-  createRevisionParams,
-  HEAD_SK,
-  headUpdateParams,
-  isTerminal,
-  markEventPublishedParams,
-  nextHead,
-  revisionEvent,
-  type RevisionItem,
-  revisionSk,
-  type RevisionStatus,
-  revisionTransitionParams,
-} from '../../core/asset-status';
+import { type AssetHead, applyHeadChange, type CatalogEvent, isTerminal, nextHead, type Revision, revisionEvent } from '../../core/asset-status';
+import type { CatalogTable } from '../../tables/catalog-table';
 import { logger } from '../shared/powertools';
 
 /** The head kept changing under us; the invocation fails and Lambda's async retry tries again. */
@@ -37,78 +22,24 @@ export class EventNotPublishedError extends Error {
 
 const HEAD_WRITE_ATTEMPTS = 5;
 
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
-
 export class CatalogWriter {
   constructor(
-    private readonly documents: DynamoDBDocumentClient,
+    private readonly table: CatalogTable,
     private readonly events: EventBridgeClient,
-    private readonly tableName: string,
     private readonly eventBusName: string,
     private readonly now: () => Date,
   ) {}
 
-  /** Creates the revision item; false when this upload was seen before (a duplicate event). */
-  async createRevision(item: RevisionItem): Promise<boolean> {
-    try {
-      await this.documents.send(new PutCommand(createRevisionParams(this.tableName, item)));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  async getRevision(assetId: string, revision: string): Promise<RevisionItem | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: { assetId, sk: revisionSk(revision) }, ConsistentRead: true }),
-    );
-    return Item as RevisionItem | undefined;
-  }
-
-  /**
-   * Moves a revision forward; returns the item as written, or undefined when the condition failed
-   * (the revision is missing, already there or beyond, or belongs to another job).
-   */
-  async transition(
-    key: { assetId: string; revision: string },
-    next: RevisionStatus,
-    fields: Readonly<Record<string, unknown>> = {},
-    jobId?: string,
-  ): Promise<RevisionItem | undefined> {
-    try {
-      const { Attributes } = await this.documents.send(
-        new UpdateCommand({
-          ...revisionTransitionParams(this.tableName, key, next, this.now().toISOString(), fields, jobId),
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes as RevisionItem;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
-  }
-
   /** Applies a revision's new status to the head (compare-and-set, re-read on conflict); returns the head after. */
-  async advanceHead(item: RevisionItem): Promise<AssetHead | undefined> {
-    const change = { revision: item.revision, status: item.status, uploadedAt: item.uploadedAt, now: this.now().toISOString() };
+  async advanceHead(revision: Revision): Promise<AssetHead | undefined> {
+    const change = { revision: revision.revision, status: revision.status, uploadedAt: revision.uploadedAt, now: this.now().toISOString() };
     for (let attempt = 0; attempt < HEAD_WRITE_ATTEMPTS; attempt++) {
-      const { Item } = await this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: { assetId: item.assetId, sk: HEAD_SK }, ConsistentRead: true }),
-      );
-      const snapshot = Item as AssetHead | undefined;
+      const snapshot = await this.table.getHead(revision.assetId, { consistent: true });
       const headChange = nextHead(snapshot, change);
       if (!headChange) return snapshot;
-      try {
-        await this.documents.send(new UpdateCommand(headUpdateParams(this.tableName, item.assetId, snapshot, headChange)));
-        return applyHeadChange(item.assetId, snapshot, headChange);
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      if (await this.table.writeHead(revision.assetId, snapshot, headChange)) return applyHeadChange(revision.assetId, snapshot, headChange);
     }
-    throw new HeadContentionError(`head of asset "${item.assetId}" changed ${HEAD_WRITE_ATTEMPTS} times while being updated`);
+    throw new HeadContentionError(`head of asset "${revision.assetId}" changed ${HEAD_WRITE_ATTEMPTS} times while being updated`);
   }
 
   async publish(event: CatalogEvent): Promise<void> {
@@ -124,18 +55,13 @@ export class CatalogWriter {
    * out. A crash anywhere leaves the mark unset, so the retried event finishes the job (at least
    * once); once marked, duplicates publish nothing.
    */
-  async finishTerminal(item: RevisionItem): Promise<void> {
-    if (!isTerminal(item.status) || item.eventPublishedAt !== undefined) return;
-    const head = await this.advanceHead(item);
-    const event = revisionEvent(item, head?.currentRevision === item.revision && head.status !== 'DELETED');
+  async finishTerminal(revision: Revision): Promise<void> {
+    if (!isTerminal(revision.status) || revision.eventPublishedAt !== undefined) return;
+    const head = await this.advanceHead(revision);
+    const event = revisionEvent(revision, head?.currentRevision === revision.revision && head.status !== 'DELETED');
     if (event) await this.publish(event);
-    try {
-      await this.documents.send(
-        new UpdateCommand(markEventPublishedParams(this.tableName, item, this.now().toISOString())),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      logger.info('terminal event was already marked as published', { assetId: item.assetId, revision: item.revision });
+    if (!(await this.table.markEventPublished(revision, this.now().toISOString()))) {
+      logger.info('terminal event was already marked as published', { assetId: revision.assetId, revision: revision.revision });
     }
   }
 }

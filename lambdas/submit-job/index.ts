@@ -15,24 +15,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { z } from 'zod';
 import { assetIdFromKey, InvalidAssetNameError, jobRequestToken, revisionFromUpload } from '../../core/asset-id';
-import { newRevisionItem, rejectedUploadEvent, type RevisionItem } from '../../core/asset-status';
-import { LADDERS, type LadderName, planLadder, UnsupportedSourceError } from '../../core/ladder';
+import { newRevision, rejectedUploadEvent, type Revision } from '../../core/asset-status';
+import { LADDERS, planLadder, UnsupportedSourceError } from '../../core/ladder';
 import { buildCreateJobRequest } from '../../core/mediaconvert-job';
 import { sourceInfoFromProbe, UnreadableSourceError } from '../../core/probe';
 import { classifyUploadKey } from '../../core/upload-key';
+import { CatalogTable } from '../../tables/catalog-table';
 import { logger } from '../shared/powertools';
 import { CatalogWriter } from '../shared/catalog-writer';
-
-export interface SubmitJobConfig {
-  readonly assetsTableName: string;
-  readonly originBucketName: string;
-  readonly mediaConvertRoleArn: string;
-  readonly mediaConvertQueueArn?: string;
-  readonly eventBusName: string;
-  readonly stackName: string;
-  readonly ladder: LadderName;
-  readonly perTitle: boolean;
-}
+import { type SubmitJobConfig, submitJobConfig } from './config';
 
 export interface SubmitJobDeps {
   readonly documents: DynamoDBDocumentClient;
@@ -40,35 +31,6 @@ export interface SubmitJobDeps {
   readonly events: EventBridgeClient;
   readonly config: SubmitJobConfig;
   readonly now?: () => Date;
-}
-
-export class MissingConfigError extends Error {
-  override readonly name = 'MissingConfigError';
-}
-
-/** Reads and validates the function's environment (set by lib/constructs/ingest-pipeline.ts). */
-export function configFromEnv(env: Readonly<Record<string, string | undefined>>): SubmitJobConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new MissingConfigError(`environment variable ${name} is required`);
-    return value;
-  };
-  const ladder = env.LADDER ?? 'standard';
-  if (!(ladder in LADDERS)) {
-    throw new MissingConfigError(`LADDER must be one of ${Object.keys(LADDERS).join(', ')}, got "${ladder}"`);
-  }
-  const perTitle = env.PER_TITLE ?? 'false';
-  if (perTitle !== 'true' && perTitle !== 'false') throw new MissingConfigError(`PER_TITLE must be "true" or "false", got "${perTitle}"`);
-  return {
-    assetsTableName: required('ASSETS_TABLE_NAME'),
-    originBucketName: required('ORIGIN_BUCKET_NAME'),
-    mediaConvertRoleArn: required('MEDIACONVERT_ROLE_ARN'),
-    ...(env.MEDIACONVERT_QUEUE_ARN ? { mediaConvertQueueArn: env.MEDIACONVERT_QUEUE_ARN } : {}),
-    eventBusName: required('EVENT_BUS_NAME'),
-    stackName: required('STACK_NAME'),
-    ladder: ladder as LadderName,
-    perTitle: perTitle === 'true',
-  };
 }
 
 /**
@@ -108,18 +70,19 @@ class BadUploadError extends Error {
 export function createSubmitJobHandler(deps: SubmitJobDeps) {
   const now = deps.now ?? (() => new Date());
   const { config } = deps;
-  const catalog = new CatalogWriter(deps.documents, deps.events, config.assetsTableName, config.eventBusName, now);
+  const table = new CatalogTable(deps.documents, config.assetsTableName);
+  const catalog = new CatalogWriter(table, deps.events, config.eventBusName, now);
 
-  async function fail(item: RevisionItem, reason: string, code: string): Promise<SubmitOutcome> {
+  async function fail(item: Revision, reason: string, code: string): Promise<SubmitOutcome> {
     const failed =
-      (await catalog.transition(item, 'FAILED', { errorReason: reason, errorCode: code })) ??
-      (await catalog.getRevision(item.assetId, item.revision));
+      (await table.advanceRevision(item, 'FAILED', now().toISOString(), { errorReason: reason, errorCode: code })) ??
+      (await table.getRevision(item));
     if (failed) await catalog.finishTerminal(failed);
     logger.warn('upload failed', { assetId: item.assetId, revision: item.revision, reason, code });
     return { outcome: 'failed', assetId: item.assetId, revision: item.revision, reason };
   }
 
-  async function probeAndSubmit(item: RevisionItem): Promise<string> {
+  async function probeAndSubmit(item: Revision): Promise<string> {
     const inputS3Uri = `s3://${item.sourceBucket}/${item.sourceKey}`;
     let request;
     try {
@@ -130,7 +93,6 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
         inputS3Uri,
         outputS3Prefix: `s3://${config.originBucketName}/media/${item.assetId}/${item.revision}/`,
         roleArn: config.mediaConvertRoleArn,
-        ...(config.mediaConvertQueueArn ? { queueArn: config.mediaConvertQueueArn } : {}),
         assetId: item.assetId,
         revision: item.revision,
         stackName: config.stackName,
@@ -202,18 +164,18 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
     const log = { assetId, revision, key };
 
     if (size === 0) {
-      const item = newRevisionItem(received, { reason: 'the file is empty (0 bytes)', code: 'EMPTY_FILE' });
-      const existing = (await catalog.createRevision(item)) ? item : await catalog.getRevision(assetId, revision);
+      const item = newRevision(received, { reason: 'the file is empty (0 bytes)', code: 'EMPTY_FILE' });
+      const existing = (await table.createRevision(item)) ? item : await table.getRevision(item);
       if (existing) await catalog.finishTerminal(existing);
       logger.warn('upload failed', { ...log, reason: item.errorReason });
       return { outcome: 'failed', assetId, revision, reason: item.errorReason! };
     }
 
-    let item = newRevisionItem(received);
-    if (await catalog.createRevision(item)) {
+    let item = newRevision(received);
+    if (await table.createRevision(item)) {
       await catalog.advanceHead(item);
     } else {
-      const existing = await catalog.getRevision(assetId, revision);
+      const existing = await table.getRevision(item);
       if (!existing) throw new Error(`revision ${revision} of ${assetId} vanished between write and read`);
       if (existing.status !== 'RECEIVED') {
         // A duplicate delivery. If the first one crashed after a terminal write, finish its event.
@@ -233,7 +195,8 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
       if (error instanceof BadUploadError) return fail(item, error.reason, error.code);
       throw error;
     }
-    const submitted = await catalog.transition(item, 'SUBMITTED', { submittedAt: now().toISOString() }, jobId);
+    const at = now().toISOString();
+    const submitted = await table.advanceRevision(item, 'SUBMITTED', at, { submittedAt: at }, jobId);
     // Undefined: the job's own PROGRESSING event got there first, which is fine.
     if (submitted) await catalog.advanceHead(submitted);
     logger.info('encode submitted', { ...log, jobId });
@@ -249,6 +212,6 @@ const events = new EventBridgeClient({});
 let instance: ReturnType<typeof createSubmitJobHandler> | undefined;
 
 export const handler = (event: unknown): Promise<SubmitOutcome> => {
-  instance ??= createSubmitJobHandler({ documents, mediaConvert, events, config: configFromEnv(process.env) });
+  instance ??= createSubmitJobHandler({ documents, mediaConvert, events, config: submitJobConfig.decode(process.env) });
   return instance(event);
 };

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { logger } from '../shared/powertools';
 import { ASSET_ID_RULE, ASSET_REMOVED, CATALOG_EVENT_SOURCE, isAssetId } from '../../core/identifiers';
+import { CatalogTable } from '../../tables/catalog-table';
+import { takedownConfig } from './config';
 
 export interface TakedownDeps {
   readonly documents: DynamoDBDocumentClient;
@@ -34,28 +36,15 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
  */
 export function createTakedownHandler(deps: TakedownDeps) {
   const now = deps.now ?? (() => new Date());
+  const catalog = new CatalogTable(deps.documents, deps.assetsTableName);
+  const unknown = (assetId: string) => json(404, { error: 'not-found', reason: `asset "${assetId}" is unknown` });
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const assetId = event.pathParameters?.assetId ?? '';
     if (!isAssetId(assetId)) return json(400, { error: 'bad-request', reason: `"${assetId}" is not an asset id: ${ASSET_ID_RULE}` });
 
-    const { Item: head } = await deps.documents.send(new GetCommand({ TableName: deps.assetsTableName, Key: { assetId, sk: 'asset' } }));
-    if (!head) return json(404, { error: 'not-found', reason: `asset "${assetId}" is unknown` });
-
-    try {
-      await deps.documents.send(
-        new UpdateCommand({
-          TableName: deps.assetsTableName,
-          Key: { assetId, sk: 'asset' },
-          UpdateExpression: 'SET #status = :deleted, #deletedAt = :now, #updatedAt = :now',
-          ConditionExpression: 'attribute_exists(assetId)',
-          ExpressionAttributeNames: { '#status': 'status', '#deletedAt': 'deletedAt', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':deleted': 'DELETED', ':now': now().toISOString() },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return json(404, { error: 'not-found', reason: `asset "${assetId}" is unknown` });
-    }
+    if (!(await catalog.getHead(assetId))) return unknown(assetId);
+    // False: the head vanished between the read and the write.
+    if (!(await catalog.markDeleted(assetId, now().toISOString()))) return unknown(assetId);
 
     const deletedObjects = await deletePrefix(deps, `media/${assetId}/`);
     const invalidations = await Promise.all(
@@ -107,13 +96,15 @@ async function deletePrefix(deps: TakedownDeps, prefix: string): Promise<number>
   return deleted;
 }
 
-export const handler = createTakedownHandler({
+const clients = {
   documents: DynamoDBDocumentClient.from(new DynamoDBClient({})),
   s3: new S3Client({}),
   cloudfront: new CloudFrontClient({}),
   events: new EventBridgeClient({}),
-  assetsTableName: process.env.ASSETS_TABLE_NAME ?? '',
-  originBucketName: process.env.ORIGIN_BUCKET_NAME ?? '',
-  distributionIds: (process.env.DISTRIBUTION_IDS ?? '').split(',').filter(Boolean),
-  eventBusName: process.env.EVENT_BUS_NAME ?? '',
-});
+};
+let instance: ReturnType<typeof createTakedownHandler> | undefined;
+
+export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  instance ??= createTakedownHandler({ ...clients, ...takedownConfig.decode(process.env) });
+  return instance(event);
+};

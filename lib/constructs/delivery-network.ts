@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { REALTIME_LOG_FIELDS } from '../../core/realtime-log';
 import { EdgeHandler } from './edge-handler';
 import { DELIVERY_CORS } from '../../core/identifiers';
+import { type ViewerAuthConfig, viewerAuthEdgeFunction } from '../../edge-functions/viewer-auth/config';
 
 
 export interface DeliveryPathway {
@@ -43,18 +44,20 @@ export interface DeliveryNetworkProps {
  */
 export class DeliveryNetwork extends Construct {
   readonly distributions: ReadonlyMap<string, cloudfront.Distribution>;
-  readonly viewerAuth: EdgeHandler;
+  readonly viewerAuth: EdgeHandler<ViewerAuthConfig>;
   readonly realtimeLogConfig: cloudfront.RealtimeLogConfig;
 
   constructor(scope: Construct, id: string, props: DeliveryNetworkProps) {
     super(scope, id);
 
     this.viewerAuth = new EdgeHandler(this, 'ViewerAuth', {
-      handlerDir: 'viewer-auth',
+      edgeFunction: viewerAuthEdgeFunction,
       functionName: `${props.namePrefix}-viewer-auth`,
       edgeStack: props.edgeStack,
       timeout: Duration.seconds(5),
       config: {
+        // One function guards every delivery distribution, so its log tag names them all.
+        pathwayId: 'delivery',
         keyring: { secretId: props.keyring.secretName, regions: props.keyring.regions, timeoutMs: 1500, refreshSeconds: 300 },
       },
     });

@@ -8,17 +8,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { bundleEdgeFunction } from '../bundling/edge-bundle';
+import type { EdgeFunctionDefinition } from '../../edge-functions/shared/baked-config';
 import { acknowledgeNagFinding } from '../nag';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export interface EdgeHandlerProps {
-  /** Folder under `edge-functions/` holding `index.ts`. */
-  readonly handlerDir: string;
+export interface EdgeHandlerProps<C> {
+  /** The function: its folder under `edge-functions/` and its configuration's validator. */
+  readonly edgeFunction: EdgeFunctionDefinition<C>;
   /** Physical function name; Lambda@Edge log groups are named after it in every region. */
   readonly functionName: string;
-  /** Configuration baked into the bundle: Lambda@Edge has no environment variables. */
-  readonly config: unknown;
+  /** Configuration baked into the bundle (Lambda@Edge has no environment variables); validated at synth. */
+  readonly config: C;
   /** Stack (in us-east-1) that holds the function and its role. */
   readonly edgeStack: Stack;
   /** @default 128 */
@@ -35,15 +36,18 @@ export interface EdgeHandlerProps {
  * baked in (a distinct asset hash per function *and* config), its own role with no managed policy, trusted by
  * both `lambda` and `edgelambda`, created in us-east-1 (`cloudfront.experimental.EdgeFunction`).
  */
-export class EdgeHandler extends Construct {
+export class EdgeHandler<C = unknown> extends Construct {
   readonly function: cloudfront.experimental.EdgeFunction;
   readonly role: iam.Role;
 
-  constructor(scope: Construct, id: string, props: EdgeHandlerProps) {
+  constructor(scope: Construct, id: string, props: EdgeHandlerProps<C>) {
     super(scope, id);
-    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), `edge-${props.handlerDir}-`));
+    const { handlerDir } = props.edgeFunction;
+    // The bundle runs the same validation at init; running it here fails synth instead of every request.
+    props.edgeFunction.validateConfig(props.config);
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), `edge-${handlerDir}-`));
     const bundle = bundleEdgeFunction({
-      entry: path.join(REPO_ROOT, 'edge-functions', props.handlerDir, 'index.ts'),
+      entry: path.join(REPO_ROOT, 'edge-functions', handlerDir, 'index.ts'),
       outDir,
       config: props.config,
       minify: true,

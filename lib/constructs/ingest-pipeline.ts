@@ -11,6 +11,8 @@ import { UPLOAD_PREFIX } from '../../core/identifiers';
 import type { LadderChoice } from '../../core/platform-config';
 import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
+import { jobStatusConfig } from '../../lambdas/job-status/config';
+import { submitJobConfig } from '../../lambdas/submit-job/config';
 
 /** Where encodes are written (DESIGN.md §4). */
 export const MEDIA_PREFIX = 'media/';
@@ -66,20 +68,20 @@ export class IngestPipeline extends Construct {
 
     this.deadLetterQueue = props.failureQueue;
 
-    const common = { STACK_NAME: stack.stackName, ASSETS_TABLE_NAME: props.assetsTable.tableName, EVENT_BUS_NAME: props.catalogBus.eventBusName };
+    const common = { stackName: stack.stackName, assetsTableName: props.assetsTable.tableName, eventBusName: props.catalogBus.eventBusName };
 
     this.submitJob = new PlatformFunction(this, 'SubmitJob', {
       handlerDir: 'submit-job',
       serviceName: 'submit-job',
       timeout: Duration.seconds(60),
       deadLetterQueue: this.deadLetterQueue,
-      environment: {
+      environment: submitJobConfig.encode({
         ...common,
-        ORIGIN_BUCKET_NAME: props.originBucket.bucketName,
-        MEDIACONVERT_ROLE_ARN: this.mediaConvertRole.roleArn,
-        LADDER: props.ladder,
-        PER_TITLE: String(props.perTitleEncoding),
-      },
+        originBucketName: props.originBucket.bucketName,
+        mediaConvertRoleArn: this.mediaConvertRole.roleArn,
+        ladder: props.ladder,
+        perTitle: props.perTitleEncoding,
+      }),
     });
     props.assetsTable.grantReadWriteData(this.submitJob);
     props.catalogBus.grantPutEventsTo(this.submitJob);
@@ -111,7 +113,7 @@ export class IngestPipeline extends Construct {
       handlerDir: 'job-status',
       serviceName: 'job-status',
       deadLetterQueue: this.deadLetterQueue,
-      environment: common,
+      environment: jobStatusConfig.encode(common),
     });
     props.assetsTable.grantReadWriteData(this.jobStatus);
     props.catalogBus.grantPutEventsTo(this.jobStatus);

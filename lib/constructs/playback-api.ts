@@ -12,6 +12,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
+import { playbackApiConfig } from '../../lambdas/playback-api/config';
+import { takedownConfig } from '../../lambdas/takedown/config';
 
 export interface PlaybackApiProps {
   readonly assetsTable: dynamodb.ITableV2;
@@ -40,12 +42,12 @@ export class PlaybackApi extends Construct {
       handlerDir: 'playback-api',
       serviceName: 'playback-api',
       timeout: Duration.seconds(10),
-      environment: {
-        ASSETS_TABLE_NAME: props.assetsTable.tableName,
-        KEYRING_SECRET_ARN: props.keyringSecret.secretArn,
-        GATEWAY_DOMAIN: props.gateway.distributionDomainName,
-        TOKEN_LIFETIME_SECONDS: String(props.tokenLifetime.toSeconds()),
-      },
+      environment: playbackApiConfig.encode({
+        assetsTableName: props.assetsTable.tableName,
+        keyringSecretArn: props.keyringSecret.secretArn,
+        gatewayDomain: props.gateway.distributionDomainName,
+        tokenLifetimeSeconds: props.tokenLifetime.toSeconds(),
+      }),
     });
     props.assetsTable.grantReadData(this.sessions);
     props.keyringSecret.grantRead(this.sessions);
@@ -54,12 +56,12 @@ export class PlaybackApi extends Construct {
       handlerDir: 'takedown',
       serviceName: 'takedown',
       timeout: Duration.minutes(5),
-      environment: {
-        ASSETS_TABLE_NAME: props.assetsTable.tableName,
-        ORIGIN_BUCKET_NAME: props.originBucket.bucketName,
-        DISTRIBUTION_IDS: props.distributions.map((d) => d.distributionId).join(','),
-        EVENT_BUS_NAME: props.catalogBus.eventBusName,
-      },
+      environment: takedownConfig.encode({
+        assetsTableName: props.assetsTable.tableName,
+        originBucketName: props.originBucket.bucketName,
+        distributionIds: props.distributions.map((d) => d.distributionId),
+        eventBusName: props.catalogBus.eventBusName,
+      }),
     });
     props.assetsTable.grantReadWriteData(this.takedown);
     props.catalogBus.grantPutEventsTo(this.takedown);

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PlatformFunction } from './platform-function';
+import { keyringRotationConfig } from '../../lambdas/keyring-rotation/config';
 
 export interface PlaybackKeyringProps {
   /** Physical secret name; edge functions bake it in, so it must be known at synth time. */
@@ -41,7 +42,7 @@ export class PlaybackKeyring extends Construct {
     const rotation = new PlatformFunction(this, 'Rotation', {
       handlerDir: 'keyring-rotation',
       serviceName: 'keyring-rotation',
-      environment: { MAX_TOKEN_LIFETIME_SECONDS: String(props.maxTokenLifetime.toSeconds()) },
+      environment: keyringRotationConfig.encode({ maxTokenLifetimeSeconds: props.maxTokenLifetime.toSeconds() }),
     });
     // Wired at L1 on purpose: the L2 `addRotationSchedule` also grants secretsmanager:GetRandomPassword on "*",
     // which this rotation does not use (keys come from node:crypto). These are the four actions it needs.

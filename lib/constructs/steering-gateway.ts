@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { EdgeHandler } from './edge-handler';
 import { EdgeKeyringRef, grantKeyringRead } from './delivery-network';
+import { type SteeringEdgeConfig, steeringEdgeFunction } from '../../edge-functions/steering/config';
 
 export interface SteeringGatewayProps {
   readonly originBucket: s3.IBucket;
@@ -29,12 +30,12 @@ export interface SteeringGatewayProps {
  */
 export class SteeringGateway extends Construct {
   readonly distribution: cloudfront.Distribution;
-  readonly steering: EdgeHandler;
+  readonly steering: EdgeHandler<SteeringEdgeConfig>;
 
   constructor(scope: Construct, id: string, props: SteeringGatewayProps) {
     super(scope, id);
     this.steering = new EdgeHandler(this, 'Steering', {
-      handlerDir: 'steering',
+      edgeFunction: steeringEdgeFunction,
       functionName: `${props.namePrefix}-steering`,
       edgeStack: props.edgeStack,
       // Origin-request functions may use more memory and time; manifests are generated here.

@@ -15,6 +15,9 @@ import { Construct } from 'constructs';
 import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
 import { METRICS_NAMESPACE } from '../../core/identifiers';
+import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
+import { qoeAggregatorConfig } from '../../lambdas/qoe-aggregator/config';
+import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
 
 
 export interface TelemetryPipelineProps {
@@ -79,11 +82,11 @@ export class TelemetryPipeline extends Construct {
       handlerDir: 'cmcd-ingest',
       serviceName: 'cmcd-ingest',
       timeout: Duration.seconds(10),
-      environment: {
-        TELEMETRY_STREAM_NAME: this.stream.streamName,
-        KEYRING_SECRET_ARN: props.keyringSecret.secretArn,
-        RATE_LIMIT_TABLE_NAME: this.rateLimitTable.tableName,
-      },
+      environment: cmcdIngestConfig.encode({
+        streamName: this.stream.streamName,
+        keyringSecretArn: props.keyringSecret.secretArn,
+        rateLimitTableName: this.rateLimitTable.tableName,
+      }),
     });
     this.stream.grantWrite(this.cmcdIngest);
     props.keyringSecret.grantRead(this.cmcdIngest);
@@ -116,11 +119,11 @@ export class TelemetryPipeline extends Construct {
       serviceName: 'qoe-aggregator',
       timeout: Duration.seconds(60),
       memorySize: 1024,
-      environment: {
-        ROLLUPS_TABLE_NAME: this.rollupsTable.tableName,
-        ROUTING_TABLE_NAME: props.routingTable.tableName,
-        ROLLUP_TTL_DAYS: String(props.rollupRetentionDays),
-      },
+      environment: qoeAggregatorConfig.encode({
+        rollupsTableName: this.rollupsTable.tableName,
+        routingTableName: props.routingTable.tableName,
+        rollupTtlDays: props.rollupRetentionDays,
+      }),
     });
     this.aggregator.addEventSource(
       new KinesisEventSource(this.stream, {
@@ -144,12 +147,12 @@ export class TelemetryPipeline extends Construct {
       // One invocation a minute runs several ticks (EventBridge schedules have one-minute granularity).
       timeout: Duration.seconds(70),
       retryAttempts: 0,
-      environment: {
-        ROUTING_TABLE_NAME: props.routingTable.tableName,
-        ROLLUPS_TABLE_NAME: this.rollupsTable.tableName,
-        TICK_SECONDS: String(props.weightsTickSeconds),
-        TICKS: String(Math.max(1, Math.floor(60 / props.weightsTickSeconds))),
-      },
+      environment: routingWeightsConfig.encode({
+        routingTableName: props.routingTable.tableName,
+        rollupsTableName: this.rollupsTable.tableName,
+        tickSeconds: props.weightsTickSeconds,
+        ticks: Math.max(1, Math.floor(60 / props.weightsTickSeconds)),
+      }),
     });
     this.rollupsTable.grantReadData(this.routingWeights);
     // Reads the registry and weights, writes weights with a version condition; never deletes.

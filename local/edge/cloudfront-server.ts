@@ -264,7 +264,10 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     };
   }
 
-  async function fromOrigin(uri: string): Promise<EdgeResponse> {
+  async function fromOrigin(uri: string, method = 'GET'): Promise<EdgeResponse> {
+    // The origin bucket has no CORS rules: S3 refuses a preflight (403). In the cloud none gets this far;
+    // viewer-auth and the steering function answer preflights themselves.
+    if (method === 'OPTIONS') return { status: 403, headers: { 'content-type': 'text/plain' }, body: Buffer.from('CORS is not enabled for this bucket') };
     const key = decodeURIComponent(uri.replace(/^\//, ''));
     try {
       const object = await options.origin.s3.send(new GetObjectCommand({ Bucket: options.origin.bucket, Key: key }));
@@ -339,7 +342,7 @@ export async function startDistribution(options: DistributionOptions): Promise<D
 
     const behavior = options.customOrigins?.find((b) => url.pathname.startsWith(b.pathPrefix));
     if (behavior) {
-      if (request.method === 'OPTIONS') return { response: { status: 204, headers: {}, body: Buffer.alloc(0) }, resultType: 'Miss', country, asn };
+      // ALLOW_ALL on this behavior (lib/constructs/steering-gateway.ts): a preflight reaches the origin, which answers it.
       return { response: await fromCustomOrigin(behavior, url, req.method ?? 'GET', forwarded, viewerHeaders, request.body?.data), resultType: 'Miss', country, asn };
     }
 
@@ -352,9 +355,6 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       if (result) request = result as CloudFrontRequest;
     }
 
-    if (request.method === 'OPTIONS') {
-      return { response: { status: 204, headers: {}, body: Buffer.alloc(0) }, resultType: 'Miss', country, asn };
-    }
 
     const cacheKey = request.uri;
     const cached = caching ? cache.get(cacheKey) : undefined;
@@ -380,9 +380,9 @@ export async function startDistribution(options: DistributionOptions): Promise<D
         },
       };
       const result = await invokeEdge(options.originRequest, baseEvent('origin-request', originRequest, requestId), `${options.id}-origin-request`);
-      response = isGeneratedResponse(result) ? generatedToEdgeResponse(result) : await fromOrigin((result as CloudFrontRequest).uri);
+      response = isGeneratedResponse(result) ? generatedToEdgeResponse(result) : await fromOrigin((result as CloudFrontRequest).uri, request.method);
     } else {
-      response = await fromOrigin(request.uri);
+      response = await fromOrigin(request.uri, request.method);
     }
 
     const ttl = cacheTtlSeconds(response.headers['cache-control'], defaultTtl);

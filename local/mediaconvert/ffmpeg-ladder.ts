@@ -17,6 +17,27 @@ export function crfForQvbrLevel(level: number): number {
   return Math.round(38 - (clamped - 1) * (22 / 9));
 }
 
+/** Samples per AAC-LC frame: the encoder's unit of output, and of its priming (ISO/IEC 14496-3). */
+export const AAC_FRAME_SAMPLES = 1024;
+
+/**
+ * How many source samples (at the rung's sample rate) to encode so the AAC stream ends strictly
+ * before the video does.
+ *
+ * ffmpeg's AAC encoder emits one frame of priming (encoder delay) ahead of the audio, stamped
+ * -1024/rate, and pads the last partial frame to a whole frame. The `dash` muxer measures segment
+ * time from the first packet, priming included, so a 12 s master gave a 12.032 s audio stream whose
+ * last frame fell past the 12 s boundary into a third, 0.021 s segment: hls.js then stalled at 11.96 s
+ * waiting for audio that never ended the stream (issue 13). Encoding whole frames that end before the
+ * video's last instant keeps the audio within one AAC frame (21 ms at 48 kHz) under the video and
+ * its segments as many as the video's. Strictly before: a duration that is a whole number of frames
+ * and of segments (48 s at 48 kHz) would otherwise still put the last frame on the boundary.
+ */
+export function audioSamplesWithinVideo(videoDurationSeconds: number, sampleRate: number): number {
+  const videoSamples = Math.round(videoDurationSeconds * sampleRate);
+  return Math.max(0, Math.ceil(videoSamples / AAC_FRAME_SAMPLES) - 1) * AAC_FRAME_SAMPLES;
+}
+
 function frameRateText(plan: LadderPlan): string {
   return `${plan.frameRate.numerator}/${plan.frameRate.denominator}`;
 }
@@ -27,12 +48,16 @@ function frameRateText(plan: LadderPlan): string {
  * GOPs are closed and fixed (`-g` = `-keyint_min` = gopFrames, no scene-cut keyframes, `+cgop`),
  * so every rung has IDR frames at the same instants and segments of `segmentSeconds` (a whole
  * number of GOPs) line up across rungs — the condition for switching rungs and CDNs mid-stream.
+ *
+ * With `videoDurationSeconds` (the source's video stream duration) every audio rung is cut to end
+ * before the video ends ({@link audioSamplesWithinVideo}), so players reach the end of the stream.
  */
 export function ffmpegArgsForPlan(
   plan: LadderPlan,
   inputPath: string,
   outDir: string,
   manifestBaseName = 'main',
+  videoDurationSeconds?: number,
 ): string[] {
   const args = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-i', inputPath];
 
@@ -48,8 +73,13 @@ export function ffmpegArgsForPlan(
     );
   });
   plan.audio.forEach((rung, index) => {
+    args.push('-map', '0:a:0');
+    if (videoDurationSeconds !== undefined && videoDurationSeconds > 0) {
+      // Resampled first, so the filter's time base is 1/rate and end_pts counts output samples.
+      const samples = audioSamplesWithinVideo(videoDurationSeconds, rung.sampleRate);
+      args.push(`-filter:a:${index}`, `aresample=${rung.sampleRate},atrim=end_pts=${samples}`);
+    }
     args.push(
-      '-map', '0:a:0',
       `-c:a:${index}`, 'aac',
       `-b:a:${index}`, String(rung.bitrate),
       `-ac:a:${index}`, String(rung.channels),

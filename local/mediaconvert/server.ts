@@ -127,6 +127,19 @@ function run(binary: string, args: readonly string[]): Promise<void> {
   });
 }
 
+/**
+ * ffmpeg and ffprobe name the files they read and write, which here are temp paths
+ * (`/tmp/twin-mc-…/input.mp4`) that mean nothing to whoever reads the failure reason in the catalog
+ * and are gone by then. MediaConvert's messages name the S3 input; so do the twin's: each local path
+ * becomes its S3 name, and anything else under the work directory becomes "<job work directory>".
+ */
+export function withS3Names(message: string, s3Names: readonly (readonly [string, string])[], workDir: string): string {
+  let text = message;
+  // Longest first: the input path contains the work directory.
+  for (const [local, s3] of [...s3Names].sort(([a], [b]) => b.length - a.length)) text = text.split(local).join(s3);
+  return text.split(workDir).join('<job work directory>');
+}
+
 /** A FILE_GROUP frame-capture output, if the job asks for one: where MediaConvert would put the poster. */
 function frameCaptureKey(settings: JobSettings, inputUrl: string): { bucket: string; key: string } | undefined {
   for (const group of settings.OutputGroups ?? []) {
@@ -183,6 +196,8 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
   async function encode(id: string): Promise<void> {
     const settings = jobs.get(id)!.Settings!;
     const workDir = await mkdtemp(join(tmpdir(), `twin-mc-${id}-`));
+    // Local file → the S3 name it stands for, so an ffmpeg message names what the user uploaded.
+    const s3Names: [string, string][] = [];
     try {
       let job = update(id, {
         Status: 'PROGRESSING',
@@ -194,6 +209,7 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
 
       const inputUrl = inputUrlOf(settings);
       const inputPath = join(workDir, `input${extname(inputUrl) || '.bin'}`);
+      s3Names.push([inputPath, inputUrl]);
       await downloadTo(options.s3, inputUrl, inputPath);
       const probe = await runFfprobe(ffprobe, inputPath).catch((error: Error) => {
         throw new JobError(ERROR_CODE_INPUT_UNREADABLE, error.message);
@@ -205,10 +221,13 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       const { cmaf } = cmafOutputGroup(settings);
       const destination = parseCmafDestination(cmaf.Destination!, inputUrl);
       const outDir = join(workDir, 'out');
+      s3Names.push([outDir, `s3://${destination.bucket}/${destination.key.replace(/\/$/, '')}`]);
       await mkdir(outDir);
       update(id, { CurrentPhase: 'TRANSCODING', JobPercentComplete: 10 });
-      await run(ffmpeg, ffmpegArgsForPlan(encodedPlan, inputPath, outDir, destination.baseName));
       const durationSeconds = Number(probe.format?.duration ?? 0);
+      // The video stream's own duration (the container's is the longest stream's, often the audio's).
+      const videoSeconds = Number(probe.streams?.find((s) => s.codec_type === 'video')?.duration) || durationSeconds;
+      await run(ffmpeg, ffmpegArgsForPlan(encodedPlan, inputPath, outDir, destination.baseName, videoSeconds));
       await run(
         ffmpeg,
         ffmpegPosterArgs(inputPath, join(outDir, POSTER), Math.min(1, durationSeconds / 2), encodedPlan.video[0]!.width),
@@ -264,7 +283,7 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       });
     } catch (error) {
       const errorCode = error instanceof JobError ? error.code : ERROR_CODE_INPUT_UNREADABLE;
-      const errorMessage = (error as Error).message;
+      const errorMessage = withS3Names((error as Error).message, s3Names, workDir);
       const job = update(id, {
         Status: 'ERROR',
         CurrentPhase: undefined,
@@ -327,7 +346,7 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
           throw new BadRequestError(error.message);
         });
         const ffprobeOutput = await runFfprobe(ffprobe, path).catch((error: Error) => {
-          throw new BadRequestError(`Unable to probe [${file.FileUrl}]: ${error.message}`);
+          throw new BadRequestError(`Unable to probe [${file.FileUrl}]: ${withS3Names(error.message, [[path, file.FileUrl!]], workDir)}`);
         });
         results.push(
           probeResultFromFfprobe(ffprobeOutput, {

@@ -1,6 +1,12 @@
 // Reference player of the local twin (DESIGN.md §8): a signed session from the playback API, then
 // hls.js or dash.js with content steering and CMCD v2 event reports to the session's reportUrl.
-// `window.__twin` exposes what the e2e tests assert on.
+// Opened for an asset that is not playable yet, it shows the asset's catalog state and starts by
+// itself once the asset is READY (docs/adr/0081-twin-player-waits-and-keeps-a-short-buffer.md).
+//
+// `window.__twin` exposes what the e2e tests assert on: currentTime, firstFrameMs, pathway, segments,
+// stalls, currentStallMs, errors, warnings, session, plus `ended` (the media element reached the end)
+// and `assetState` (the catalog status while waiting — RECEIVED, SUBMITTED, PROGRESSING, FAILED, or
+// NOT_IN_CATALOG — and READY once a session was issued).
 (function () {
   'use strict';
   const params = new URLSearchParams(location.search);
@@ -8,28 +14,49 @@
   const kind = params.get('player') === 'dash' ? 'dash' : 'hls';
   const video = document.getElementById('video');
   const $ = (id) => document.getElementById(id);
-  document.getElementById('asset').value = assetId;
-  document.getElementById('player-kind').value = kind;
+  $('asset').value = assetId;
+  $('player-kind').value = kind;
+
+  // The twin keeps a short forward buffer by default (docs/local-twin.md, "Why the player keeps a short
+  // buffer"): over loopback a stock player fills 30 s or more of a 3-minute asset within seconds and then
+  // makes no request for half a minute, so breaking its CDN changes nothing you can see. With ~8 s it
+  // asks for a 6 s segment every few seconds and a broken CDN moves it at once. `&maxBuffer=<s>`
+  // overrides; `&maxBuffer=0` keeps the libraries' own defaults (hls.js 30 s, dash.js 12–30 s).
+  const DEFAULT_MAX_BUFFER_SECONDS = 8;
+  const maxBufferParam = params.get('maxBuffer');
+  const maxBuffer = maxBufferParam === null ? DEFAULT_MAX_BUFFER_SECONDS : Number(maxBufferParam) > 0 ? Number(maxBufferParam) : undefined;
+
+  /** How often the catalog is read while waiting for the asset to become READY. */
+  const WAIT_POLL_MS = 2000;
+  // The operator page's colours, in the same CDN order (registry order from /twin/config.json).
+  const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#D55E00', '#56B4E9'];
 
   const state = {
     player: kind,
     assetId,
+    assetState: null,
+    assetReason: null,
     sessionId: null,
     startedAt: performance.now(),
     firstFrameMs: null,
     currentTime: 0,
+    ended: false,
+    maxBufferSeconds: maxBuffer ?? null,
     pathway: null,
     pathwaysSeen: [],
+    pathwaySwitches: [],
     segments: [],
     bitrateKbps: null,
     bufferSeconds: 0,
     stalls: [],
+    currentStallMs: 0,
     errors: [],
     warnings: [],
   };
   window.__twin = state;
 
   let pathwayByOrigin = new Map();
+  let colourByPathway = new Map();
   const pathwayOf = (url) => {
     try {
       return pathwayByOrigin.get(new URL(url, location.href).origin) || null;
@@ -37,16 +64,34 @@
       return null;
     }
   };
+  const clock = (epochMs) => new Date(epochMs).toLocaleTimeString('en-GB', { hour12: false });
+  const mediaClock = (seconds) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
 
   function segmentLoaded(url, bitrateKbps) {
     const pathway = pathwayOf(url);
-    state.segments.push({ at: Date.now(), pathway, url });
+    const at = Date.now();
+    state.segments.push({ at, pathway, url });
     if (state.segments.length > 500) state.segments.shift();
     if (pathway) {
+      if (state.pathway && state.pathway !== pathway) {
+        state.pathwaySwitches.push({ at, from: state.pathway, to: pathway, mediaTime: Math.round(video.currentTime * 10) / 10 });
+        renderSwitches();
+      }
       state.pathway = pathway;
       if (!state.pathwaysSeen.includes(pathway)) state.pathwaysSeen.push(pathway);
     }
     if (bitrateKbps) state.bitrateKbps = Math.round(bitrateKbps);
+  }
+
+  function renderSwitches() {
+    const list = document.createElement('ol');
+    list.start = Math.max(1, state.pathwaySwitches.length - 7);
+    for (const s of state.pathwaySwitches.slice(-8)) {
+      const li = document.createElement('li');
+      li.textContent = `${clock(s.at)}: ${s.from} → ${s.to} (at ${mediaClock(s.mediaTime)} in the video)`;
+      list.append(li);
+    }
+    $('switches').replaceChildren(list);
   }
 
   // Non-fatal player errors (retries, level and pathway switches), stamped with ms since page start.
@@ -58,10 +103,13 @@
   function fail(message) {
     state.errors.push(String(message));
     $('errors').textContent = state.errors.join('\n');
+    $('errors').classList.add('has-errors');
   }
 
   // Stalls: a `waiting` after playback began, until the next `playing` (time-based rebuffering).
   let stallStart = null;
+  /** performance.now() when the session was issued (after any wait for READY). */
+  let sessionAt = null;
   video.addEventListener('playing', () => {
     if (state.firstFrameMs === null) state.firstFrameMs = Math.round(performance.now() - state.startedAt);
     if (stallStart !== null) {
@@ -72,6 +120,13 @@
   video.addEventListener('waiting', () => {
     if (state.firstFrameMs !== null && stallStart === null) stallStart = performance.now();
   });
+  // `ended` fires only when every buffer reached the end of the stream (MSE endOfStream): the check that
+  // no rendition is longer than the others (issue 13: a trailing audio segment kept hls.js at 11.96 s).
+  video.addEventListener('ended', () => {
+    state.ended = true;
+    stallStart = null;
+  });
+  video.addEventListener('play', () => (state.ended = false));
   video.addEventListener('error', () => fail(`media element error ${video.error && video.error.code}: ${video.error && video.error.message}`));
 
   setInterval(() => {
@@ -84,10 +139,24 @@
     state.bufferSeconds = Math.round(ahead * 10) / 10;
     state.currentStallMs = stallStart === null ? 0 : Math.round(performance.now() - stallStart);
     $('pathway').textContent = state.pathway || '–';
+    const badge = $('now-playing');
+    if (state.pathway) {
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = colourByPathway.get(state.pathway) || '#999';
+      badge.replaceChildren(swatch, `from ${state.pathway}`);
+      badge.hidden = false;
+    }
     $('bitrate').textContent = state.bitrateKbps ? `${state.bitrateKbps} kbit/s` : '–';
-    $('buffer').textContent = `${state.bufferSeconds} s`;
+    $('buffer').textContent = `${state.bufferSeconds} s (target ${state.maxBufferSeconds === null ? "the player's default" : `${state.maxBufferSeconds} s`})`;
     $('stalls').textContent = `${state.stalls.length}${stallStart !== null ? ' (stalled now)' : ''}`;
-    $('ttff').textContent = state.firstFrameMs === null ? '–' : `${state.firstFrameMs} ms`;
+    // firstFrameMs counts from page load (what the e2e figures report); after a wait, also from READY.
+    const sinceReady = sessionAt !== null && sessionAt - state.startedAt > 1000 ? ` (${Math.round(state.startedAt + state.firstFrameMs - sessionAt)} ms after READY)` : '';
+    $('ttff').textContent = state.firstFrameMs === null ? '–' : `${state.firstFrameMs} ms${sinceReady}`;
+    if (state.session) {
+      const duration = Number.isFinite(video.duration) ? ` / ${mediaClock(video.duration)}` : '';
+      $('playback').textContent = state.ended ? `ended at ${mediaClock(video.currentTime)}` : `${mediaClock(video.currentTime)}${duration}${video.paused ? ' (paused)' : ''}`;
+    }
   }, 250);
 
   const CMCD_EVENTS = ['t', 'ps', 'e', 'rr', 'bc'];
@@ -117,12 +186,10 @@
   function playHls(session) {
     if (!window.Hls || !window.Hls.isSupported()) return fail('hls.js is not supported in this browser');
     const Hls = window.Hls;
-    const maxBuffer = Number(params.get('maxBuffer')) || undefined;
     const hls = new Hls({
       ...HLS_FAILOVER_POLICY,
       // `?debug=1` turns on hls.js's own log in the browser console.
       debug: params.get('debug') === '1',
-      // `?maxBuffer=<s>` keeps requests flowing on short assets (failover demos and tests).
       ...(maxBuffer ? { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer } : {}),
       // Content steering is on whenever the playlist has EXT-X-CONTENT-STEERING (full build).
       cmcd: {
@@ -155,6 +222,10 @@
     player.updateSettings({
       streaming: {
         applyContentSteering: true,
+        // dash.js keeps `bufferTimeDefault` ahead, more at the top quality (and more still for long content).
+        ...(maxBuffer
+          ? { buffer: { bufferTimeDefault: maxBuffer, bufferTimeAtTopQuality: maxBuffer, bufferTimeAtTopQualityLongForm: maxBuffer } }
+          : {}),
         cmcd: {
           enabled: true,
           version: 2,
@@ -181,24 +252,98 @@
     player.initialize(video, session.dash, true);
   }
 
+  // ---------- waiting for the asset ----------
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function requestSession() {
+    const answer = await fetch('/api/sessions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ assetId }),
+    });
+    return { status: answer.status, body: await answer.json().catch(() => ({})) };
+  }
+
+  /**
+   * The asset's catalog entry from the operator API: `{status, playable, reason}`, status NOT_IN_CATALOG
+   * before its upload is seen, or null when the operator API cannot answer (then the session is retried).
+   */
+  async function catalogState() {
+    try {
+      const answer = await fetch(`/operator/api/assets/${encodeURIComponent(assetId)}`, { cache: 'no-store' });
+      if (answer.status === 404) return { status: 'NOT_IN_CATALOG', playable: false, reason: null };
+      if (!answer.ok) return null;
+      const { asset } = await answer.json();
+      const latest = asset.latest || {};
+      return {
+        status: asset.status || latest.status || 'UNKNOWN',
+        playable: Boolean(asset.currentRevision) && asset.status !== 'DELETED',
+        reason: latest.status === 'FAILED' ? latest.errorReason || 'no reason recorded' : null,
+      };
+    } catch {
+      return null;
+    }
+  }
+
+  const WAITING_TEXT = {
+    NOT_IN_CATALOG: 'is not in the catalog yet: upload it (copy a master into .twin/drop/) and this page starts it when it is READY.',
+    RECEIVED: 'was uploaded and is being probed.',
+    SUBMITTED: 'is queued for encoding.',
+    PROGRESSING: 'is being encoded.',
+    FAILED: 'failed',
+    DELETED: 'was taken down.',
+  };
+
+  function showWaiting(catalog) {
+    const box = $('waiting');
+    const status = catalog ? catalog.status : 'NOT_PLAYABLE';
+    state.assetState = status;
+    state.assetReason = catalog ? catalog.reason : null;
+    const what = catalog ? WAITING_TEXT[status] || `is ${status}.` : 'is not playable yet.';
+    const reason = catalog && catalog.reason ? `: ${catalog.reason}. A new upload of the same name replaces it.` : '';
+    box.textContent = `Asset ${assetId} ${what}${reason} Checking every ${WAIT_POLL_MS / 1000} s; playback starts by itself once it is READY.`;
+    box.classList.toggle('failed', status === 'FAILED' || status === 'DELETED');
+    box.hidden = false;
+    $('asset-state').textContent = status;
+  }
+
+  /** A session as soon as the asset is playable: the catalog is polled meanwhile, never a red 404. */
+  async function waitForSession() {
+    for (;;) {
+      const { status, body } = await requestSession();
+      if (status === 201) return body;
+      if (status !== 404) throw new Error(`POST /sessions answered ${status}: ${body.reason || body.error || 'no reason'}`);
+      let catalog;
+      for (;;) {
+        catalog = await catalogState();
+        showWaiting(catalog);
+        if (!catalog || catalog.playable) break;
+        await sleep(WAIT_POLL_MS);
+      }
+      // Playable by the catalog (or no operator API to ask): try the session again after a short pause.
+      await sleep(catalog ? 500 : WAIT_POLL_MS);
+    }
+  }
+
   async function start() {
     try {
       const config = await (await fetch('/twin/config.json')).json();
       pathwayByOrigin = new Map(config.cdns.map((c) => [new URL(c.endpoint).origin, c.id]));
-      const answer = await fetch('/api/sessions', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ assetId }),
-      });
-      const session = await answer.json();
-      if (answer.status !== 201) return fail(`POST /sessions answered ${answer.status}: ${session.reason || session.error}`);
+      colourByPathway = new Map(config.cdns.map((c, i) => [c.id, PALETTE[i % PALETTE.length]]));
+      const session = await waitForSession();
+      $('waiting').hidden = true;
+      state.assetState = 'READY';
+      state.assetReason = null;
+      $('asset-state').textContent = `READY (revision ${session.revision})`;
+      sessionAt = performance.now();
       state.sessionId = session.sessionId;
       state.session = session;
-      $('session').textContent = `${session.sessionId} (${kind}, revision ${session.revision})`;
+      $('session').textContent = `${session.sessionId} (${kind})`;
       if (kind === 'dash') playDash(session);
       else playHls(session);
     } catch (error) {
-      fail(`could not start: ${error}`);
+      fail(`could not start: ${error.message || error}`);
     }
   }
   void start();

@@ -2,8 +2,13 @@
  * A watched folder that uploads what is dropped into it to `uploads/<name>` in the upload bucket, so
  * a newcomer can start an ingest without an S3 client. The upload is an ordinary PutObject: s3rver's
  * event then takes the same path as any upload (DESIGN.md §4 trigger).
+ *
+ * Files already in the folder when it starts are uploaded too: the twin's buckets and catalog live in
+ * memory, so after a restart a master left in the folder would otherwise be in no catalog at all.
+ * Within one run a file is uploaded once per content change (size and mtime), never twice for the
+ * same bytes.
  */
-import { createReadStream, existsSync, mkdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
@@ -15,7 +20,8 @@ export interface DropFolderOptions {
   readonly prefix?: string;
   /** A file counts as complete once its size has not changed for this long. @default 1000 */
   readonly settleMs?: number;
-  readonly onUploaded?: (key: string) => void;
+  /** `file` is the path in the folder, `key` the object key it was uploaded to. */
+  readonly onUploaded?: (key: string, file: string) => void;
   readonly onError?: (file: string, error: unknown) => void;
 }
 
@@ -42,10 +48,16 @@ export function watchDropFolder(options: DropFolderOptions): DropFolder {
     if (uploadedSignature.get(name) === signature) return;
     uploadedSignature.set(name, signature);
     const key = `${prefix}${basename(name)}`;
-    await options.s3.send(
-      new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: createReadStream(file), ContentLength: stat.size }),
-    );
-    options.onUploaded?.(key);
+    try {
+      await options.s3.send(
+        new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: createReadStream(file), ContentLength: stat.size }),
+      );
+    } catch (error) {
+      // Not uploaded: the next change to the file (or a restart) tries again.
+      uploadedSignature.delete(name);
+      throw error;
+    }
+    options.onUploaded?.(key, file);
   };
 
   // fs.watch reports a burst of events while a file is written; wait until it settles.
@@ -64,6 +76,8 @@ export function watchDropFolder(options: DropFolderOptions): DropFolder {
   const watcher: FSWatcher = watch(options.directory, (_event, name) => {
     if (name) schedule(name.toString());
   });
+  // Watch first, then list: a file written between the two is seen by both and uploaded once.
+  for (const name of readdirSync(options.directory)) schedule(name);
   return {
     stop() {
       watcher.close();

@@ -37,6 +37,14 @@ export interface TestMasterSpec {
 }
 
 /**
+ * The file name a generated master is cached under. The spec is part of the name, so changing the
+ * spec generates a new master instead of reusing an old file with the same name.
+ */
+export function testMasterFileName(prefix: string, spec: TestMasterSpec): string {
+  return `${prefix}-${spec.seconds}s-${spec.width}x${spec.height}-${spec.fps ?? 25}fps.mp4`;
+}
+
+/**
  * Writes an H.264/AAC MP4 master from lavfi test sources (moving test pattern + tone), the kind of
  * mezzanine a content team uploads. `ultrafast` keeps generation cheap on 2 cores; the twin's
  * encode, not this, is what the figures measure.
@@ -49,6 +57,8 @@ export function generateTestMaster(outFile: string, spec: TestMasterSpec, ffmpeg
     '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${spec.seconds}`,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(fps * 2),
     '-c:a', 'aac', '-b:a', '128k', '-shortest', '-movflags', '+faststart',
+    // Explicit, so the file name need not end in .mp4 (the twin writes `<name>.part` and renames it).
+    '-f', 'mp4',
     outFile,
   ];
   return new Promise((resolve, reject) => {

@@ -88,7 +88,7 @@ describe('operator API', () => {
     deadEndpoint = await listenOnLoopback(dead);
     await closeServer(dead);
 
-    const handle = createOperatorApi({
+    const { handle } = createOperatorApi({
       documents,
       tables: TABLES,
       distributions: [
@@ -210,6 +210,21 @@ describe('operator API', () => {
     const responses = await Promise.all(['0', '61', 'abc', '1.5'].map((m) => fetch(`${base}/operator/api/qoe?minutes=${m}`)));
 
     expect(responses.map((r) => r.status)).toEqual([400, 400, 400, 400]);
+  });
+
+  it('answers one asset by id, for a player waiting for it to become READY', async () => {
+    const response = await fetch(`${base}/operator/api/assets/trailer`);
+    const body = (await response.json()) as { asset: Record<string, unknown> };
+
+    expect(response.status).toBe(200);
+    expect(body.asset).toMatchObject({ assetId: 'trailer', status: 'RECEIVED', latest: { revision: '20261124-100500-c' } });
+  });
+
+  it('answers 404 naming an asset that is not in the catalog yet', async () => {
+    const response = await fetch(`${base}/operator/api/assets/${encodeURIComponent('my-film')}`);
+
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { message: string }).message).toBe('asset "my-film" is not in the catalog (yet)');
   });
 
   it('answers 404 for an unknown operator route and 405 for a write to a read-only one', async () => {

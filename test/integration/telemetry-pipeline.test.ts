@@ -10,6 +10,7 @@ import { createAggregatorHandler } from '../../lambdas/qoe-aggregator/index';
 import { type LocalAws, startLocalAws } from '../../local/aws-servers';
 import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
 import { FIXTURE_PATHWAYS, hlsjsCmcdReportBodies, realtimeLogFixtureLines } from '../support/telemetry';
+import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
 
 const STREAM = 'telemetry';
 const ROUTING = 'Routing';
@@ -119,7 +120,8 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
       kinesis,
       ddb,
       keyring: { get: async () => keyring },
-      config: { streamName: STREAM, rateLimitTableName: RATE },
+      // The deployed defaults (lambdas/cmcd-ingest/config.ts), as the function decodes them at cold start.
+      config: cmcdIngestConfig.decode({ KEYRING_SECRET_ARN: 'keyring', TELEMETRY_STREAM_NAME: STREAM, RATE_LIMIT_TABLE_NAME: RATE }),
       logger: quiet,
       metrics: noMetrics(),
     });

@@ -18,7 +18,8 @@ describe('twin CloudFront distribution', () => {
   const viewerRequest = async (event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> => {
     viewerEvents.push(event);
     const request = event.Records[0]!.cf.request;
-    if (request.method === 'OPTIONS') return request;
+    // Like viewer-auth: a preflight carries no token and is answered at the edge.
+    if (request.method === 'OPTIONS') return { status: '204', statusDescription: 'No Content', headers: {} };
     const [, token, ...rest] = request.uri.split('/');
     if (token !== 'good') {
       return { status: '403', statusDescription: 'Forbidden', headers: { 'cache-control': [{ key: 'Cache-Control', value: 'no-store' }], 'x-token-error': [{ key: 'X-Token-Error', value: 'bad-signature' }] } };

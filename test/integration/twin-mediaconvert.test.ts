@@ -158,6 +158,15 @@ describe('twin MediaConvert', () => {
       ]),
     );
     expect(hls.match(/#EXT-X-STREAM-INF/g)).toHaveLength(2);
+    // The probed video duration reaches the encoder: the audio rendition ends with the video.
+    const durations = async (name: string) =>
+      (await (await aws.clients.s3.send(new GetObjectCommand({ Bucket: 'origin', Key: `media/big-buck/r1/${name}` }))).Body!.transformToString())
+        .split('\n')
+        .filter((line) => line.startsWith('#EXTINF:'))
+        .map((line) => Number(line.slice(8).split(',')[0]));
+    const [video, audio] = [await durations('media_0.m3u8'), await durations('media_2.m3u8')];
+    expect(audio).toHaveLength(video.length);
+    expect(audio.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(video.reduce((a, b) => a + b, 0));
     expect(mine.map((e) => e.detail.status)).toEqual(['PROGRESSING', 'COMPLETE']);
     expect(mine[1]).toMatchObject({
       source: 'aws.mediaconvert',
@@ -217,6 +226,30 @@ describe('twin MediaConvert', () => {
     expect(job.Status).toBe('ERROR');
     expect(error?.detail.errorMessage).toMatch(/Invalid data found/);
     expect(error?.detail.errorCode).toBe(1010);
+  });
+
+  it('names the S3 input, never its own temp files, in a failed job\'s message', async () => {
+    const created = await client.send(
+      new CreateJobCommand({
+        Role: 'arn:aws:iam::000000000000:role/MediaConvert',
+        Settings: settingsFor('s3://uploads/uploads/notes.mov', 's3://origin/media/notes/r2/main'),
+      }),
+    );
+
+    const job = await mediaconvert.waitForJob(created.Job!.Id!);
+
+    expect(job.ErrorMessage).toContain('s3://uploads/uploads/notes.mov');
+    expect(job.ErrorMessage).not.toContain(tmpdir());
+    expect(job.ErrorMessage).not.toMatch(/twin-mc-|input\.mov/);
+  });
+
+  it('names the S3 input, never its own temp files, when Probe cannot read a file', async () => {
+    const probing = client.send(new ProbeCommand({ InputFiles: [{ FileUrl: 's3://uploads/uploads/notes.mov' }] }));
+
+    const error = (await probing.catch((e: unknown) => e)) as Error;
+
+    expect(error.message).toMatch(/^Unable to probe \[s3:\/\/uploads\/uploads\/notes\.mov\]: s3:\/\/uploads\/uploads\/notes\.mov: Invalid data found/);
+    expect(error.message).not.toContain(tmpdir());
   });
 
   it('reports a missing input as an ERROR job rather than failing CreateJob', async () => {

@@ -6,8 +6,9 @@ type Item = Record<string, unknown>;
 
 /**
  * An in-memory Assets table behind a mocked DocumentClient, for the catalog handlers' unit tests
- * (submit-job, job-status). It evaluates the handlers' real condition and update expressions (the
- * subset they use), so duplicates and out-of-order events behave as they would against DynamoDB.
+ * (submit-job, job-status). It evaluates the condition and update expressions tables/catalog-table.ts
+ * sends (the subset it uses), so duplicates and out-of-order events behave as they would against
+ * DynamoDB. The catalog table itself is tested against dynalite (test/integration/tables-catalog.test.ts).
  */
 export class InMemoryAssetsTable {
   readonly items = new Map<string, Item>();

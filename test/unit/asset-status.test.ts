@@ -3,16 +3,14 @@ import {
   type AssetHead,
   applyHeadChange,
   canAdvance,
-  forwardOnlyCondition,
-  headUpdateParams,
   manifestPaths,
-  newRevisionItem,
+  newRevision,
   nextHead,
+  playableRevision,
   REVISION_STATUSES,
   renditionsFromOutputGroups,
   revisionEvent,
   revisionStatusForJobStatus,
-  revisionTransitionParams,
   statusesBefore,
 } from '../../core/asset-status';
 
@@ -39,18 +37,14 @@ describe('the forward-only state machine', () => {
     for (const status of REVISION_STATUSES) expect(canAdvance(status, status)).toBe(false);
   });
 
-  it('builds the DynamoDB condition from the statuses that rank lower, with #status for the reserved word', () => {
-    // Act
-    const condition = forwardOnlyCondition('READY');
-    // Assess
-    expect(condition.expression).toBe('attribute_exists(#sk) AND #status IN (:before0, :before1, :before2)');
-    expect(condition.names).toEqual({ '#sk': 'sk', '#status': 'status' });
-    expect(Object.values(condition.values)).toEqual(['RECEIVED', 'SUBMITTED', 'PROGRESSING']);
+  // How the catalog table turns these into conditions: test/integration/tables-catalog.test.ts.
+  it('lists the statuses a revision may be in for the next one to apply', () => {
+    expect(statusesBefore('READY')).toEqual(['RECEIVED', 'SUBMITTED', 'PROGRESSING']);
     expect(statusesBefore('PROGRESSING')).toEqual(['RECEIVED', 'SUBMITTED']);
   });
 
-  it('only lets RECEIVED be created, never overwritten', () => {
-    expect(forwardOnlyCondition('RECEIVED').expression).toBe('attribute_not_exists(#sk)');
+  it('only lets RECEIVED be created, never reached from another status', () => {
+    expect(statusesBefore('RECEIVED')).toEqual([]);
   });
 
   it.each([
@@ -65,20 +59,6 @@ describe('the forward-only state machine', () => {
     ['QUEUE_HOP', undefined],
   ])('maps MediaConvert status %s to %s', (jobStatus, expected) => {
     expect(revisionStatusForJobStatus(jobStatus)).toBe(expected);
-  });
-});
-
-describe('revisionTransitionParams', () => {
-  it('sets the status and fields under a forward-only condition tied to the job', () => {
-    // Act
-    const params = revisionTransitionParams('Assets', { assetId: 'big-buck', revision: R1 }, 'READY', NOW, { durationMs: 1000, skipped: undefined }, 'job-1');
-    // Assess
-    expect(params.Key).toEqual({ assetId: 'big-buck', sk: `rev#${R1}` });
-    expect(params.UpdateExpression).toBe('SET #status = :next, #updatedAt = :now, #f0 = :f0, #jobId = :jobId');
-    expect(params.ConditionExpression).toContain('#status IN (');
-    expect(params.ConditionExpression).toContain('(attribute_not_exists(#jobId) OR #jobId = :jobId)');
-    expect(params.ExpressionAttributeNames['#f0']).toBe('durationMs');
-    expect(params.ExpressionAttributeValues).toMatchObject({ ':next': 'READY', ':f0': 1000, ':jobId': 'job-1' });
   });
 });
 
@@ -102,7 +82,7 @@ describe('nextHead', () => {
 
   it('makes a READY revision current when it is newer', () => {
     // Prepare
-    const head: AssetHead = { assetId: 'a', sk: 'asset', latestRevision: R2, status: 'PROGRESSING', currentRevision: R1, version: 4 };
+    const head: AssetHead = { assetId: 'a', latestRevision: R2, status: 'PROGRESSING', currentRevision: R1, version: 4 };
     // Act
     const result = nextHead(head, change(R2, 'READY'));
     // Assess
@@ -111,14 +91,14 @@ describe('nextHead', () => {
 
   it('keeps the newer current revision when an older one finishes late', () => {
     // Prepare
-    const head: AssetHead = { assetId: 'a', sk: 'asset', latestRevision: R2, status: 'READY', currentRevision: R2, version: 7 };
+    const head: AssetHead = { assetId: 'a', latestRevision: R2, status: 'READY', currentRevision: R2, version: 7 };
     // Act + Assess
     expect(nextHead(head, change(R1, 'READY'))).toBeNull();
   });
 
   it('keeps serving the current revision while a re-upload encodes or fails', () => {
     // Prepare
-    const head: AssetHead = { assetId: 'a', sk: 'asset', latestRevision: R1, status: 'READY', currentRevision: R1, version: 3 };
+    const head: AssetHead = { assetId: 'a', latestRevision: R1, status: 'READY', currentRevision: R1, version: 3 };
     // Act
     const submitted = applyHeadChange('a', head, nextHead(head, change(R2, 'SUBMITTED'))!);
     const failed = applyHeadChange('a', submitted, nextHead(submitted, change(R2, 'FAILED'))!);
@@ -129,7 +109,7 @@ describe('nextHead', () => {
 
   it('does not move the latest revision status backwards', () => {
     // Prepare
-    const head: AssetHead = { assetId: 'a', sk: 'asset', latestRevision: R1, status: 'READY', currentRevision: R1, version: 3 };
+    const head: AssetHead = { assetId: 'a', latestRevision: R1, status: 'READY', currentRevision: R1, version: 3 };
     // Act + Assess
     expect(nextHead(head, change(R1, 'PROGRESSING'))).toBeNull();
   });
@@ -138,7 +118,6 @@ describe('nextHead', () => {
     // Prepare
     const head: AssetHead = {
       assetId: 'a',
-      sk: 'asset',
       latestRevision: R1,
       status: 'DELETED',
       currentRevision: R1,
@@ -152,7 +131,6 @@ describe('nextHead', () => {
     // Prepare
     const head: AssetHead = {
       assetId: 'a',
-      sk: 'asset',
       latestRevision: R1,
       status: 'DELETED',
       currentRevision: R1,
@@ -166,24 +144,15 @@ describe('nextHead', () => {
   });
 });
 
-describe('headUpdateParams', () => {
-  it('creates the head only if it does not exist yet', () => {
-    // Act
-    const params = headUpdateParams('Assets', 'a', undefined, { set: { status: 'RECEIVED' }, remove: [] });
-    // Assess
-    expect(params.ConditionExpression).toBe('attribute_not_exists(#sk)');
-    expect(params.UpdateExpression).toBe('SET #s0 = :s0');
+describe('playableRevision', () => {
+  it('serves the current revision of a live asset', () => {
+    expect(playableRevision({ assetId: 'a', status: 'PROGRESSING', currentRevision: R1, latestRevision: R2 })).toBe(R1);
   });
 
-  it('compares every field the change was computed from, so a concurrent takedown wins', () => {
-    // Prepare
-    const snapshot: AssetHead = { assetId: 'a', sk: 'asset', status: 'PROGRESSING', updatedAt: NOW, version: 2 };
-    // Act
-    const params = headUpdateParams('Assets', 'a', snapshot, { set: { status: 'READY' }, remove: ['currentRevision'] });
-    // Assess
-    expect(params.ConditionExpression).toBe('#g0 = :g0 AND #g1 = :g1 AND #g2 = :g2 AND attribute_not_exists(#g3)');
-    expect(params.ExpressionAttributeNames).toMatchObject({ '#g0': 'version', '#g1': 'status', '#g2': 'updatedAt', '#g3': 'deletedAt' });
-    expect(params.UpdateExpression).toBe('SET #s0 = :s0 REMOVE #r0');
+  it('serves nothing for an unknown asset, one without a READY revision, or a taken-down one', () => {
+    expect(playableRevision(undefined)).toBeUndefined();
+    expect(playableRevision({ assetId: 'a', status: 'PROGRESSING', latestRevision: R1 })).toBeUndefined();
+    expect(playableRevision({ assetId: 'a', status: 'DELETED', currentRevision: R1 })).toBeUndefined();
   });
 });
 
@@ -221,7 +190,7 @@ describe('renditionsFromOutputGroups', () => {
 });
 
 describe('revisionEvent', () => {
-  const base = newRevisionItem({
+  const base = newRevision({
     assetId: 'big-buck',
     revision: R1,
     uploadedAt: '2024-05-14T09:21:07.000Z',

@@ -16,7 +16,7 @@ import {
 } from '../../core/identifiers';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const SOURCE_DIRS = ['bin', 'core', 'lib', 'lambdas', 'edge-functions', 'local'];
+const SOURCE_DIRS = ['bin', 'core', 'lib', 'lambdas', 'edge-functions', 'local', 'tables'];
 const HOME = 'core/identifiers.ts';
 
 function sourceFiles(dir: string): string[] {

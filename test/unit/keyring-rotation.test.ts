@@ -10,7 +10,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateInitialKeyring, parseKeyring, rotateKeyring, serializeKeyring } from '../../core/keyring';
 import { signToken, verifyToken } from '../../core/token';
-import { createRotationHandler, readMaxTokenLifetimeSeconds, RotationError, type RotationEvent } from '../../lambdas/keyring-rotation/index';
+import { keyringRotationConfig } from '../../lambdas/keyring-rotation/config';
+import { createRotationHandler, RotationError, type RotationEvent } from '../../lambdas/keyring-rotation/index';
+import { FunctionConfigError } from '../../lambdas/shared/function-config';
 
 const NOW = 1_750_000_000;
 const DAY = 86_400;
@@ -151,9 +153,9 @@ describe('keyring rotation: guards', () => {
   });
 
   it('reads the longest token lifetime from the environment', () => {
-    expect(readMaxTokenLifetimeSeconds({ MAX_TOKEN_LIFETIME_SECONDS: '21600' })).toBe(21_600);
-    expect(() => readMaxTokenLifetimeSeconds({})).toThrow(RotationError);
-    expect(() => readMaxTokenLifetimeSeconds({ MAX_TOKEN_LIFETIME_SECONDS: '6h' })).toThrow(RotationError);
+    expect(keyringRotationConfig.decode({ MAX_TOKEN_LIFETIME_SECONDS: '21600' })).toEqual({ maxTokenLifetimeSeconds: 21_600 });
+    expect(() => keyringRotationConfig.decode({})).toThrow(FunctionConfigError);
+    expect(() => keyringRotationConfig.decode({ MAX_TOKEN_LIFETIME_SECONDS: '6h' })).toThrow('MAX_TOKEN_LIFETIME_SECONDS ("6h"): must be an integer');
   });
 });
 

@@ -4,13 +4,11 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import {
-  configFromEnvironment,
-  createRoutingWeightsHandler,
-  createRoutingWeightsTick,
-  RegistryMissingError,
-  RoutingWeightsConfigError,
-} from '../../lambdas/routing-weights';
+import { createRoutingWeightsHandler, createRoutingWeightsTick, RegistryMissingError } from '../../lambdas/routing-weights';
+import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
+import { FunctionConfigError } from '../../lambdas/shared/function-config';
+
+const configFromEnvironment = (env: Record<string, string>) => routingWeightsConfig.decode(env);
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 30);
 const MINUTE = Math.floor(NOW / 60_000) * 60_000;
@@ -203,9 +201,11 @@ describe('routing-weights handler', () => {
   });
 });
 
-describe('configFromEnvironment', () => {
-  it('reads table names and the cadence, with 6 ticks of 10 s by default', () => {
-    expect(configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q' })).toEqual({
+describe('routingWeightsConfig', () => {
+  const cadence = { TICKS: '6', TICK_SECONDS: '10' };
+
+  it('reads table names and the cadence the construct sets', () => {
+    expect(configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', ...cadence })).toEqual({
       routingTableName: 'R',
       rollupsTableName: 'Q',
       ticks: 6,
@@ -214,27 +214,27 @@ describe('configFromEnvironment', () => {
   });
 
   it('names the variable and the bad value', () => {
-    expect(() => configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', TICK_SECONDS: 'soon' })).toThrow(
-      new RoutingWeightsConfigError('TICK_SECONDS = "soon": must be a positive number'),
+    expect(() => configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', TICKS: '6', TICK_SECONDS: 'soon' })).toThrow(
+      new FunctionConfigError('environment variable TICK_SECONDS ("soon"): must be an integer'),
     );
-    expect(() => configFromEnvironment({ ROLLUPS_TABLE_NAME: 'Q' })).toThrow('environment variable ROUTING_TABLE_NAME is required');
+    expect(() => configFromEnvironment({ ROLLUPS_TABLE_NAME: 'Q', ...cadence })).toThrow('environment variable ROUTING_TABLE_NAME (unset): is required');
   });
 
   it('overrides scoring parameters from SCORING_PARAMS_JSON and leaves the others at their defaults', () => {
     // Prepare
-    const env = { ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', SCORING_PARAMS_JSON: '{"reversalHoldSeconds":20,"minSamples":20}' };
+    const env = { ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', ...cadence, SCORING_PARAMS_JSON: '{"reversalHoldSeconds":20,"minSamples":20}' };
     // Act
     const read = configFromEnvironment(env);
     // Assess
     expect(read.params).toEqual({ reversalHoldSeconds: 20, minSamples: 20 });
-    expect(configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q' }).params).toBeUndefined();
+    expect(configFromEnvironment({ ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', ...cadence }).params).toBeUndefined();
   });
 
   it('rejects an unknown or non-numeric scoring parameter, naming it', () => {
-    const base = { ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q' };
-    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{"reversalHold":20}' })).toThrow(/SCORING_PARAMS_JSON\.reversalHold: unknown/);
-    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{"minSamples":"20"}' })).toThrow(/SCORING_PARAMS_JSON\.minSamples = "20"/);
-    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '[1]' })).toThrow(RoutingWeightsConfigError);
+    const base = { ROUTING_TABLE_NAME: 'R', ROLLUPS_TABLE_NAME: 'Q', ...cadence };
+    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{"reversalHold":20}' })).toThrow(/SCORING_PARAMS_JSON .*reversalHold/);
+    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{"minSamples":"20"}' })).toThrow(/SCORING_PARAMS_JSON .*minSamples: must be a number/);
+    expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '[1]' })).toThrow(FunctionConfigError);
     expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{oops' })).toThrow(/not valid JSON/);
   });
 
@@ -246,7 +246,7 @@ describe('configFromEnvironment', () => {
     seedRollups(0);
     ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
     ddbMock.on(PutCommand).resolves({});
-    const fromEnv = configFromEnvironment({ ROUTING_TABLE_NAME: 'Routing', ROLLUPS_TABLE_NAME: 'Rollups', TICKS: '1', SCORING_PARAMS_JSON: '{"windowMinutes":1}' });
+    const fromEnv = configFromEnvironment({ ROUTING_TABLE_NAME: 'Routing', ROLLUPS_TABLE_NAME: 'Rollups', TICKS: '1', TICK_SECONDS: '10', SCORING_PARAMS_JSON: '{"windowMinutes":1}' });
     // Act
     await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, fromEnv)(NOW);
     // Assess

@@ -11,7 +11,8 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { jobRequestToken } from '../../core/asset-id';
-import { configFromEnv, createSubmitJobHandler, MalformedUploadEventError, type SubmitJobConfig } from '../../lambdas/submit-job/index';
+import { type SubmitJobConfig, submitJobConfig } from '../../lambdas/submit-job/config';
+import { createSubmitJobHandler, MalformedUploadEventError } from '../../lambdas/submit-job/index';
 import { InMemoryAssetsTable } from '../support/memory-table';
 import { publishedEvents } from '../support/published-events';
 import { proresMaster } from '../support/probe-results';
@@ -302,10 +303,10 @@ describe('submit-job', () => {
   });
 });
 
-describe('configFromEnv', () => {
+describe('submitJobConfig', () => {
   it('reads the environment the IngestPipeline construct sets', () => {
     // Act
-    const parsed = configFromEnv({
+    const parsed = submitJobConfig.decode({
       ASSETS_TABLE_NAME: 'Assets',
       ORIGIN_BUCKET_NAME: 'acme-origin',
       MEDIACONVERT_ROLE_ARN: 'arn:aws:iam::111122223333:role/mc',
@@ -327,9 +328,9 @@ describe('configFromEnv', () => {
   });
 
   it('names the missing or bad variable', () => {
-    expect(() => configFromEnv({})).toThrow('ASSETS_TABLE_NAME');
+    expect(() => submitJobConfig.decode({})).toThrow('STACK_NAME');
     expect(() =>
-      configFromEnv({ ASSETS_TABLE_NAME: 'a', ORIGIN_BUCKET_NAME: 'b', MEDIACONVERT_ROLE_ARN: 'c', EVENT_BUS_NAME: 'd', STACK_NAME: 'e', LADDER: 'huge' }),
-    ).toThrow('LADDER must be one of standard, compact, got "huge"');
+      submitJobConfig.decode({ ASSETS_TABLE_NAME: 'a', ORIGIN_BUCKET_NAME: 'b', MEDIACONVERT_ROLE_ARN: 'c', EVENT_BUS_NAME: 'd', STACK_NAME: 'e', LADDER: 'huge', PER_TITLE: 'false' }),
+    ).toThrow('environment variable LADDER ("huge"): must be one of standard, compact');
   });
 });

@@ -1,0 +1,11 @@
+/** cmcd-ingest's configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin sets it in local/dev.ts). */
+import { type ConfigOf, defineFunctionConfig, envIntegerWithDefault, envString } from '../shared/function-config';
+
+export const cmcdIngestConfig = defineFunctionConfig({
+  keyringSecretArn: envString('KEYRING_SECRET_ARN'),
+  streamName: envString('TELEMETRY_STREAM_NAME'),
+  rateLimitTableName: envString('RATE_LIMIT_TABLE_NAME'),
+  /** CMCD lines one session may post per UTC minute (ADR 0052): about 10 lines/s of a chatty player. */
+  linesPerSessionMinute: envIntegerWithDefault('RATE_LIMIT_LINES_PER_MINUTE', 600, { min: 1 }),
+});
+export type CmcdIngestConfig = ConfigOf<typeof cmcdIngestConfig>;

@@ -1,0 +1,17 @@
+/** playback-api's configuration (lib/constructs/playback-api.ts sets it; the twin sets it in local/dev.ts). */
+import { type ConfigOf, defineFunctionConfig, envInteger, envOptionalString, envString } from '../shared/function-config';
+
+export const playbackApiConfig = defineFunctionConfig({
+  assetsTableName: envString('ASSETS_TABLE_NAME'),
+  keyringSecretArn: envString('KEYRING_SECRET_ARN'),
+  /** Host name of the gateway distribution the signed URLs point at. */
+  gatewayDomain: envString('GATEWAY_DOMAIN'),
+  /**
+   * Scheme and host of the signed URLs when they are not `https://<gatewayDomain>`: only the local twin,
+   * which serves plain http (docs/local-twin.md).
+   */
+  gatewayOrigin: envOptionalString('GATEWAY_ORIGIN'),
+  /** The platform's `tokenLifetimeSeconds`. */
+  tokenLifetimeSeconds: envInteger('TOKEN_LIFETIME_SECONDS', { min: 60, max: 7 * 24 * 3600 }),
+});
+export type PlaybackApiConfig = ConfigOf<typeof playbackApiConfig>;

@@ -1,0 +1,10 @@
+/** qoe-aggregator's configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin sets it in local/dev.ts). */
+import { type ConfigOf, defineFunctionConfig, envInteger, envString } from '../shared/function-config';
+
+export const qoeAggregatorConfig = defineFunctionConfig({
+  rollupsTableName: envString('ROLLUPS_TABLE_NAME'),
+  routingTableName: envString('ROUTING_TABLE_NAME'),
+  /** Days a rollup item lives (DynamoDB TTL); the platform's `rollupRetentionDays`. */
+  rollupTtlDays: envInteger('ROLLUP_TTL_DAYS', { min: 1, max: 400 }),
+});
+export type QoeAggregatorConfig = ConfigOf<typeof qoeAggregatorConfig>;

@@ -1,0 +1,11 @@
+/** takedown's configuration (lib/constructs/playback-api.ts sets it; the twin sets it in local/dev.ts). */
+import { type ConfigOf, defineFunctionConfig, envList, envString } from '../shared/function-config';
+
+export const takedownConfig = defineFunctionConfig({
+  assetsTableName: envString('ASSETS_TABLE_NAME'),
+  originBucketName: envString('ORIGIN_BUCKET_NAME'),
+  /** Every delivery distribution, so a takedown invalidates each pathway's cache. */
+  distributionIds: envList('DISTRIBUTION_IDS'),
+  eventBusName: envString('EVENT_BUS_NAME'),
+});
+export type TakedownConfig = ConfigOf<typeof takedownConfig>;

@@ -1,0 +1,90 @@
+/**
+ * The environment of every Lambda the twin runs, encoded with the same per-function configuration
+ * schemas the CDK constructs use (lambdas/<fn>/config.ts), from the same platform defaults
+ * (core/platform-config.ts). The twin runs every handler in one process, so their variables share
+ * `process.env`; test/infra/function-config.test.ts checks that each function's share decodes, and that
+ * synth and twin set the same variables.
+ */
+import type { LadderName } from '../../core/ladder';
+import { parsePlatformConfig } from '../../core/platform-config';
+import type { ScoringParams } from '../../core/routing/scoring-params';
+import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
+import { jobStatusConfig } from '../../lambdas/job-status/config';
+import { playbackApiConfig } from '../../lambdas/playback-api/config';
+import { qoeAggregatorConfig } from '../../lambdas/qoe-aggregator/config';
+import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
+import { submitJobConfig } from '../../lambdas/submit-job/config';
+import { takedownConfig } from '../../lambdas/takedown/config';
+
+export interface TwinEnvironmentInputs {
+  readonly stackName: string;
+  readonly assetsTable: string;
+  readonly originBucket: string;
+  readonly routingTable: string;
+  readonly rollupsTable: string;
+  readonly rateLimitTable: string;
+  readonly telemetryStream: string;
+  readonly keyringSecret: string;
+  readonly pathways: readonly string[];
+  /** `127.0.0.1:<port>` of the gateway distribution. */
+  readonly gatewayHost: string;
+  readonly ladder: LadderName;
+  /** The twin's own timer runs routing-weights every this many seconds, one evaluation per call. */
+  readonly routingTickSeconds: number;
+  readonly scoringParams: Partial<ScoringParams>;
+  /** Signed URLs' lifetime; shorter than the cloud's default so a long-running twin exercises expiry. */
+  readonly tokenLifetimeSeconds: number;
+}
+
+/** What the twin stands in for: the platform with its defaults, one pathway per twin CDN. */
+const PLATFORM_DEFAULTS = (pathways: readonly string[]) =>
+  parsePlatformConfig({ stackPrefix: 'twin', region: 'us-east-1', pathways: pathways.map((id) => ({ id })) });
+
+export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
+  const platform = PLATFORM_DEFAULTS(twin.pathways);
+  const catalog = { stackName: twin.stackName, assetsTableName: twin.assetsTable, eventBusName: 'default' };
+  return {
+    'submit-job': submitJobConfig.encode({
+      ...catalog,
+      originBucketName: twin.originBucket,
+      mediaConvertRoleArn: 'arn:aws:iam::000000000000:role/twin-mediaconvert',
+      ladder: twin.ladder,
+      perTitle: platform.perTitleEncoding,
+    }),
+    'job-status': jobStatusConfig.encode(catalog),
+    'playback-api': playbackApiConfig.encode({
+      assetsTableName: twin.assetsTable,
+      keyringSecretArn: twin.keyringSecret,
+      gatewayDomain: twin.gatewayHost,
+      // The twin has no TLS: signed URLs point at the plain-http gateway.
+      gatewayOrigin: `http://${twin.gatewayHost}`,
+      tokenLifetimeSeconds: twin.tokenLifetimeSeconds,
+    }),
+    takedown: takedownConfig.encode({
+      assetsTableName: twin.assetsTable,
+      originBucketName: twin.originBucket,
+      distributionIds: twin.pathways,
+      eventBusName: 'default',
+    }),
+    'cmcd-ingest': cmcdIngestConfig.encode({
+      keyringSecretArn: twin.keyringSecret,
+      streamName: twin.telemetryStream,
+      rateLimitTableName: twin.rateLimitTable,
+    }),
+    'qoe-aggregator': qoeAggregatorConfig.encode({
+      rollupsTableName: twin.rollupsTable,
+      routingTableName: twin.routingTable,
+      rollupTtlDays: platform.rollupRetentionDays,
+    }),
+    'routing-weights': routingWeightsConfig.encode({
+      routingTableName: twin.routingTable,
+      rollupsTableName: twin.rollupsTable,
+      // One evaluation per invocation; the twin's own timer is the schedule.
+      ticks: 1,
+      tickSeconds: twin.routingTickSeconds,
+      params: twin.scoringParams,
+    }),
+  } as const;
+}
+
+export type TwinFunctionName = keyof ReturnType<typeof twinFunctionEnvironments>;
