@@ -134,7 +134,7 @@ const handler = createAggregatorHandler({
   ddb: ddbStandIn as never,
   config: { rollupsTableName: 'rollups', routingTableName: 'routing', rollupTtlDays: 7 },
   logger: { info: () => {}, warn: () => {}, error: () => {} },
-  metrics: { addMetric: () => {}, publishStoredMetrics: () => {}, singleMetric: () => ({ addDimension: () => {}, addMetric: () => {} }) },
+  metrics: { addMetric: () => {}, singleMetric: () => ({ addDimension: () => {}, addMetric: () => {} }) },
 });
 await handler(event); // warm-up and registry load
 updateCalls = 0;

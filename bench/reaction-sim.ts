@@ -1,5 +1,5 @@
 /**
- * How fast do routing weights react? (DESIGN.md §6, §10; brief E). Run: `npx tsx bench/reaction-sim.ts [seed]`.
+ * How fast do routing weights react? (docs/routing.md "Measured reaction"; docs/benchmarks.md). Run: `npx tsx bench/reaction-sim.ts [seed]`.
  *
  * A deterministic simulation with a virtual clock (bench/sim/world.ts) that runs the real
  * aggregation, scoring and rendezvous code with the platform's delays (Kinesis batch window 5 s,

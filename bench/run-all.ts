@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
  * including the load harness, which is not in the default set: it needs ffmpeg and a few minutes.
  * Arguments after `--` that start with `--` go to the benchmarks, e.g. `npm run bench -- audience --sessions 500`.
  */
-const DEFAULT = ['bench/viewer-auth.bench.ts', 'bench/steering.bench.ts', 'bench/aggregator.bench.ts', 'bench/reaction-sim.ts'];
+const DEFAULT = ['bench/viewer-auth.bench.ts', 'bench/steering.bench.ts', 'bench/aggregator.bench.ts', 'bench/reaction-sim.ts', 'bench/bundle-sizes.ts'];
 const ON_REQUEST = ['bench/audience.bench.ts'];
 
 const args = process.argv.slice(2);

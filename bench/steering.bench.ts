@@ -1,8 +1,8 @@
 /**
- * Steering hot paths (DESIGN.md §10). Run: `npx tsx bench/steering.bench.ts`.
+ * Steering hot paths (docs/benchmarks.md "steering"). Run: `npx tsx bench/steering.bench.ts`.
  *
  * Each figure is the median over batches of the per-call time (batch time / calls), after warm-up,
- * so timer resolution and one-off GC pauses do not dominate. Targets (brief C): HLS multivariant
+ * so timer resolution and one-off GC pauses do not dominate. Targets (docs/benchmarks.md): HLS multivariant
  * rewrite of 6 rungs × 3 pathways + audio <= 100 µs; steering JSON response <= 20 µs.
  * The hls-parser row is the baseline the line-based rewrite was chosen against (ADR 0042): it only
  * parses and re-serialises the origin playlist, i.e. less work than a rewrite, and still costs more.

@@ -1,6 +1,6 @@
 /**
- * Asset ids and revision ids (DESIGN.md §4; the rules are spelled out in docs/catalog.md and
- * decided in ADR 0020).
+ * Asset ids and revision ids (the rules are spelled out in docs/catalog.md "Names" and decided in
+ * ADR 0020).
  *
  * - The asset id is a pure function of the upload key: a content team can predict it
  *   (`uploads/Big Buck.mov` -> `big-buck`) and a re-upload of the same name lands on the same asset.

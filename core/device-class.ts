@@ -1,5 +1,5 @@
 /**
- * Device-aware ladder (DESIGN.md §5): the gateway leaves out renditions a device class cannot
+ * Device-aware ladder (docs/steering.md "The flow of one request"): the gateway leaves out renditions a device class cannot
  * make use of, so players never waste bandwidth (or startup time) on them.
  *
  * The class comes from CloudFront's device headers, which CloudFront derives from User-Agent and

@@ -17,7 +17,7 @@ export const MEDIACONVERT_JOB_STATE_CHANGE = 'MediaConvert Job State Change';
 
 /**
  * Uploads that should start an encode: S3's EventBridge notification for any object created under
- * `uploads/` (single PUT, copy and multipart completion all arrive as "Object Created"; DESIGN.md §4).
+ * `uploads/` (single PUT, copy and multipart completion all arrive as "Object Created"; docs/catalog.md "What starts an encode").
  */
 export function uploadCreatedPattern(bucketName: string): EventPatternObject {
   return {

@@ -3,7 +3,7 @@ import { mediaBaseUrl, type UrlScheme } from './playback-paths';
 import { isPathwayHost, isPathwayId } from './identifiers';
 
 /**
- * Multi-pathway HLS multivariant playlist for content steering (DESIGN.md §5).
+ * Multi-pathway HLS multivariant playlist for content steering (docs/steering.md).
  *
  * Input: the origin `main.m3u8` as MediaConvert's CMAF output group writes it (variants with
  * relative URIs, EXT-X-MEDIA audio groups, optional I-frame playlists). Output: every variant once

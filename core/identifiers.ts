@@ -98,7 +98,6 @@ export const CATALOG_EVENT_SOURCE = 'streaming.catalog';
 export const ASSET_READY = 'Asset Ready';
 export const ASSET_FAILED = 'Asset Failed';
 export const ASSET_REMOVED = 'Asset Removed';
-export type PlatformEventType = typeof ASSET_READY | typeof ASSET_FAILED | typeof ASSET_REMOVED;
 
 // ---------------------------------------------------------------------------------------------
 // Metrics: the Powertools namespace the functions write and the alarms watch.

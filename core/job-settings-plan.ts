@@ -1,7 +1,7 @@
 /**
  * The inverse of core/mediaconvert-job.ts: recovers the LadderPlan from a CreateJob `Settings`, so
  * the local twin's MediaConvert stand-in encodes with ffmpeg exactly the ladder the platform asked
- * MediaConvert for (DESIGN.md §8: one ladder, two encoders). Pure; SDK types only.
+ * MediaConvert for (one ladder, two encoders: docs/ladder.md "The inverse", ADR 0070). Pure; SDK types only.
  *
  * Fixed-ladder jobs round-trip exactly. Per-title (Automated ABR) jobs carry only the allowed
  * sizes and the bitrate range, because MediaConvert itself picks the bitrates: the twin gets the

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * The playback-token keyring (docs/token.md "Keys"; DESIGN.md §5 "Keys"): every HMAC key that may have
+ * The playback-token keyring (docs/token.md "Keys"; ADR 0031): every HMAC key that may have
  * signed a still-valid token, the one new tokens are signed with, and when each key was created.
  *
  * Wire format (the Secrets Manager secret string):

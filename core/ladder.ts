@@ -1,5 +1,5 @@
 /**
- * The ABR ladder: one typed spec (DESIGN.md §4) and the source-aware planner that turns a probed
+ * The ABR ladder: one typed spec (docs/ladder.md) and the source-aware planner that turns a probed
  * source into the rungs both MediaConvert (core/mediaconvert-job.ts) and the local twin's ffmpeg
  * encode. Pure: no I/O, no AWS SDK.
  *

@@ -1,5 +1,5 @@
 /**
- * Builds the MediaConvert CreateJob request for a planned ladder (DESIGN.md §4): one CMAF output
+ * Builds the MediaConvert CreateJob request for a planned ladder (docs/ladder.md "The MediaConvert job"): one CMAF output
  * group writing HLS (`main.m3u8`) and DASH (`main.mpd`) over one set of fMP4 segments, plus a
  * frame-capture group for the poster and preview thumbnails. Pure: the SDK is imported for types
  * only; the submit-job handler sends the result with `CreateJobCommand`.
@@ -39,10 +39,8 @@ export class InvalidJobContextError extends Error {
   override readonly name = 'InvalidJobContextError';
 }
 
-/** Base name of the manifests: MediaConvert writes `<base>.m3u8` and `<base>.mpd` (DESIGN.md §4). */
+/** Base name of the manifests: MediaConvert writes `<base>.m3u8` and `<base>.mpd` (docs/ladder.md "Output layout at the origin"). */
 export const MANIFEST_BASE_NAME = 'main';
-export const HLS_MANIFEST = `${MANIFEST_BASE_NAME}.m3u8`;
-export const DASH_MANIFEST = `${MANIFEST_BASE_NAME}.mpd`;
 /** Frame captures go under `<prefix>thumbs/` as `<base><modifier>.<7-digit index>.jpg`. */
 export const THUMBNAILS_FOLDER = 'thumbs/';
 const FRAME_CAPTURE_BASE_NAME = 'frame';
@@ -50,8 +48,7 @@ const POSTER_NAME_MODIFIER = '_poster';
 const PREVIEW_NAME_MODIFIER = '_preview';
 /** The poster, relative to the output prefix: MediaConvert numbers captures from 0000000. */
 export const POSTER_PATH = `${THUMBNAILS_FOLDER}${FRAME_CAPTURE_BASE_NAME}${POSTER_NAME_MODIFIER}.0000000.jpg`;
-/** Preview thumbnails (`.0000000.jpg`, `.0000001.jpg`, …), one every PREVIEW_INTERVAL_SECONDS. */
-export const PREVIEW_PATH_PREFIX = `${THUMBNAILS_FOLDER}${FRAME_CAPTURE_BASE_NAME}${PREVIEW_NAME_MODIFIER}.`;
+/** Preview thumbnails (`thumbs/frame_preview.0000000.jpg`, `.0000001.jpg`, …), one every PREVIEW_INTERVAL_SECONDS. */
 export const PREVIEW_INTERVAL_SECONDS = 10;
 /** Six hours of previews; MediaConvert stops capturing after MaxCaptures. */
 const PREVIEW_MAX_CAPTURES = (6 * 3600) / PREVIEW_INTERVAL_SECONDS;

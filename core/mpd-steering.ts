@@ -4,7 +4,7 @@ import { assertRewriteInput, type ManifestRewriteInput } from './hls-multivarian
 import { mediaBaseUrl } from './playback-paths';
 
 /**
- * Multi-pathway DASH MPD for content steering (DESIGN.md §5).
+ * Multi-pathway DASH MPD for content steering (docs/steering.md; ADR 0042).
  *
  * Adds one MPD-level `<BaseURL serviceLocation="<pathway>">https://<host>/<token>/media/<aid>/<rev>/</BaseURL>`
  * per pathway and a `<ContentSteering defaultServiceLocation="<first>" queryBeforeStart="true">`

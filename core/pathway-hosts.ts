@@ -1,8 +1,9 @@
 import type { PathwayEntry } from './routing-types';
 
 /**
- * Host name -> pathway id lookup built from the routing table's `pathways` registry (DESIGN.md §6:
- * "the pathway is identified from the host (x-host-header) or the CMCD cdn key / response URL").
+ * Host name -> pathway id lookup built from the routing table's `pathways` registry: a real-time log
+ * line names its pathway by host (`x-host-header`), a CMCD report line by its `cdn` key, host `h` or
+ * response `url` (docs/telemetry.md).
  * Disabled pathways stay in the lookup: their QoE is what tells the scorer they have recovered.
  */
 export interface PathwayHosts {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PATHWAY_ID_PATTERN, PATHWAY_ID_RULE } from './identifiers';
 
 /**
- * The one typed configuration of the platform (DESIGN.md §7). `bin/` builds it from the `platform`
+ * The one typed configuration of the platform (README "Configuration" lists every key). `bin/` builds it from the `platform`
  * object of `cdk.json` context; nothing else reads context or environment.
  */
 

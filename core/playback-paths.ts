@@ -1,5 +1,5 @@
 /**
- * The URL shapes of playback (DESIGN.md §5; URL contract recorded by the lead in docs/adr):
+ * The URL shapes of playback (docs/token.md "Where the token goes"; why the revision is in the URL: ADR 0003):
  *
  *   gateway manifest   https://<gateway>/<token>/play/<assetId>/<revision>/main.m3u8 | main.mpd
  *   steering server    https://<gateway>/<token>/steer/<assetId>
@@ -8,9 +8,11 @@
  * The token is always the first path segment so that relative URIs in manifests inherit it.
  * Parsing here works on the path *after* the token segment (core/token-path.ts splits it off).
  * The revision is part of the path because the edge cannot read the catalog; revision paths are
- * immutable, which is what lets the steering function cache origin manifests forever.
+ * immutable, which is what lets the steering function cache parsed origin manifests; they still expire
+ * after 5 minutes (`MANIFEST_MAX_AGE_MS`, edge-functions/steering/handler.ts) so a takedown reaches
+ * warm functions (ADR 0005).
  *
- * The cloud serves https only; the local twin (DESIGN.md §8) has no TLS, so every builder takes an
+ * The cloud serves https only; the local twin (docs/local-twin.md) has no TLS, so every builder takes an
  * optional scheme that defaults to https.
  */
 import { isAssetId, isRevision, mediaPrefixOf } from './identifiers';

@@ -1,6 +1,6 @@
 /**
- * MediaConvert `Probe` result -> SourceInfo, the facts ladder planning needs (DESIGN.md §4 "Probe
- * first"). Shapes: `ProbeResult` in the MediaConvert API model (test/fixtures/models) and
+ * MediaConvert `Probe` result -> SourceInfo, the facts ladder planning needs (docs/architecture.md#ingest-and-encode
+ * step 3; docs/ladder.md). Shapes: `ProbeResult` in the MediaConvert API model (test/fixtures/models) and
  * `@aws-sdk/client-mediaconvert`: Container {Duration (s), Format, Tracks[]}, Track {Index (from 1),
  * TrackType video|audio|data, Codec, Duration (s), VideoProperties, AudioProperties},
  * TrackMappings[] {VideoTrackIndexes, AudioTrackIndexes}.

@@ -4,7 +4,7 @@ import type { QoeCounters, QoeRollup, QoeSample } from './qoe-types';
 import { MalformedRecordError, parseRealtimeLogLine } from './realtime-log';
 
 /**
- * Per-cell aggregation of QoE samples (DESIGN.md §6: cells are `pathway × country × minute`). Pure and
+ * Per-cell aggregation of QoE samples (docs/telemetry.md "Aggregator": cells are `pathway × country × minute`). Pure and
  * additive: aggregating a batch in any split and adding the parts gives the same rollup, which is
  * what lets the aggregator write one ADD per cell instead of one write per record.
  */
@@ -131,7 +131,7 @@ export function aggregateSamples(samples: Iterable<QoeSample>, into: Map<string,
 }
 
 /**
- * One telemetry stream record to samples. The stream carries two shapes (DESIGN.md §6): CloudFront
+ * One telemetry stream record to samples. The stream carries two shapes (docs/telemetry.md): CloudFront
  * real-time log records (one tab-separated line each, in practice; several tolerated) and ingest records
  * (JSON, first byte `{`; a log line always starts with its timestamp digits). Throws
  * MalformedRecordError for anything else.

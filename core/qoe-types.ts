@@ -1,5 +1,5 @@
 /**
- * Telemetry contract (DESIGN.md §6): the normalised sample both sources are turned into, and the
+ * Telemetry contract (docs/telemetry.md): the normalised sample both sources are turned into, and the
  * per-cell rollup the aggregator writes and the routing-weights scorer reads.
  */
 
@@ -48,7 +48,7 @@ export interface QoeCounters {
    * TTFB as the CDN measured it (real-time log `time-to-first-byte`: edge to viewer, near 0 on a cache
    * hit) and as the player measured it (CMCD `ttfb`: request to first byte in the browser, network
    * included). Two signals, never summed together: they measure different spans, and the scorer only
-   * compares a pathway with others on the same signal (docs/adr/0053-two-ttfb-signals.md).
+   * compares a pathway with others on the same signal (docs/adr/0053-two-ttfb-signals-and-player-value-bounds.md).
    */
   edgeTtfbMsSum: number;
   edgeTtfbCount: number;

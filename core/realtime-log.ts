@@ -12,8 +12,8 @@ import { countryOrUnknown, isCountryCode } from './identifiers';
  * this list in that order means the CDK construct, the local twin and the parser agree by position.
  *
  * Deliberately left out: `c-ip` (QoE needs country and ASN, not the address; data minimisation),
- * `cs-uri-query` and `cs-headers` (may carry credentials). `cs-uri-stem` carries the path token of
- * DESIGN.md §5; the parser keeps only the asset id from it.
+ * `cs-uri-query` and `cs-headers` (may carry credentials). `cs-uri-stem` carries the path token
+ * (docs/token.md "Where the token goes"); the parser keeps only the asset id from it.
  */
 export const REALTIME_LOG_FIELDS: readonly string[] = Object.freeze([
   'timestamp',
@@ -98,7 +98,7 @@ function booleanField(values: readonly string[], name: string): boolean | undefi
 }
 
 /**
- * The asset of a logged request path: the viewer's `/<token>/media/<assetId>/<revision>/…` (DESIGN.md §5),
+ * The asset of a logged request path: the viewer's `/<token>/media/<assetId>/<revision>/…` (core/playback-paths.ts),
  * or the token-stripped `/media/…`. Uses the same path rules as the edge (core/token-path.ts).
  */
 export function assetIdOfLoggedPath(path: string | undefined): string | undefined {

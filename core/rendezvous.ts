@@ -1,5 +1,5 @@
 /**
- * Per-session pathway priority by weighted rendezvous hashing (DESIGN.md §5 "Gateway + steering").
+ * Per-session pathway priority by weighted rendezvous hashing (docs/steering.md).
  *
  * Every pathway gets a score `w / -ln(u)` where `u` is a stable pseudo-random number in (0, 1)
  * drawn from (session id, pathway id). `-ln(u) / w` is an exponential variable with rate `w`, so

@@ -1,6 +1,6 @@
 /**
  * Path-token URL helpers (docs/token.md "Where the token goes"): playback URLs are `/<token>/<rest>` so
- * that relative URIs inside manifests inherit the token (DESIGN.md §5).
+ * that relative URIs inside manifests inherit the token.
  */
 
 /**

@@ -3,7 +3,7 @@ import type { Keyring } from './keyring';
 import { ASSET_ID_RULE, isAssetId } from './identifiers';
 
 /**
- * Playback token v1 (docs/token.md; DESIGN.md §5 "Token v1"):
+ * Playback token v1 (docs/token.md "Format"):
  *
  *   token = b64url(claimsJson) "." b64url(HMAC-SHA256(keys[kid], b64url(claimsJson)))
  *

@@ -1,5 +1,5 @@
 /**
- * Which uploaded objects are masters (DESIGN.md §4, docs/catalog.md "What starts an encode").
+ * Which uploaded objects are masters (docs/catalog.md "What starts an encode", ADR 0021).
  *
  * Content teams drop masters under `uploads/`, often with the files that travel with them
  * (captions, checksums, delivery notes, posters). Only masters start an encode; everything else is

@@ -1,5 +1,5 @@
 /**
- * API Gateway HTTP API stand-in (DESIGN.md §8): turns Node HTTP requests into payload format 2.0
+ * API Gateway HTTP API stand-in (docs/architecture.md#the-local-twin): turns Node HTTP requests into payload format 2.0
  * events for the playback and CMCD-ingest handlers, and their results into HTTP responses, following
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  */

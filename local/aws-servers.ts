@@ -1,5 +1,5 @@
 /**
- * The twin's AWS-compatible servers (DESIGN.md §8): s3rver (S3), dynalite (DynamoDB) and kinesalite
+ * The twin's AWS-compatible servers (docs/architecture.md#the-local-twin): s3rver (S3), dynalite (DynamoDB) and kinesalite
  * (Kinesis), all in-process and bound to 127.0.0.1. Handlers reach them unmodified through the
  * SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables (see `twinEnvironment`).
  */
@@ -87,7 +87,7 @@ export interface LocalAws {
   stop(): Promise<void>;
 }
 
-/** SDK client configuration for s3rver: path-style URLs and no aws-chunked bodies (TOOLCHAIN.md). */
+/** SDK client configuration for s3rver: path-style URLs and no aws-chunked bodies (docs/architecture.md#toolchain-and-stand-in-quirks). */
 export function s3ClientConfig(endpoint: string, region: string) {
   return {
     endpoint,

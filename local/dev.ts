@@ -1,5 +1,5 @@
 /**
- * `npm run dev` (DESIGN.md §8): the whole platform on one machine, offline, on 127.0.0.1. Wires the
+ * `npm run dev` (docs/local-twin.md; docs/architecture.md#the-local-twin): the whole platform on one machine, offline, on 127.0.0.1. Wires the
  * twin's building blocks to the real handlers and edge functions, which reach the stand-ins only
  * through the SDK's `AWS_ENDPOINT_URL_<SERVICE>` variables and the environment their CDK constructs
  * give them. Handlers that do not exist yet are skipped with a warning. Ports: docs/local-twin.md.
@@ -13,17 +13,18 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { jobStateChangePattern, uploadCreatedPattern } from '../core/event-patterns';
 import { DELIVERY_CORS } from '../core/identifiers';
 import type { EdgeFunctionDefinition } from '../edge-functions/shared/baked-config';
 import { steeringEdgeFunction } from '../edge-functions/steering/config';
 import { viewerAuthEdgeFunction } from '../edge-functions/viewer-auth/config';
 import { bundleEdgeFunction } from '../lib/bundling/edge-bundle';
+import { RoutingTable, seedWeightsItemOf } from '../tables/routing-table';
+import { INGEST_API_ROUTES, PLAYBACK_API_ROUTES, type PlatformFunctionName, routeKeyOf, TABLES } from '../lib/topology';
 import { generateInitialKeyring, serializeKeyring } from '../core/keyring';
 import type { LadderName } from '../core/ladder';
 import type { ScoringParams } from '../core/routing/scoring-params';
-import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey, type PathwayRegistryItem, type WeightsItem } from '../core/routing-types';
 import { lambdaContext, startHttpApi, type HttpApiRoute } from './apigw';
 import { readyAssetsInCatalog } from './audience/catalog-assets';
 import { AudienceFlagError, parseAudienceFlags } from './audience/cli-flags';
@@ -98,10 +99,10 @@ const twinEnvironmentNames = {
 
 /** The tables the CDK constructs declare, as data (keys from lib/constructs/*). */
 export const TWIN_TABLES: readonly TableSpec[] = [
-  { tableName: TWIN_NAMES.assetsTable, partitionKey: { name: 'assetId', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
-  { tableName: TWIN_NAMES.routingTable, partitionKey: { name: 'pk', type: 'S' } },
-  { tableName: TWIN_NAMES.rollupsTable, partitionKey: { name: 'minute', type: 'N' }, sortKey: { name: 'cell', type: 'S' } },
-  { tableName: TWIN_NAMES.rateLimitTable, partitionKey: { name: 'pk', type: 'S' } },
+  { tableName: TWIN_NAMES.assetsTable, ...TABLES.assets },
+  { tableName: TWIN_NAMES.routingTable, ...TABLES.routing },
+  { tableName: TWIN_NAMES.rollupsTable, ...TABLES.rollups },
+  { tableName: TWIN_NAMES.rateLimitTable, ...TABLES.rateLimits },
 ];
 
 /**
@@ -153,13 +154,16 @@ export interface TwinOptions {
  * (operator page, e2e test); the cloud keeps DEFAULT_SCORING_PARAMS (docs/routing.md). A one-minute
  * window lets a healed CDN's errors leave the window at the next minute instead of after two; a 20 s
  * reversal hold (cloud: 300 s) and a 10 s promotion half-life (cloud: 60 s) let it climb back at once;
- * 30 samples per cell (cloud: 100) because a handful of local viewers is all the traffic there is.
+ * 30 samples per cell (cloud: 100) because a handful of local viewers is all the traffic there is; and
+ * an unmeasured cost fades with a 10 s half-life (cloud: 300 s), because the floor's 3 % of two dozen
+ * viewers is often no viewer at all, so a healed CDN must earn its probe traffic back without evidence.
  */
 export const TWIN_SCORING_PARAMS: Partial<ScoringParams> = {
   windowMinutes: 1,
   minSamples: 30,
   reversalHoldSeconds: 20,
   promotionHalfLifeSeconds: 10,
+  unmeasuredCostHalfLifeSeconds: 10,
 };
 
 export interface Twin {
@@ -237,23 +241,11 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     });
     Object.assign(process.env, ...Object.values(functionEnvironments), { POWERTOOLS_METRICS_DISABLED: 'true' });
 
-    // The registry the deploy-time custom resource writes, and equal starting weights.
-    const now = new Date().toISOString();
-    const registry: PathwayRegistryItem = {
-      pk: PATHWAYS_KEY,
-      updatedAt: now,
-      pathways: TWIN_NAMES.pathways.map((id, i) => ({ id, host: cdnHosts[i]!, enabled: true, cap: 1 })),
-    };
-    const equal: WeightsItem = {
-      pk: weightsKey(GLOBAL_SCOPE),
-      scope: GLOBAL_SCOPE,
-      weights: Object.fromEntries(TWIN_NAMES.pathways.map((id) => [id, 1 / TWIN_NAMES.pathways.length])),
-      version: 1,
-      updatedAt: now,
-      reason: 'twin start: equal weights',
-    };
-    await documents.send(new PutCommand({ TableName: TWIN_NAMES.routingTable, Item: registry }));
-    await documents.send(new PutCommand({ TableName: TWIN_NAMES.routingTable, Item: equal }));
+    // The registry and the equal starting weights the deploy writes (tables/routing-table.ts).
+    const routingTable = new RoutingTable(documents, TWIN_NAMES.routingTable);
+    const pathways = TWIN_NAMES.pathways.map((id, i) => ({ id, host: cdnHosts[i]!, enabled: true, cap: 1 }));
+    await routingTable.putRegistry(pathways);
+    await routingTable.seedWeights(seedWeightsItemOf(pathways, 'twin start: equal weights', new Date().toISOString()));
 
     // The real handlers. Imported here, after the environment above is set, because each module builds its
     // SDK clients and Powertools instances when it loads (as a Lambda container does); the specifiers are
@@ -268,8 +260,13 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     ]);
 
     // Ingest: upload → submit-job; job state → job-status.
-    bus.addRule('SubmitJob', uploadCreatedPattern(TWIN_NAMES.uploadBucket), submitJob.handler);
-    bus.addRule('JobStatus', jobStateChangePattern(TWIN_NAMES.stackName), jobStatus.handler);
+    // Lambda hands every invocation a context; so does the twin (Powertools reads it), with the functions' timeouts.
+    bus.addRule('SubmitJob', uploadCreatedPattern(TWIN_NAMES.uploadBucket), (event) =>
+      submitJob.handler(event, lambdaContext('submit-job', randomUUID(), 60_000)),
+    );
+    bus.addRule('JobStatus', jobStateChangePattern(TWIN_NAMES.stackName), (event) =>
+      jobStatus.handler(event, lambdaContext('job-status', randomUUID(), 30_000)),
+    );
 
     // Delivery: one distribution per pathway, viewer-auth on viewer-request, logs to the stream.
     const keyringConfig = { secretId: TWIN_NAMES.keyringSecret, regions: [region], timeoutMs: 1000, refreshSeconds: 60 };
@@ -307,13 +304,16 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     stoppers.push(() => gateway.stop());
 
     // APIs: playback sessions and CMCD report ingest.
-    // The same routes as the CDK HttpApis (lib/constructs/playback-api.ts, telemetry-pipeline.ts): browsers
-    // preflight a POST with `Content-Type: application/cmcd` (not CORS-safelisted), and the handler answers OPTIONS.
-    const routes: HttpApiRoute[] = [
-      { routeKey: 'POST /sessions', handler: playbackApi.handler, functionName: 'playback-api' },
-      { routeKey: 'POST /v1/cmcd/{token}', handler: cmcdIngest.handler, functionName: 'cmcd-ingest' },
-      { routeKey: 'OPTIONS /v1/cmcd/{token}', handler: cmcdIngest.handler, functionName: 'cmcd-ingest' },
-    ];
+    // The routes of the CDK HttpApis (lib/topology.ts), on one local API. Takedown is not served: it
+    // invalidates CloudFront caches through the CloudFront API, which the twin does not stand in for.
+    const routeHandlers: Partial<Record<PlatformFunctionName, HttpApiRoute['handler']>> = {
+      'playback-api': playbackApi.handler,
+      'cmcd-ingest': cmcdIngest.handler,
+    };
+    const routes: HttpApiRoute[] = [...PLAYBACK_API_ROUTES, ...INGEST_API_ROUTES].flatMap((route) => {
+      const handler = routeHandlers[route.handledBy];
+      return handler ? [{ routeKey: routeKeyOf(route), handler, functionName: route.handledBy }] : [];
+    });
     const api = await startHttpApi(routes, { port: ports.api });
     stoppers.push(() => api.stop());
 
@@ -336,7 +336,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
         if (running) return;
         running = true;
         routingWeights
-          .handler({ source: 'aws.scheduler' })
+          .handler({ source: 'aws.scheduler' }, lambdaContext('routing-weights', randomUUID(), 70_000))
           .catch((error: unknown) => console.error('[twin] routing-weights failed', error))
           .finally(() => (running = false));
       }, options.routingTickMs ?? 10_000);
@@ -470,7 +470,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       console.error(error.message);
       process.exit(1);
     }
-    // A port taken between the check below and the listen.
+    // A port taken between the check above and the listen.
     const port = portInUse(error);
     if (port !== undefined) {
       console.error(portInUseMessage(port, twinServices, portBase));
@@ -481,9 +481,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const dataDir = join(ROOT, '.twin');
   console.log('[twin] running on 127.0.0.1 (Ctrl-C stops everything):');
   for (const [name, url] of Object.entries(twin.urls)) console.log(`  ${name.padEnd(15)} ${url}`);
-  console.log(`  sample asset    twin-sample (ingest started; READY in about a minute) → ${twin.urls.player}?asset=twin-sample`);
-  console.log(`  ingest a master: copy it into ${join(dataDir, 'drop')}/, or PUT it to s3://${TWIN_NAMES.uploadBucket}/uploads/<name>.mp4 (AWS_ENDPOINT_URL_S3=${twin.urls.s3}, keys S3RVER/S3RVER)`);
-  console.log(`  break a CDN:     curl -X POST ${twin.urls['cf-a']}/__twin/faults -d '{"down":"503"}'   (DELETE heals)`);
+  console.log(`  sample asset    twin-sample, 3 minutes (ingest started; READY in about 40 s; the player waits for it) → ${twin.urls.player}?asset=twin-sample`);
+  console.log(`  ingest a master: copy it into ${join(dataDir, 'drop')}/ (files there are also uploaded at start), or PUT it to s3://${TWIN_NAMES.uploadBucket}/uploads/<name>.mp4 (AWS_ENDPOINT_URL_S3=${twin.urls.s3}, keys S3RVER/S3RVER); each upload prints the asset id it becomes`);
+  console.log(`  break a CDN:     "Break cf-a for 60 s" on the operator page, or curl -X POST ${twin.urls['cf-a']}/__twin/faults -d '{"down":"503"}'   (DELETE heals)`);
   console.log(
     audience
       ? `  audience        ${audience.sessions} simulated viewers in ${audience.countries.join(', ')} watch READY assets (--audience N, --countries US,DE; --audience 0 turns it off)`

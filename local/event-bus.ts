@@ -1,5 +1,5 @@
 /**
- * EventBridge stand-in (DESIGN.md §8): an in-process bus whose rules use the same patterns as the
+ * EventBridge stand-in (ADR 0072): an in-process bus whose rules use the same patterns as the
  * CDK rules (core/event-patterns.ts). Events come from s3rver's `event` emitter (as S3's "Object
  * Created" notifications), from the MediaConvert stand-in, and from handlers calling `PutEvents`
  * through the real SDK client against `listen()`'s endpoint.

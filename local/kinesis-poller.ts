@@ -1,5 +1,5 @@
 /**
- * Kinesis event source mapping stand-in (DESIGN.md §6, §8): polls every kinesalite shard, batches
+ * Kinesis event source mapping stand-in (ADR 0074): polls every kinesalite shard, batches
  * with a batching window and a maximum batch size, and invokes a handler with the event Lambda
  * delivers. Failure handling follows the mapping settings the qoe-aggregator is deployed with
  * (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html):

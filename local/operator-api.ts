@@ -1,11 +1,11 @@
 /**
- * The twin's operator API (DESIGN.md §1 "operator", §8): read-only JSON views of the catalog, the
+ * The twin's operator API (docs/architecture.md#who-uses-it, "operator"; docs/local-twin.md "The pages"): read-only JSON views of the catalog, the
  * routing table and the QoE rollups for the operator page, plus a proxy to each distribution's fault
  * control API so the page talks to one origin only. Decisions: docs/adr/0080-operator-page.md.
  *
  * It also runs timed CDN breaks ("break cf-b for 60 s", then heal) and keeps a short in-memory
  * history of the routing weights and of the request counters per pathway, from which each break's
- * timeline is derived (local/twin/failover-timeline.ts; docs/adr/0083).
+ * timeline is derived (local/twin/failover-timeline.ts; ADR 0083).
  *
  * Twin-only: it Scans whole tables, which is fine for a few dozen items in dynalite and would not be
  * in a real account (the deployed operator view is the CloudWatch dashboard).

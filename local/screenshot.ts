@@ -1,10 +1,10 @@
 /**
  * Saves a PNG of a page, for README screenshots of the twin's pages:
  *
- *   npx tsx local/screenshot.ts http://127.0.0.1:4600/operator.html docs/img/operator.png [--wait 8000] [--width 1440] [--height 900] [--full]
+ *   npx tsx local/screenshot.ts http://127.0.0.1:4590/operator.html docs/images/operator.png [--wait 8000] [--width 1440] [--height 900] [--full]
  *
- * Uses Debian's Chromium through playwright-core (`npx playwright install` cannot run offline; see
- * TOOLCHAIN.md for the flags). Only loopback URLs are accepted: the twin is the only thing to shoot.
+ * Uses Debian's Chromium through playwright-core (`npx playwright install` cannot run offline; the
+ * flags: docs/architecture.md#toolchain-and-stand-in-quirks). Only loopback URLs are accepted: the twin is the only thing to shoot.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

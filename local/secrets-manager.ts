@@ -1,5 +1,5 @@
 /**
- * Secrets Manager stand-in (DESIGN.md §5 keyring, §8 twin): the AWS JSON 1.1 operations the platform
+ * Secrets Manager stand-in (docs/architecture.md#the-local-twin; the keyring: docs/token.md "Keys"): the AWS JSON 1.1 operations the platform
  * uses — GetSecretValue, PutSecretValue, DescribeSecret, CreateSecret — so handlers and edge functions
  * read the token keyring through an unmodified `SecretsManagerClient` (`AWS_ENDPOINT_URL_SECRETS_MANAGER`).
  * Versions carry the AWSCURRENT/AWSPREVIOUS staging labels the way rotation relies on.

@@ -16,7 +16,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isPathwayHost, isPathwayId } from '../core/identifiers';
-import { PATHWAYS_KEY, type PathwayEntry, WEIGHTS_KEY_PREFIX, weightsKey, type WeightsItem } from '../core/routing-types';
+import { GLOBAL_SCOPE, PATHWAYS_KEY, type PathwayEntry, type PathwayRegistryItem, WEIGHTS_KEY_PREFIX, weightsKey, type WeightsItem } from '../core/routing-types';
 import { isConditionFailure } from './condition-failure';
 
 export { weightsKey };
@@ -148,6 +148,31 @@ export function routingItemReader(documents: DynamoDBDocumentClient, tableName: 
   };
 }
 
+/**
+ * The registry item: written by the deploy (a custom resource, lib/constructs/routing-table.ts) on every
+ * deploy and by the twin at start. A host may be a CloudFormation token at synth time.
+ */
+export function registryItemOf(pathways: readonly PathwayEntry[]): PathwayRegistryItem {
+  return { pk: PATHWAYS_KEY, pathways: pathways.map(({ id, host, enabled, cap }) => ({ id, host, enabled, cap })) };
+}
+
+/**
+ * The global weights item seeded once, before routing-weights has learned anything: equal shares over
+ * the enabled pathways. Version 0, so the controller's first write (version 1) replaces it.
+ */
+export function seedWeightsItemOf(pathways: readonly PathwayEntry[], reason: string, updatedAt = '1970-01-01T00:00:00.000Z'): WeightsItem {
+  const enabled = pathways.filter((p) => p.enabled);
+  const share = enabled.length > 0 ? Math.round(1e6 / enabled.length) / 1e6 : 0;
+  return {
+    pk: weightsKey(GLOBAL_SCOPE),
+    scope: GLOBAL_SCOPE,
+    weights: Object.fromEntries(enabled.map((p) => [p.id, share])),
+    version: 0,
+    updatedAt,
+    reason,
+  };
+}
+
 export interface RoutingTableOptions {
   /** Backoff between UnprocessedKeys retries. @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -229,6 +254,22 @@ export class RoutingTable {
             : { ConditionExpression: 'attribute_not_exists(pk)' }),
         }),
       );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Replaces the registry (the twin's start; the cloud writes it through the deploy's custom resource). */
+  async putRegistry(pathways: readonly PathwayEntry[]): Promise<void> {
+    await this.documents.send(new PutCommand({ TableName: this.tableName, Item: registryItemOf(pathways) }));
+  }
+
+  /** Seeds the global weights unless some are there already; false when they were. */
+  async seedWeights(item: WeightsItem): Promise<boolean> {
+    try {
+      await this.documents.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;

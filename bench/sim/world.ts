@@ -67,7 +67,7 @@ const BITRATE_KBPS = 3000;
 /** Mean session length; arrivals keep each country's concurrency at its COUNTRIES figure. */
 const MEAN_SESSION_SECONDS = 600;
 const REPORT_SECONDS = 10;
-/** hls.js penalises a failed pathway for 300 s (TOOLCHAIN.md). */
+/** hls.js penalises a failed pathway for 300 s (docs/architecture.md#toolchain-and-stand-in-quirks). */
 const PENALTY_SECONDS = 300;
 /** Per-session throughput a healthy CDN delivers; the client's own access link caps it too. */
 const CDN_KBPS = 9000;

@@ -27,6 +27,15 @@ export interface ScopeDecision {
 
 const NO_CONTROL: PathwayControl = { cost: 0, direction: 0, changedAt: 0 };
 
+/** Below this a faded cost is 0: the share is then within rounding of a healthy one. */
+const NEGLIGIBLE_COST = 0.05;
+
+/** One tick of a cost's fading without evidence (half-life `unmeasuredCostHalfLifeSeconds`). */
+function decayUnmeasured(cost: number, p: ScoringParams): number {
+  const faded = cost * 2 ** (-p.evaluationIntervalSeconds / p.unmeasuredCostHalfLifeSeconds);
+  return faded < NEGLIGIBLE_COST ? 0 : faded;
+}
+
 /** Computes one scope. `global` is the global scope's measured costs, the fallback for thin cells. */
 export function decideScope(args: {
   readonly scope: string;
@@ -60,7 +69,12 @@ export function decideScope(args: {
     const prevCost = args.previous?.control[id]?.cost ?? 0;
     const m = measured.get(id);
     costs.set(id, prevCost);
-    if (!m || !enabled.get(id)) continue;
+    if (!enabled.get(id)) continue;
+    if (!m) {
+      // No evidence either way: the last cost fades, so the pathway earns probe traffic back.
+      if (prevCost > 0) costs.set(id, decayUnmeasured(prevCost, p));
+      continue;
+    }
     const delta = m.cost - prevCost;
     if (m.spike && delta > 0) spikes.push(id);
     else if (Math.abs(delta) <= p.costDeadband) continue;

@@ -46,6 +46,13 @@ export interface ScoringParams {
   readonly reversalHoldSeconds: number;
   /** Minimum share of every enabled pathway, so a recovered CDN still gets probe traffic. */
   readonly explorationFloor: number;
+  /**
+   * Half-life of a pathway's cost while there is no trusted evidence about it in the scope (neither its
+   * own cell nor the global fallback). A demoted CDN whose few probe viewers are too few to measure would
+   * otherwise keep its last cost for ever; decaying it lets its share grow until there is evidence again,
+   * and evidence of failure demotes it at once (an error spike skips smoothing). See ADR 0062.
+   */
+  readonly unmeasuredCostHalfLifeSeconds: number;
   /** Seconds between ticks; the EWMA step is derived from it and the half-lives. */
   readonly evaluationIntervalSeconds: number;
   readonly demotionHalfLifeSeconds: number;
@@ -75,6 +82,7 @@ export const DEFAULT_SCORING_PARAMS: ScoringParams = {
   costDeadband: 0.25,
   reversalHoldSeconds: 300,
   explorationFloor: 0.03,
+  unmeasuredCostHalfLifeSeconds: 300,
   evaluationIntervalSeconds: 10,
   demotionHalfLifeSeconds: 10,
   promotionHalfLifeSeconds: 60,

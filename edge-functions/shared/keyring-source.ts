@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { parseKeyring, type Keyring } from '../../core/keyring';
 
 /**
- * The playback keyring as an edge function sees it (DESIGN.md §5 "Keys"; ADR 0032): fetched from Secrets
+ * The playback keyring as an edge function sees it (docs/token.md "Keys"; ADR 0032): fetched from Secrets
  * Manager at cold start, from the replica in the region the function runs in when there is one; kept in
  * memory; refreshed in the background so requests never wait once a keyring is loaded.
  */

@@ -4,9 +4,9 @@ import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/ke
 
 /**
  * Build-time configuration of the steering function. Lambda@Edge has no environment variables
- * (DESIGN.md §5), so the CDK bakes this object into the bundle (edge-functions/shared/baked-config.ts)
+ * (ADR 0032), so the CDK bakes this object into the bundle (edge-functions/shared/baked-config.ts)
  * and the function validates it once at init. Hand-written validation keeps the edge bundle small.
- * Origin manifests are read through the delivery pathways (docs/adr/0003), so no origin bucket is
+ * Origin manifests are read through the delivery pathways (ADR 0003), so no origin bucket is
  * needed; unknown keys (e.g. an `origin` block) are ignored.
  */
 export interface SteeringEdgeConfig {

@@ -13,7 +13,7 @@ import { RoutingCache, RoutingUnavailableError, type RoutingItemReader, type Rou
 import { corsPreflightHeaders, corsResponseHeaders, STEERING_CORS } from '../../core/identifiers';
 
 /**
- * Origin-request handler of the gateway distribution (DESIGN.md §5 "Gateway + steering"). Caching is
+ * Origin-request handler of the gateway distribution (docs/steering.md, ADR 0044). Caching is
  * disabled on that distribution, so every playback start and every steering reload reaches this
  * function with CloudFront-Viewer-Country / -ASN and the device headers present.
  *
@@ -198,11 +198,6 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     throw new ManifestTooLargeError(`manifest ${key} exceeds ${MAX_GENERATED_BODY_BYTES} bytes even with one pathway`);
   }
 
-  /**
-   * The manifest builders in core/ write https media bases. For the twin (no TLS) the exact base of
-   * each pathway is swapped for its http form; the base carries host and token, so nothing else can
-   * match. Remove once the builders take the scheme themselves.
-   */
   return async (event) => {
     try {
       return await handle(event);

@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
 import { readBakedConfig } from '../shared/baked-config';
 import { routingItemReader } from '../../tables/routing-table';
@@ -21,11 +20,14 @@ export type { SteeringHandlerDeps } from './handler';
 
 const config = readBakedConfig(validateSteeringConfig);
 
-// Bounded socket timeouts: the origin-request limit is 30 s, but a viewer waiting on a manifest is not.
-const requestHandler = new NodeHttpHandler({ connectionTimeout: 1000, requestTimeout: 2000 });
+// Bounded timeouts: the origin-request limit is 30 s, but a viewer waiting on a manifest is not. The
+// handler is given as its options, so the client builds it from the runtime's own SDK: importing
+// @smithy/node-http-handler would bundle a second copy of @smithy/core (ADR 0008). Since
+// @smithy/node-http-handler 4.4 a request timeout only warns unless throwOnRequestTimeout is set.
+const requestHandler = { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true };
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.routingTable.region, requestHandler, maxAttempts: 2 }));
 
-// Origin manifests come through the delivery pathways with the viewer's token (docs/adr/0003).
+// Origin manifests come through the delivery pathways with the viewer's token (ADR 0003).
 const readOriginText = createPathwayOriginReader({ timeoutMs: 1500, maxAttempts: 3, scheme: config.publicScheme });
 
 // The routing table is read through its one repository module, which also interprets the items (ADR 0007).

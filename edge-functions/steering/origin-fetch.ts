@@ -1,7 +1,7 @@
 import type { OriginTextReader } from './manifest-cache';
 
 /**
- * Reads an origin manifest through the delivery pathways (docs/adr/0003): GET
+ * Reads an origin manifest through the delivery pathways (ADR 0003): GET
  * `https://<cdn-host>/<token>/media/<aid>/<rev>/main.m3u8` with the viewer's own token, trying the
  * session's pathways best first, each with a short timeout. The edge role needs no S3 grant, and
  * after the first viewer the CDN serves the manifest from its cache.

@@ -5,7 +5,7 @@ import { type RoutingItemReader, steeringKeys, steeringReadOf, weightsKey } from
 export type { RoutingItemReader };
 
 /**
- * In-memory view of the routing table for the steering function (DESIGN.md §5 "fail static").
+ * In-memory view of the routing table for the steering function (fail static: ADR 0044, docs/steering.md).
  *
  * - Items are served from memory; after `ttlMs` the next request triggers ONE background refresh
  *   and is answered from the stale copy, so a request never waits on DynamoDB once warm.

@@ -2,7 +2,7 @@ import type { EdgeFunctionDefinition } from '../shared/baked-config';
 import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/keyring-source';
 import { isPathwayId } from '../../core/identifiers';
 
-/** What lib/bundling/edge-bundle.ts bakes into each viewer-auth bundle (one per distribution). */
+/** What lib/bundling/edge-bundle.ts bakes into a viewer-auth bundle. */
 export interface ViewerAuthConfig {
   /**
    * Tag for log lines. One bundle guards every delivery distribution in the cloud, which bakes

@@ -5,7 +5,7 @@ import { assetIdOfPath, splitTokenPath } from '../../core/token-path';
 import { corsPreflightHeaders, corsResponseHeaders, DELIVERY_CORS } from '../../core/identifiers';
 
 /**
- * Viewer-request guard of every delivery distribution (docs/token.md; DESIGN.md §5): checks the path
+ * Viewer-request guard of every delivery distribution (docs/token.md "HTTP mapping"): checks the path
  * token, then strips it so every viewer of an object shares one cache entry.
  */
 

@@ -1,4 +1,4 @@
-/** cmcd-ingest's configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin sets it in local/dev.ts). */
+/** cmcd-ingest's configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
 import { type ConfigOf, defineFunctionConfig, envIntegerWithDefault, envString } from '../shared/function-config';
 
 export const cmcdIngestConfig = defineFunctionConfig({

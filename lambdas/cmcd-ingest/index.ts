@@ -1,13 +1,13 @@
 /**
- * cmcd-ingest (DESIGN.md §6): `POST /v1/cmcd/{token}` behind API Gateway HTTP API (payload v2).
+ * cmcd-ingest (docs/telemetry.md "Ingest endpoint"): `POST /v1/cmcd/{token}` behind API Gateway HTTP API (payload v2).
  *
  * Accepts CMCD v2 event-mode reports as @svta/cml-cmcd's reporter (hls.js ≥ 1.7) sends them:
  * `Content-Type: application/cmcd`, newline-separated CMCD lines. `text/plain` is accepted too: it is a
  * CORS-safelisted type, so sendBeacon-style clients can post without a preflight.
  *
  * The playback token in the path proves the report belongs to a real session; every line's `sid` must
- * be the token's. Country/ASN come from CloudFront's viewer headers (the lead routes /v1/cmcd/* through
- * the gateway distribution), never from the body. Nothing rejected reaches the stream.
+ * be the token's. Country/ASN come from CloudFront's viewer headers (/v1/cmcd/* is routed through
+ * the gateway distribution, ADR 0004), never from the body. Nothing rejected reaches the stream.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
@@ -22,7 +22,7 @@ import { MalformedRecordError } from '../../core/realtime-log';
 import { verifyToken } from '../../core/token';
 import { RateLimitTable } from '../../tables/rate-limit-table';
 import { KeyringCache } from '../shared/keyring-cache';
-import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
+import { lambdaHandler, logger as sharedLogger, metrics as sharedMetrics, tracer } from '../shared/powertools';
 import {
   BadReportError,
   ForbiddenReportError,
@@ -57,10 +57,12 @@ export interface IngestConfig extends Omit<CmcdIngestConfig, 'keyringSecretArn'>
   readonly baseBackoffMs?: number;
 }
 
-/** The part of Powertools Metrics the handler uses (the shared instance satisfies it; tests pass a spy). */
+/**
+ * The part of Powertools Metrics the handler uses (the shared instance satisfies it; tests pass a spy).
+ * The handler shell flushes once per invocation (lambdas/shared/powertools.ts).
+ */
 export interface MetricsSink {
   addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
-  publishStoredMetrics(): unknown;
 }
 
 export interface IngestDeps {
@@ -128,7 +130,7 @@ export function createIngestHandler(deps: IngestDeps) {
       if (error instanceof MalformedRecordError) throw new BadReportError(error.reason);
       throw error;
     }
-    // A report is only trusted for the session its token names (DESIGN.md §6: no forged QoE).
+    // A report is only trusted for the session its token names: no forged QoE for another session (ADR 0052).
     if (!events.every((e) => e.sid === sid)) throw new ForbiddenReportError('sid-mismatch');
 
     await takeRateBudget(sid, lines.length, nowMs);
@@ -199,8 +201,6 @@ export function createIngestHandler(deps: IngestDeps) {
       return { statusCode: 204, headers: { ...PREFLIGHT_HEADERS, 'cache-control': 'no-store' } };
     } catch (error) {
       return toResponse(error, logger, metrics);
-    } finally {
-      metrics.publishStoredMetrics();
     }
   };
 }
@@ -265,20 +265,16 @@ function chunkLines(lines: readonly string[]): string[][] {
   return chunks;
 }
 
-const kinesisClient = new KinesisClient({});
-const ddbClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const secretsClient = new SecretsManagerClient({});
-let defaultHandler: ReturnType<typeof createIngestHandler> | undefined;
+const kinesisClient = tracer.captureAWSv3Client(new KinesisClient({}));
+const ddbClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
+const secretsClient = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  if (defaultHandler === undefined) {
-    const config = cmcdIngestConfig.decode(process.env);
-    defaultHandler = createIngestHandler({
-      kinesis: kinesisClient,
-      ddb: ddbClient,
-      keyring: new KeyringCache(secretsClient, config.keyringSecretArn),
-      config,
-    });
-  }
-  return defaultHandler(event);
-};
+export const handler = lambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(() => {
+  const config = cmcdIngestConfig.decode(process.env);
+  return createIngestHandler({
+    kinesis: kinesisClient,
+    ddb: ddbClient,
+    keyring: new KeyringCache(secretsClient, config.keyringSecretArn),
+    config,
+  });
+});

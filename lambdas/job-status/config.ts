@@ -1,4 +1,4 @@
-/** job-status's configuration (lib/constructs/ingest-pipeline.ts sets it; the twin sets it in local/dev.ts). */
+/** job-status's configuration (lib/constructs/ingest-pipeline.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
 import { type ConfigOf, defineFunctionConfig, envString } from '../shared/function-config';
 
 export const jobStatusConfig = defineFunctionConfig({

@@ -1,5 +1,5 @@
 /**
- * job-status: "MediaConvert Job State Change" → catalog (DESIGN.md §4; docs/catalog.md).
+ * job-status: "MediaConvert Job State Change" → catalog (docs/catalog.md; ADR 0022).
  *
  * Events arrive at least once and out of order. Every revision write is conditional on moving
  * forward (core/asset-status.ts), so a stale or repeated event fails the condition and does
@@ -18,7 +18,7 @@ import {
   type RevisionStatus,
 } from '../../core/asset-status';
 import { CatalogTable } from '../../tables/catalog-table';
-import { logger } from '../shared/powertools';
+import { lambdaHandler, logger, tracer } from '../shared/powertools';
 import { CatalogWriter } from '../shared/catalog-writer';
 import { type JobStatusConfig, jobStatusConfig } from './config';
 
@@ -143,11 +143,9 @@ export function createJobStatusHandler(deps: JobStatusDeps) {
   };
 }
 
-const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-const events = new EventBridgeClient({});
-let instance: ReturnType<typeof createJobStatusHandler> | undefined;
+const documents = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } });
+const events = tracer.captureAWSv3Client(new EventBridgeClient({}));
 
-export const handler = (event: unknown): Promise<JobStatusOutcome> => {
-  instance ??= createJobStatusHandler({ documents, events, config: jobStatusConfig.decode(process.env) });
-  return instance(event);
-};
+export const handler = lambdaHandler<unknown, JobStatusOutcome>(() =>
+  createJobStatusHandler({ documents, events, config: jobStatusConfig.decode(process.env) }),
+);

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { nextKeyringVersion, parseKeyring, serializeKeyring, type Keyring } from '../../core/keyring';
 import { signToken, verifyToken } from '../../core/token';
-import { logger } from '../shared/powertools';
+import { lambdaHandler, logger, tracer } from '../shared/powertools';
 import { keyringRotationConfig } from './config';
 
 /**
@@ -155,12 +155,13 @@ function isNotFound(error: unknown): boolean {
   return error instanceof Error && error.name === 'ResourceNotFoundException';
 }
 
-const client = new SecretsManagerClient({});
-let rotate: ((event: RotationEvent) => Promise<void>) | undefined;
+const client = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 
 /** Environment is read on first use so a misconfigured function fails its rotation with a clear message. */
-export const handler = async (event: RotationEvent): Promise<void> => {
-  logger.appendKeys({ step: event.Step });
-  rotate ??= createRotationHandler({ client, ...keyringRotationConfig.decode(process.env) });
-  await rotate(event);
-};
+export const handler = lambdaHandler<RotationEvent, void>(() => {
+  const rotate = createRotationHandler({ client, ...keyringRotationConfig.decode(process.env) });
+  return (event) => {
+    logger.appendKeys({ step: event.Step });
+    return rotate(event);
+  };
+});

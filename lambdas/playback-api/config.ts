@@ -1,4 +1,4 @@
-/** playback-api's configuration (lib/constructs/playback-api.ts sets it; the twin sets it in local/dev.ts). */
+/** playback-api's configuration (lib/constructs/playback-api.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
 import { type ConfigOf, defineFunctionConfig, envInteger, envOptionalString, envString } from '../shared/function-config';
 
 export const playbackApiConfig = defineFunctionConfig({

@@ -3,7 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { KeyringCache } from '../shared/keyring-cache';
-import { logger } from '../shared/powertools';
+import { lambdaHandler, logger, tracer } from '../shared/powertools';
 import { playableRevision } from '../../core/asset-status';
 import type { UrlScheme } from '../../core/playback-paths';
 import { CatalogTable } from '../../tables/catalog-table';
@@ -30,7 +30,7 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   body: JSON.stringify(body),
 });
 
-/** `POST /sessions {assetId, device?}` → 201 signed URLs; 400 bad body; 404 unknown, not ready or taken down. */
+/** `GATEWAY_ORIGIN` is not `scheme://host[:port]`. */
 export class InvalidGatewayOriginError extends Error {
   constructor(value: string) {
     super(`GATEWAY_ORIGIN must look like "http://127.0.0.1:4580" or "https://gw.example.com", got "${value}"`);
@@ -53,6 +53,7 @@ export function parseGatewayOrigin(origin: string): { scheme: UrlScheme; host: s
   return { scheme, host: url.host };
 }
 
+/** `POST /sessions {assetId, device?}` → 201 signed URLs; 400 bad body; 404 unknown, not ready or taken down. */
 export function createPlaybackApiHandler(deps: PlaybackApiDeps) {
   const now = deps.now ?? Date.now;
   const gateway = deps.gatewayOrigin ? parseGatewayOrigin(deps.gatewayOrigin) : { scheme: 'https' as const, host: deps.gatewayDomain };
@@ -85,15 +86,11 @@ export function createPlaybackApiHandler(deps: PlaybackApiDeps) {
   };
 }
 
-const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const secrets = new SecretsManagerClient({});
-let instance: ReturnType<typeof createPlaybackApiHandler> | undefined;
+const documents = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
+const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 
 /** The configuration is decoded on first use, so a misconfigured function fails its first request naming the variable. */
-export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  if (instance === undefined) {
-    const config = playbackApiConfig.decode(process.env);
-    instance = createPlaybackApiHandler({ documents, keyring: new KeyringCache(secrets, config.keyringSecretArn), ...config });
-  }
-  return instance(event);
-};
+export const handler = lambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(() => {
+  const config = playbackApiConfig.decode(process.env);
+  return createPlaybackApiHandler({ documents, keyring: new KeyringCache(secrets, config.keyringSecretArn), ...config });
+});

@@ -1,4 +1,4 @@
-/** qoe-aggregator's configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin sets it in local/dev.ts). */
+/** qoe-aggregator's configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
 import { type ConfigOf, defineFunctionConfig, envInteger, envString } from '../shared/function-config';
 
 export const qoeAggregatorConfig = defineFunctionConfig({

@@ -1,5 +1,5 @@
 /**
- * qoe-aggregator (DESIGN.md §6): Kinesis telemetry stream -> QoE rollups table.
+ * qoe-aggregator (docs/telemetry.md "Aggregator"): Kinesis telemetry stream -> QoE rollups table.
  *
  * 1. Normalise every record to samples (core/). Malformed records are counted (`SetAsideRecords`),
  *    logged with shard and sequence number, and never fail the batch.
@@ -20,7 +20,7 @@ import { aggregateSamples, cellSortKey, COUNTER_NAMES, samplesOfStreamRecord } f
 import { MalformedRecordError } from '../../core/realtime-log';
 import { type CellContribution, type CellWrite, padSequenceNumber, RollupsTable } from '../../tables/rollups-table';
 import { RoutingTable } from '../../tables/routing-table';
-import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
+import { lambdaHandler, logger as sharedLogger, metrics as sharedMetrics, tracer } from '../shared/powertools';
 import { type QoeAggregatorConfig, qoeAggregatorConfig } from './config';
 
 const DAY_SECONDS = 86_400;
@@ -35,10 +35,12 @@ export interface AggregatorConfig extends QoeAggregatorConfig {
   readonly maxConflicts?: number;
 }
 
-/** The part of Powertools Metrics the handler uses (the shared instance satisfies it; tests pass a spy). */
+/**
+ * The part of Powertools Metrics the handler uses (the shared instance satisfies it; tests pass a spy).
+ * The handler shell flushes once per invocation (lambdas/shared/powertools.ts).
+ */
 export interface MetricsSink {
   addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
-  publishStoredMetrics(): unknown;
   /** A metric with its own dimensions, flushed at once (Powertools `singleMetric`). */
   singleMetric(): { addDimension(name: string, value: string): unknown; addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown };
 }
@@ -173,7 +175,6 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
     metrics.addMetric('RollupCells', MetricUnit.Count, cells.size);
     metrics.addMetric('RollupUpdateCalls', MetricUnit.Count, updateCalls);
     metrics.addMetric('FailedRollupCells', MetricUnit.Count, failedCells.size);
-    metrics.publishStoredMetrics();
     publishPathwayMetrics(metrics, cells.values());
 
     const recordHandler = async (record: KinesisStreamRecord): Promise<void> => {
@@ -226,10 +227,8 @@ function shardOf(record: KinesisStreamRecord): string {
   return colon > 0 ? record.eventID.slice(0, colon) : 'unknown';
 }
 
-const ddbClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-let defaultHandler: ReturnType<typeof createAggregatorHandler> | undefined;
+const ddbClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
 
-export const handler = async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
-  defaultHandler ??= createAggregatorHandler({ ddb: ddbClient, config: qoeAggregatorConfig.decode(process.env) });
-  return defaultHandler(event, context);
-};
+export const handler = lambdaHandler<KinesisStreamEvent, KinesisStreamBatchResponse>(() =>
+  createAggregatorHandler({ ddb: ddbClient, config: qoeAggregatorConfig.decode(process.env) }),
+);

@@ -1,4 +1,4 @@
-/** routing-weights' configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin sets it in local/dev.ts). */
+/** routing-weights' configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
 import { z } from 'zod';
 import { DEFAULT_SCORING_PARAMS, type ScoringParams } from '../../core/routing/scoring-params';
 import { type ConfigOf, defineFunctionConfig, envInteger, envJson, envString } from '../shared/function-config';

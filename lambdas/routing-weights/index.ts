@@ -1,5 +1,5 @@
 /**
- * routing-weights (DESIGN.md §6): loads the pathway registry, the recent QoE rollups and the current
+ * routing-weights (docs/routing.md): loads the pathway registry, the recent QoE rollups and the current
  * weights (tables/routing-table.ts, tables/rollups-table.ts), runs the controller of
  * core/routing/weights-controller.ts for every scope, and saves each changed scope's weights with
  * optimistic versioning. Never deletes.
@@ -20,7 +20,7 @@ import { computeRoutingWeights } from '../../core/routing/weights-controller';
 import { DEFAULT_SCORING_PARAMS, type ScoringParams } from '../../core/routing/scoring-params';
 import type { ScopeState } from '../../core/routing/controller-state';
 import type { ScopeDecision } from '../../core/routing/scope-decision';
-import { logger as sharedLogger, metrics as sharedMetrics } from '../shared/powertools';
+import { lambdaHandler, logger as sharedLogger, metrics as sharedMetrics, tracer } from '../shared/powertools';
 import { isRoutingCountry } from '../../core/identifiers';
 import { RollupsTable } from '../../tables/rollups-table';
 import { RoutingTable } from '../../tables/routing-table';
@@ -117,7 +117,6 @@ export function createRoutingWeightsTick(deps: RoutingWeightsDeps, config: Routi
     metrics.addMetric('ScopesEvaluated', MetricUnit.Count, scopes.length);
     metrics.addMetric('WeightsWritten', MetricUnit.Count, written.length);
     metrics.addMetric('WeightsWriteConflicts', MetricUnit.Count, conflicts);
-    metrics.publishStoredMetrics();
     return { at: now, scopes: scopes.length, written: written.sort(), conflicts, skipped };
   };
 
@@ -164,7 +163,6 @@ export function createRoutingWeightsHandler(deps: RoutingWeightsDeps, config: Ro
         lastError = err;
         log.error('routing weights tick failed', { error: err as Error, tick: i });
         metrics.addMetric('TickFailures', MetricUnit.Count, 1);
-        metrics.publishStoredMetrics();
       }
     }
     if (results.length === 0 && lastError) throw lastError;
@@ -180,12 +178,10 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 // Built once per execution environment; the config is read on first use so that importing this
 // module (tests, the local twin) does not require the environment.
-const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
   marshallOptions: { removeUndefinedValues: true },
 });
-let scheduled: ReturnType<typeof createRoutingWeightsHandler> | undefined;
 
-export const handler = (event: unknown, context?: { getRemainingTimeInMillis(): number }): Promise<TickResult[]> => {
-  scheduled ??= createRoutingWeightsHandler({ ddb: documentClient }, routingWeightsConfig.decode(process.env));
-  return scheduled(event, context);
-};
+export const handler = lambdaHandler<unknown, TickResult[]>(() =>
+  createRoutingWeightsHandler({ ddb: documentClient }, routingWeightsConfig.decode(process.env)),
+);

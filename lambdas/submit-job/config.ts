@@ -1,4 +1,4 @@
-/** submit-job's configuration (lib/constructs/ingest-pipeline.ts sets it; the twin sets it in local/dev.ts). */
+/** submit-job's configuration (lib/constructs/ingest-pipeline.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
 import { LADDERS, type LadderName } from '../../core/ladder';
 import { type ConfigOf, defineFunctionConfig, envBoolean, envEnum, envString } from '../shared/function-config';
 

@@ -1,6 +1,6 @@
 /**
  * submit-job: S3 "Object Created" (EventBridge) under `uploads/` → probe → ladder → MediaConvert job
- * (DESIGN.md §4; docs/catalog.md walks through the states).
+ * (docs/architecture.md#ingest-and-encode; docs/catalog.md walks through the states).
  *
  * Failure policy: a bad upload (empty, unreadable, not video, unsupported, unusable name) is a
  * *result*: the revision becomes FAILED with a reason, an `Asset Failed` event goes out and the
@@ -21,9 +21,10 @@ import { buildCreateJobRequest } from '../../core/mediaconvert-job';
 import { sourceInfoFromProbe, UnreadableSourceError } from '../../core/probe';
 import { classifyUploadKey } from '../../core/upload-key';
 import { CatalogTable } from '../../tables/catalog-table';
-import { logger } from '../shared/powertools';
+import { lambdaHandler, logger, tracer } from '../shared/powertools';
 import { CatalogWriter } from '../shared/catalog-writer';
 import { type SubmitJobConfig, submitJobConfig } from './config';
+import { mediaPrefixOf } from '../../core/identifiers';
 
 export interface SubmitJobDeps {
   readonly documents: DynamoDBDocumentClient;
@@ -91,7 +92,7 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
       const plan = planLadder(source, LADDERS[config.ladder]);
       request = buildCreateJobRequest(plan, {
         inputS3Uri,
-        outputS3Prefix: `s3://${config.originBucketName}/media/${item.assetId}/${item.revision}/`,
+        outputS3Prefix: `s3://${config.originBucketName}/${mediaPrefixOf(item.assetId, item.revision)}`,
         roleArn: config.mediaConvertRoleArn,
         assetId: item.assetId,
         revision: item.revision,
@@ -206,12 +207,10 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
 
 // SDK clients once per container. MediaConvert is called on its regional endpoint, the SDK's
 // default for the region; DescribeEndpoints is deprecated (MediaConvert API reference).
-const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-const mediaConvert = new MediaConvertClient({});
-const events = new EventBridgeClient({});
-let instance: ReturnType<typeof createSubmitJobHandler> | undefined;
+const documents = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } });
+const mediaConvert = tracer.captureAWSv3Client(new MediaConvertClient({}));
+const events = tracer.captureAWSv3Client(new EventBridgeClient({}));
 
-export const handler = (event: unknown): Promise<SubmitOutcome> => {
-  instance ??= createSubmitJobHandler({ documents, mediaConvert, events, config: submitJobConfig.decode(process.env) });
-  return instance(event);
-};
+export const handler = lambdaHandler<unknown, SubmitOutcome>(() =>
+  createSubmitJobHandler({ documents, mediaConvert, events, config: submitJobConfig.decode(process.env) }),
+);

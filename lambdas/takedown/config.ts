@@ -1,4 +1,4 @@
-/** takedown's configuration (lib/constructs/playback-api.ts sets it; the twin sets it in local/dev.ts). */
+/** takedown's configuration (lib/constructs/playback-api.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
 import { type ConfigOf, defineFunctionConfig, envList, envString } from '../shared/function-config';
 
 export const takedownConfig = defineFunctionConfig({

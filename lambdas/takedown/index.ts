@@ -5,8 +5,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { logger } from '../shared/powertools';
-import { ASSET_ID_RULE, ASSET_REMOVED, CATALOG_EVENT_SOURCE, isAssetId } from '../../core/identifiers';
+import { lambdaHandler, logger, tracer } from '../shared/powertools';
+import { ASSET_ID_RULE, ASSET_REMOVED, CATALOG_EVENT_SOURCE, isAssetId, mediaPrefixOf } from '../../core/identifiers';
 import { CatalogTable } from '../../tables/catalog-table';
 import { takedownConfig } from './config';
 
@@ -46,7 +46,7 @@ export function createTakedownHandler(deps: TakedownDeps) {
     // False: the head vanished between the read and the write.
     if (!(await catalog.markDeleted(assetId, now().toISOString()))) return unknown(assetId);
 
-    const deletedObjects = await deletePrefix(deps, `media/${assetId}/`);
+    const deletedObjects = await deletePrefix(deps, mediaPrefixOf(assetId));
     const invalidations = await Promise.all(
       deps.distributionIds.map(async (distributionId) => {
         const { Invalidation } = await deps.cloudfront.send(
@@ -97,14 +97,12 @@ async function deletePrefix(deps: TakedownDeps, prefix: string): Promise<number>
 }
 
 const clients = {
-  documents: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-  s3: new S3Client({}),
-  cloudfront: new CloudFrontClient({}),
-  events: new EventBridgeClient({}),
+  documents: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({}))),
+  s3: tracer.captureAWSv3Client(new S3Client({})),
+  cloudfront: tracer.captureAWSv3Client(new CloudFrontClient({})),
+  events: tracer.captureAWSv3Client(new EventBridgeClient({})),
 };
-let instance: ReturnType<typeof createTakedownHandler> | undefined;
 
-export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  instance ??= createTakedownHandler({ ...clients, ...takedownConfig.decode(process.env) });
-  return instance(event);
-};
+export const handler = lambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(() =>
+  createTakedownHandler({ ...clients, ...takedownConfig.decode(process.env) }),
+);

@@ -3,6 +3,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeNagFinding } from '../nag';
+import { TABLES } from '../topology';
+import { tableKeyProps } from './topology-cdk';
 
 export interface ContentStorageProps {
   /** What happens to the buckets and the catalog when the stack is deleted. */
@@ -44,7 +46,7 @@ export class ContentStorage extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      // S3 -> EventBridge "Object Created" drives ingest (DESIGN.md §4); multipart completions included.
+      // S3 -> EventBridge "Object Created" drives ingest (docs/catalog.md "What starts an encode"); multipart completions included.
       eventBridgeEnabled: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'upload-bucket/',
@@ -66,8 +68,7 @@ export class ContentStorage extends Construct {
     });
 
     this.assetsTable = new dynamodb.TableV2(this, 'AssetsTable', {
-      partitionKey: { name: 'assetId', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      ...tableKeyProps(TABLES.assets),
       billing: dynamodb.Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.removalPolicy,

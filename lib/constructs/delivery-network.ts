@@ -37,7 +37,7 @@ export interface DeliveryNetworkProps {
 }
 
 /**
- * N CloudFront distributions over one private origin, each one CDN pathway (DESIGN.md §5). Every request
+ * N CloudFront distributions over one private origin, each one CDN pathway (docs/architecture.md#delivery-token-check-and-content-steering). Every request
  * passes `viewer-auth` (token check, token segment stripped so all viewers share one cache entry), manifests
  * and segments get their own cache policies, CORS allows the CMCD headers, and every request is written to the
  * telemetry stream as a real-time log line.

@@ -7,15 +7,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { jobStateChangePattern, toCdkEventPattern, uploadCreatedPattern } from '../../core/event-patterns';
-import { UPLOAD_PREFIX } from '../../core/identifiers';
+import { MEDIA_PREFIX, UPLOAD_PREFIX } from '../../core/identifiers';
 import type { LadderChoice } from '../../core/platform-config';
 import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
 import { jobStatusConfig } from '../../lambdas/job-status/config';
 import { submitJobConfig } from '../../lambdas/submit-job/config';
-
-/** Where encodes are written (DESIGN.md §4). */
-export const MEDIA_PREFIX = 'media/';
 
 export interface IngestPipelineProps {
   readonly uploadBucket: s3.IBucket;
@@ -57,12 +54,12 @@ export class IngestPipeline extends Construct {
     );
     acknowledgeNagFinding(
       this.mediaConvertRole,
-      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.uploadBucket)}.Arn>/uploads/*]`,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.uploadBucket)}.Arn>/${UPLOAD_PREFIX}*]`,
       'Master keys are chosen by content teams at upload time; the grant is limited to the uploads/ prefix and GetObject.',
     );
     acknowledgeNagFinding(
       this.mediaConvertRole,
-      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.originBucket)}.Arn>/media/*]`,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.originBucket)}.Arn>/${MEDIA_PREFIX}*]`,
       'Rendition keys are generated per asset and revision at encode time; the grant is limited to the media/ prefix and PutObject.',
     );
 
@@ -100,7 +97,7 @@ export class IngestPipeline extends Construct {
     );
     acknowledgeNagFinding(
       this.submitJob.role!,
-      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.uploadBucket)}.Arn>/uploads/*]`,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.uploadBucket)}.Arn>/${UPLOAD_PREFIX}*]`,
       'MediaConvert Probe reads the master with the caller’s credentials; masters are named by content teams, so the grant is the uploads/ prefix with GetObject only.',
     );
     acknowledgeNagFinding(

@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../core/identifiers';
+import { acknowledgeNagFinding } from '../nag';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -30,9 +31,10 @@ export interface PlatformFunctionProps {
 
 /**
  * A regional Lambda function the way every handler in this platform runs: Node.js 24 on ARM, bundled
- * with esbuild from `lambdas/<dir>/index.ts`, its own role with only the log-group grant (no AWS managed
- * policy, so every permission it has is one a construct granted on purpose), a log group with retention
- * and the Powertools environment.
+ * with esbuild from `lambdas/<dir>/index.ts`, its own role with only the log-group and X-Ray grants (no
+ * AWS managed policy, so every permission it has is one a construct granted on purpose), a log group with
+ * retention, active X-Ray tracing and the Powertools environment. The handler wraps itself in the
+ * Powertools shell of `lambdas/shared/powertools.ts` (ADR 0008).
  */
 export class PlatformFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
@@ -53,6 +55,7 @@ export class PlatformFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(30),
       role,
       logGroup,
+      tracing: lambda.Tracing.ACTIVE,
       deadLetterQueue: props.deadLetterQueue,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       retryAttempts: props.retryAttempts,
@@ -77,5 +80,10 @@ export class PlatformFunction extends NodejsFunction {
       },
     });
     logGroup.grantWrite(role);
+    acknowledgeNagFinding(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource types in the IAM service authorization reference, so Lambda grants them on "*".',
+    );
   }
 }

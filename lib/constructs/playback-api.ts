@@ -1,7 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,6 +13,9 @@ import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
 import { playbackApiConfig } from '../../lambdas/playback-api/config';
 import { takedownConfig } from '../../lambdas/takedown/config';
+import { PLAYBACK_API_ROUTES } from '../topology';
+import { addHttpRoutes } from './topology-cdk';
+import { MEDIA_PREFIX } from '../../core/identifiers';
 
 export interface PlaybackApiProps {
   readonly assetsTable: dynamodb.ITableV2;
@@ -27,7 +29,7 @@ export interface PlaybackApiProps {
 }
 
 /**
- * The regional API a product backend calls (DESIGN.md §5): `POST /sessions` signs gateway URLs for an
+ * The regional API a product backend calls (docs/architecture.md#delivery-token-check-and-content-steering): `POST /sessions` signs gateway URLs for an
  * asset's current revision; `DELETE /assets/{assetId}` is the operator's takedown.
  */
 export class PlaybackApi extends Construct {
@@ -66,10 +68,10 @@ export class PlaybackApi extends Construct {
     props.assetsTable.grantReadWriteData(this.takedown);
     props.catalogBus.grantPutEventsTo(this.takedown);
     this.takedown.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.originBucket.bucketArn] }));
-    this.takedown.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [props.originBucket.arnForObjects('media/*')] }));
+    this.takedown.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [props.originBucket.arnForObjects(`${MEDIA_PREFIX}*`)] }));
     acknowledgeNagFinding(
       this.takedown.role!,
-      `AwsSolutions-IAM5[Resource::<${logicalId(props.originBucket)}.Arn>/media/*]`,
+      `AwsSolutions-IAM5[Resource::<${logicalId(props.originBucket)}.Arn>/${MEDIA_PREFIX}*]`,
       'A takedown deletes every rendition of one asset; keys are generated per revision, so the grant is the media/ prefix with DeleteObject only.',
     );
     for (const distribution of props.distributions) distribution.grantCreateInvalidation(this.takedown);
@@ -87,8 +89,7 @@ export class PlaybackApi extends Construct {
       throttle: { rateLimit: 500, burstLimit: 200 },
       accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
     });
-    this.api.addRoutes({ path: '/sessions', methods: [apigwv2.HttpMethod.POST], integration: new HttpLambdaIntegration('SessionsIntegration', this.sessions) });
-    this.api.addRoutes({ path: '/assets/{assetId}', methods: [apigwv2.HttpMethod.DELETE], integration: new HttpLambdaIntegration('TakedownIntegration', this.takedown) });
+    addHttpRoutes(this.api, PLAYBACK_API_ROUTES, { 'playback-api': this.sessions, takedown: this.takedown });
   }
 }
 

@@ -2,7 +2,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { GLOBAL_SCOPE, PATHWAYS_KEY, weightsKey } from '../../core/routing-types';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { GLOBAL_SCOPE, PATHWAYS_KEY, type PathwayEntry, weightsKey } from '../../core/routing-types';
+import { registryItemOf, seedWeightsItemOf } from '../../tables/routing-table';
+import { TABLES } from '../topology';
+import { tableKeyProps } from './topology-cdk';
 
 export interface RoutingTableProps {
   /** Physical name: the edge functions bake it in at build time (they have no environment variables). */
@@ -11,15 +15,10 @@ export interface RoutingTableProps {
 }
 
 /** A pathway as the registry records it; `host` may be a CloudFormation token (a distribution's domain). */
-export interface RegisteredPathway {
-  readonly id: string;
-  readonly host: string;
-  readonly enabled: boolean;
-  readonly cap: number;
-}
+export type RegisteredPathway = PathwayEntry;
 
 /**
- * The routing table (DESIGN.md §6): the `pathways` registry written at deploy time and the
+ * The routing table (docs/routing.md "Items written"): the `pathways` registry written at deploy time and the
  * `weights#<scope>` items the routing-weights Lambda maintains and the steering edge function reads.
  */
 export class RoutingTable extends Construct {
@@ -29,7 +28,7 @@ export class RoutingTable extends Construct {
     super(scope, id);
     this.table = new dynamodb.TableV2(this, 'Table', {
       tableName: props.tableName,
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      ...tableKeyProps(TABLES.routing),
       billing: dynamodb.Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.removalPolicy,
@@ -41,24 +40,9 @@ export class RoutingTable extends Construct {
    * (a later deploy never overwrites weights the routing-weights Lambda has learned).
    */
   publishPathways(pathways: readonly RegisteredPathway[]): void {
-    const registryItem = {
-      pk: { S: PATHWAYS_KEY },
-      pathways: {
-        L: pathways.map((p) => ({
-          M: { id: { S: p.id }, host: { S: p.host }, enabled: { BOOL: p.enabled }, cap: { N: String(p.cap) } },
-        })),
-      },
-    };
-    const enabled = pathways.filter((p) => p.enabled);
-    const share = enabled.length > 0 ? 1 / enabled.length : 0;
-    const seedItem = {
-      pk: { S: weightsKey(GLOBAL_SCOPE) },
-      scope: { S: GLOBAL_SCOPE },
-      weights: { M: Object.fromEntries(enabled.map((p) => [p.id, { N: share.toFixed(6) }])) },
-      version: { N: '0' },
-      updatedAt: { S: '1970-01-01T00:00:00.000Z' },
-      reason: { S: 'seeded with equal shares at deploy time' },
-    };
+    // The same items the twin writes (tables/routing-table.ts), in DynamoDB's attribute-value JSON.
+    const registryItem = marshall(registryItemOf(pathways));
+    const seedItem = marshall(seedWeightsItemOf(pathways, 'seeded with equal shares at deploy time'));
     const policy = AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.table.tableArn] });
     const putRegistry = {
       service: 'DynamoDB',

@@ -23,7 +23,7 @@ export interface SteeringGatewayProps {
 }
 
 /**
- * The playback entry point (DESIGN.md §5): a distribution with caching disabled whose origin-request
+ * The playback entry point (docs/steering.md, ADR 0044): a distribution with caching disabled whose origin-request
  * function `steering` answers `/<token>/play/…` with multi-pathway manifests and `/<token>/steer/…` with
  * content-steering manifests, per session and per viewer country. Player reports under `/v1/cmcd/*` go to the
  * ingest API with the viewer country and ASN headers CloudFront adds.

@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -18,6 +17,8 @@ import { METRICS_NAMESPACE } from '../../core/identifiers';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
 import { qoeAggregatorConfig } from '../../lambdas/qoe-aggregator/config';
 import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
+import { INGEST_API_ROUTES, TABLES } from '../topology';
+import { addHttpRoutes, tableKeyProps } from './topology-cdk';
 
 
 export interface TelemetryPipelineProps {
@@ -33,7 +34,7 @@ export interface TelemetryPipelineProps {
 }
 
 /**
- * The return path (DESIGN.md §6): CDN real-time logs and player CMCD reports land in one encrypted
+ * The return path (docs/telemetry.md, docs/routing.md): CDN real-time logs and player CMCD reports land in one encrypted
  * Kinesis stream; `qoe-aggregator` rolls them up per pathway × country × minute; `routing-weights` turns the
  * rollups into routing weights. Alarms watch per-pathway errors, aggregator lag and set-aside records.
  */
@@ -61,17 +62,14 @@ export class TelemetryPipeline extends Construct {
     });
 
     this.rollupsTable = new dynamodb.TableV2(this, 'QoeRollups', {
-      partitionKey: { name: 'minute', type: dynamodb.AttributeType.NUMBER },
-      sortKey: { name: 'cell', type: dynamodb.AttributeType.STRING },
+      ...tableKeyProps(TABLES.rollups),
       billing: dynamodb.Billing.onDemand(),
-      timeToLiveAttribute: 'expiresAt',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.removalPolicy,
     });
     this.rateLimitTable = new dynamodb.TableV2(this, 'ReportRateLimits', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      ...tableKeyProps(TABLES.rateLimits),
       billing: dynamodb.Billing.onDemand(),
-      timeToLiveAttribute: 'expiresAt',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Counters live for minutes; nothing to keep.
       removalPolicy: RemovalPolicy.DESTROY,
@@ -104,8 +102,7 @@ export class TelemetryPipeline extends Construct {
       accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
     });
     void stage;
-    const ingestIntegration = new HttpLambdaIntegration('CmcdIngestIntegration', this.cmcdIngest);
-    this.ingestApi.addRoutes({ path: '/v1/cmcd/{token}', methods: [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.OPTIONS], integration: ingestIntegration });
+    addHttpRoutes(this.ingestApi, INGEST_API_ROUTES, { 'cmcd-ingest': this.cmcdIngest });
     acknowledgeNagFinding(
       this.ingestApi,
       'AwsSolutions-APIG4',

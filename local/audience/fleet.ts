@@ -2,7 +2,8 @@
  * A simulated audience: `sessions` concurrent viewers (viewer.ts) spread round-robin over `countries`,
  * each watching a READY asset for a while, leaving, and being replaced by a new viewer with a new
  * session (a real audience churns; new sessions are what brings traffic back to a CDN that every
- * failed-over session has in its penalty box, see docs/adr/0086-audience-churn.md). The same code
+ * failed-over session has in its penalty box, docs/adr/0086-audience-churn-brings-a-healed-cdn-back.md).
+ * The same code
  * runs the twin's built-in audience (`npm run dev`, local/dev.ts) and the load harness
  * (bench/audience.bench.ts): only the size and the clock budget differ.
  */
@@ -25,14 +26,19 @@ export interface AudienceOptions {
   readonly assets: () => Promise<readonly string[]>;
   /**
    * Mean time a viewer watches before leaving: a third of it at least, the rest exponential (capped at
-   * five times the mean). @default 60
+   * five times the mean). Short by default: new sessions are what brings traffic back to a healed CDN
+   * (docs/adr/0086-audience-churn-brings-a-healed-cdn-back.md). @default 30
    */
   readonly meanWatchSeconds?: number;
   /** Forward buffer each player keeps. @default 10 */
   readonly maxBufferSeconds?: number;
   /** How long a viewer avoids a pathway that failed it. @default HLS_PATHWAY_PENALTY_MS (hls.js: 300 s) */
   readonly penaltyMs?: number;
-  /** Viewers' first sessions start spread over this long, not all at once. @default 10000 */
+  /**
+   * Viewers' first sessions start spread over this long, not all at once: 48 players starting within a
+   * second saturate the twin's one process, and the slow first minute reads as a slow CDN to the routing
+   * scorer. @default 500 ms per session, at most 60 s
+   */
   readonly rampUpMs?: number;
   /**
    * Every viewer's access link, kbps (viewer.ts). One figure for all: with a few viewers per pathway and
@@ -81,7 +87,7 @@ export interface AudienceStats {
 
 export interface Audience {
   stats(): AudienceStats;
-  /** Ends every session (without flushing their reports) and waits for the viewers to leave. */
+  /** Ends every session (reports still queued are dropped, those in flight finish) and waits for the viewers to leave. */
   stop(): Promise<void>;
 }
 
@@ -114,8 +120,9 @@ interface Slot {
 export function startAudience(options: AudienceOptions): Audience {
   validateAudienceOptions(options);
   const random = options.random ?? Math.random;
-  const meanWatchMs = (options.meanWatchSeconds ?? 60) * 1000;
+  const meanWatchMs = (options.meanWatchSeconds ?? 30) * 1000;
   const accessKbps = options.accessKbps ?? 12_000;
+  const rampUpMs = options.rampUpMs ?? Math.min(60_000, 500 * options.sessions);
   const http: HttpClient = createHttpClient();
   const stopping = new AbortController();
   // Every viewer, and every report in flight, listens to the fleet's stop signal.
@@ -163,8 +170,9 @@ export function startAudience(options: AudienceOptions): Audience {
         method: 'POST',
         headers: { 'content-type': 'application/cmcd', 'x-twin-country': country },
         body: lines.join('\n'),
+        // Not aborted on stop: a report in flight is let finish (within its timeouts), so the twin's
+        // gateway is not left forwarding a report to an ingest API that has shut down.
         ...REPORT_TIMEOUTS,
-        signal: stopping.signal,
       })
       .then((answer: HttpResult) => {
         if (!answer.ok && answer.failure !== 'aborted') counters.reportsFailed += 1;
@@ -207,7 +215,7 @@ export function startAudience(options: AudienceOptions): Audience {
   const pause = (ms: number) => sleep(ms, undefined, { signal: stopping.signal });
 
   async function runSlot(slot: Slot): Promise<void> {
-    await pause((options.rampUpMs ?? 10_000) * random());
+    await pause(rampUpMs * random());
     let waitingLogged = false;
     for (;;) {
       const ids = await readyAssets();

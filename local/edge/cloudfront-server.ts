@@ -1,5 +1,5 @@
 /**
- * CloudFront stand-in (DESIGN.md §8): one HTTP server per distribution. Each request goes through
+ * CloudFront stand-in (ADR 0073): one HTTP server per distribution. Each request goes through
  * the same stages as at a CloudFront edge — viewer-request Lambda@Edge, cache, origin-request
  * Lambda@Edge, origin (S3) — with literal Lambda@Edge events
  * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html),

@@ -1,5 +1,5 @@
 /**
- * The ffmpeg side of "one ladder spec, two encoders" (DESIGN.md §4): turns the same `LadderPlan`
+ * The ffmpeg side of "one ladder spec, two encoders" (docs/ladder.md; ADR 0070): turns the same `LadderPlan`
  * MediaConvert receives into one ffmpeg invocation that writes CMAF — a DASH `main.mpd` and an HLS
  * `main.m3u8` over ONE set of fMP4 segments, via the `dash` muxer with `-hls_playlist 1`.
  */

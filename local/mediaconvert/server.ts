@@ -1,5 +1,5 @@
 /**
- * MediaConvert stand-in (DESIGN.md §8): a REST-JSON server with the real wire shapes for CreateJob,
+ * MediaConvert stand-in (ADR 0070): a REST-JSON server with the real wire shapes for CreateJob,
  * GetJob and Probe, so `@aws-sdk/client-mediaconvert` works unmodified against it through
  * `AWS_ENDPOINT_URL_MEDIACONVERT`. Jobs are encoded by Debian's ffmpeg from the same LadderPlan
  * MediaConvert would use, uploaded to the origin bucket, and announced with EventBridge-shaped
@@ -115,9 +115,10 @@ async function downloadTo(s3: S3Client, url: string, path: string) {
   }
 }
 
-function run(binary: string, args: readonly string[]): Promise<void> {
+/** Runs ffmpeg; aborting `signal` kills it (and refuses to start it once aborted). */
+function run(binary: string, args: readonly string[], signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], signal, killSignal: 'SIGKILL' });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     child.on('error', reject);
@@ -162,8 +163,10 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
   const jobs = new Map<string, Job>();
   const jobIdByToken = new Map<string, string>();
   const finished = new Map<string, { promise: Promise<Job>; resolve: (job: Job) => void }>();
-  // One encode at a time: the machine has 2 cores shared with everything else (TOOLCHAIN.md).
+  // One encode at a time: the machine has 2 cores shared with everything else (docs/architecture.md#toolchain-and-stand-in-quirks).
   let queue: Promise<void> = Promise.resolve();
+  // stop() kills the running encode and drops queued ones: Ctrl-C must not wait for a backlog of masters.
+  const stopped = new AbortController();
 
   const emit = (job: Job, detail: Partial<JobStateChangeDetail>) => {
     options.onJobStateChange?.({
@@ -194,6 +197,11 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
   };
 
   async function encode(id: string): Promise<void> {
+    if (stopped.signal.aborted) {
+      // The twin is stopping: a queued job is dropped with it (its catalog is in memory too), not encoded.
+      finished.get(id)?.resolve(update(id, { Status: 'ERROR', ErrorMessage: 'the MediaConvert stand-in stopped before this job ran' }));
+      return;
+    }
     const settings = jobs.get(id)!.Settings!;
     const workDir = await mkdtemp(join(tmpdir(), `twin-mc-${id}-`));
     // Local file → the S3 name it stands for, so an ffmpeg message names what the user uploaded.
@@ -227,10 +235,11 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       const durationSeconds = Number(probe.format?.duration ?? 0);
       // The video stream's own duration (the container's is the longest stream's, often the audio's).
       const videoSeconds = Number(probe.streams?.find((s) => s.codec_type === 'video')?.duration) || durationSeconds;
-      await run(ffmpeg, ffmpegArgsForPlan(encodedPlan, inputPath, outDir, destination.baseName, videoSeconds));
+      await run(ffmpeg, ffmpegArgsForPlan(encodedPlan, inputPath, outDir, destination.baseName, videoSeconds), stopped.signal);
       await run(
         ffmpeg,
         ffmpegPosterArgs(inputPath, join(outDir, POSTER), Math.min(1, durationSeconds / 2), encodedPlan.video[0]!.width),
+        stopped.signal,
       );
 
       update(id, { CurrentPhase: 'UPLOADING', JobPercentComplete: 90 });
@@ -291,7 +300,8 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
         ErrorMessage: errorMessage,
         Timing: { ...jobs.get(id)!.Timing, FinishTime: new Date() },
       });
-      emit(job, { errorCode, errorMessage });
+      // A job ended by stop() is not announced: the bus and the catalog are going down with the twin.
+      if (!stopped.signal.aborted) emit(job, { errorCode, errorMessage });
     } finally {
       await rm(workDir, { recursive: true, force: true });
       finished.get(id)?.resolve(jobs.get(id)!);
@@ -402,6 +412,7 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
     getJob: (id) => jobs.get(id),
     waitForJob: (id) => finished.get(id)?.promise ?? Promise.reject(new Error(`unknown job ${id}`)),
     async stop() {
+      stopped.abort();
       await closeServer(server);
       await queue;
     },

@@ -793,7 +793,9 @@ function renderTimeline() {
   const seconds = (at) => Math.round((at - t0) / 100) / 10;
   const end = shown.healedAt ?? Date.now();
   const from = -60;
-  const to = Math.max(seconds(end) + 90, seconds(Math.min(Date.now(), end + 180_000)));
+  // Up to three minutes after the heal, and far enough to show every event (a late re-admission too).
+  const lastEvent = Math.max(...shown.events.map((e) => seconds(e.at)));
+  const to = Math.max(seconds(end) + 90, seconds(Math.min(Date.now(), end + 180_000)), lastEvent + 15);
   const traffic = view.traffic.filter((b) => seconds(b.at) >= from && seconds(b.at) <= to);
   const pathways = [...new Set(traffic.flatMap((b) => Object.keys(b.pathways)))].sort((a, b) => colourIndex(a) - colourIndex(b));
   const datasets = pathways.map((id) => ({

@@ -1,4 +1,4 @@
-// Reference player of the local twin (DESIGN.md §8): a signed session from the playback API, then
+// Reference player of the local twin (docs/local-twin.md; ADR 0081): a signed session from the playback API, then
 // hls.js or dash.js with content steering and CMCD v2 event reports to the session's reportUrl.
 // Opened for an asset that is not playable yet, it shows the asset's catalog state and starts by
 // itself once the asset is READY (docs/adr/0081-twin-player-waits-and-keeps-a-short-buffer.md).
@@ -161,7 +161,7 @@
 
   const CMCD_EVENTS = ['t', 'ps', 'e', 'rr', 'bc'];
   // dash.js 5 sends only the keys listed per event target (its default is none: a line is just `e,ts,v`),
-  // and the ingest refuses lines whose `sid` is not the token's (DESIGN.md §6), so dash.js must be told
+  // and the ingest refuses lines whose `sid` is not the token's (ADR 0052), so dash.js must be told
   // which keys to report. These are the ones core/cmcd-report.ts turns into QoE samples, plus identity.
   const CMCD_REPORT_KEYS = ['v', 'sid', 'cid', 'sn', 'sta', 'msd', 'br', 'bl', 'mtp', 'bs', 'su', 'ot', 'd', 'tb', 'cdn', 'url', 'rc', 'ttfb', 'ttlb'];
 

@@ -1,7 +1,7 @@
 /**
  * A watched folder that uploads what is dropped into it to `uploads/<name>` in the upload bucket, so
  * a newcomer can start an ingest without an S3 client. The upload is an ordinary PutObject: s3rver's
- * event then takes the same path as any upload (DESIGN.md §4 trigger).
+ * event then takes the same path as any upload (docs/catalog.md "What starts an encode"; ADR 0084).
  *
  * Files already in the folder when it starts are uploaded too: the twin's buckets and catalog live in
  * memory, so after a restart a master left in the folder would otherwise be in no catalog at all.

@@ -1,5 +1,5 @@
 /**
- * What happened during one CDN break, read from the platform's own records (docs/adr/0083):
+ * What happened during one CDN break, read from the platform's own records (ADR 0083):
  * - traffic: the QoE rollups' per-pathway request counters (one line per CDN request in the real-time
  *   log, core/qoe-aggregate.ts), sampled every few seconds and differenced into short buckets;
  * - weights: the routing table's `weights#<scope>` items, sampled on the same clock.

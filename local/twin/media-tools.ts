@@ -1,5 +1,5 @@
 /**
- * The twin encodes with Debian's ffmpeg (TOOLCHAIN.md: the npm static build of 2018 crashes on
+ * The twin encodes with Debian's ffmpeg (docs/architecture.md#toolchain-and-stand-in-quirks: the npm static build of 2018 crashes on
  * multi-rung HLS), so a missing binary is a setup problem to explain, not a stack trace.
  */
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * The probed sources every ladder and contract test covers (brief: 1080p 16:9 30 fps stereo, 4K 60,
+ * The probed sources every ladder and contract test covers (1080p 16:9 30 fps stereo, 4K 60,
  * 720p, portrait, no audio, 25 fps, 29.97 fps, rotation 90), as MediaConvert Probe would report them.
  */
 import type { SourceInfo } from '../../core/media-types';

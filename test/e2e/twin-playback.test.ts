@@ -4,38 +4,76 @@ import { join } from 'node:path';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPathwayHosts } from '../../core/pathway-hosts';
-import { startTwin, TWIN_NAMES, twinPorts, type Twin } from '../../local/dev';
+import type { AudienceSettings } from '../../local/audience/fleet';
+import { startTwin, TWIN_NAMES, type Twin } from '../../local/dev';
 import { generateTestMaster } from '../../local/twin/media-tools';
 
 /**
- * The twin end to end in headless Debian Chromium (issue 5): upload → READY → HLS (hls.js) and DASH
- * (dash.js) through the gateway and the CDNs, a tampered URL refused, a CDN failed mid-play, a bad
- * upload FAILED. Figures go to `.twin/figures.json` and stdout as one JSON line.
+ * The twin end to end in headless Debian Chromium (issues 5 and 13): the sample asset played by a page
+ * opened before it was READY, hls.js and dash.js to the end of it, a tampered URL refused, the twin's
+ * own audience moving the routing weights off a broken CDN and back, the player's CDN failed mid-play, a
+ * 1080p master to READY, a bad upload FAILED. Figures go to `.twin/figures.json` and stdout as one JSON line.
+ *
+ * Nothing here waits a fixed time or assumes how fast this machine is: every wait is for a condition,
+ * with a bound that is either a requirement (failover within 10 s, demotion within a minute) or a
+ * failure detector several times the quiet-machine figure (docs/adr/0089-e2e-robust-on-a-loaded-machine.md).
  */
 
 const CHROMIUM = '/usr/bin/chromium';
-const FFMPEG = '/usr/bin/ffmpeg';
+const FFMPEG = process.env.FFMPEG_PATH ?? '/usr/bin/ffmpeg';
 const missing = [CHROMIUM, FFMPEG].filter((path) => !existsSync(path));
-if (missing.length > 0) console.warn(`[e2e] skipped: ${missing.join(' and ')} not installed (apt-get install -y chromium ffmpeg)`);
+const MISSING_TOOLS = `${missing.join(' and ')} not installed (sudo apt-get install -y chromium ffmpeg)`;
+// A test that cannot run fails in CI; on a developer's machine it says why, loudly, and skips.
+const skipHere = missing.length > 0 && !process.env.CI;
+if (skipHere) console.warn(`\n[e2e] SKIPPED: ${MISSING_TOOLS}; in CI this fails the run.\n`);
 
 const CHROMIUM_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--autoplay-policy=no-user-gesture-required',
 ];
-const PORT_BASE = 6160;
-const twinCdnHostsDistinguishable =
-  buildPathwayHosts(TWIN_NAMES.pathways.map((id, i) => ({ id, host: `127.0.0.1:${twinPorts(PORT_BASE).cdns[i]}`, enabled: true, cap: 1 }))).byHost.size ===
-  TWIN_NAMES.pathways.length;
-if (!twinCdnHostsDistinguishable) {
-  console.warn('[e2e] routing-weights failover test skipped: core/pathway-hosts.ts maps 127.0.0.1:<port> hosts to one pathway');
+
+/** `E2E_TWIN_PORT_BASE` moves the e2e twin's ports (docs/local-twin.md has the layout). */
+function portBase(): number {
+  const text = process.env.E2E_TWIN_PORT_BASE ?? '6160';
+  const base = Number(text);
+  if (!Number.isInteger(base) || base < 1024 || base > 65_000) throw new Error(`E2E_TWIN_PORT_BASE must be a port number in [1024, 65000], got "${text}"`);
+  return base;
 }
-const ASSET = 'e2e-1080p';
+
+const SAMPLE = 'twin-sample';
+const MASTER_1080P = 'e2e-1080p';
+/**
+ * The twin's own audience, larger and churning faster than `npm run dev`'s 24 viewers: a healed CDN
+ * gets traffic back only from new sessions (every failed-over player has it in its penalty box for
+ * 300 s), at the 3% exploration floor. 48 viewers watching 30 s on average start ~96 sessions a minute,
+ * ~3 of them on the healed CDN: enough for the controller's 30 samples within one scoring minute
+ * (docs/adr/0086-audience-churn-brings-a-healed-cdn-back.md). Two countries, so per-country scopes are exercised.
+ */
+const E2E_AUDIENCE: AudienceSettings = { sessions: 48, countries: ['US', 'DE'], meanWatchSeconds: 30 };
 const FIGURES_FILE = join(process.cwd(), '.twin', 'figures.json');
 
+/**
+ * Failure detectors for work whose duration depends on the machine, several times what a quiet 2-core
+ * machine needs (in brackets), so only a stuck pipeline trips them: the 180 s sample's ingest (35 s),
+ * a 20 s 1080p master's (19 s), a bad upload's (2 s).
+ */
+const INGEST_SAMPLE_LIMIT_MS = 180_000;
+const INGEST_1080P_LIMIT_MS = 150_000;
+const INGEST_FAILED_LIMIT_MS = 60_000;
+/** Requirements (issue 13): the audience moves a broken CDN's weight below 10% within a minute. */
+const DEMOTION_LIMIT_MS = 60_000;
+/**
+ * Re-admission: the fault's errors leave the one-minute scoring window at the next minute boundary
+ * (≤ 60 s), a steering cache may carry one more minute's errors (≤ 60 s more), then new sessions on the
+ * healed CDN must bring 30 samples (~20 s).
+ */
+const READMISSION_LIMIT_MS = 150_000;
+
 interface TwinPageState {
+  assetState: string | null;
   currentTime: number;
+  ended: boolean;
   firstFrameMs: number | null;
   pathway: string | null;
   segments: { at: number; pathway: string | null }[];
@@ -58,17 +96,27 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | nul
   }
 }
 
-describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+describe.skipIf(skipHere)('local twin end to end in Chromium', () => {
   let twin: Twin;
   let browser: Browser;
+  let earlyPage: Page;
+  let earlyPageStatus: string | undefined;
   const figures: Record<string, number | string> = {};
-  if (!twinCdnHostsDistinguishable) figures.routingWeightsFailover = 'not measured: twin CDN hosts differ only by port (core/pathway-hosts.ts)';
 
   const catalogHead = async (assetId: string) =>
     (await twin.documents.send(new GetCommand({ TableName: TWIN_NAMES.assetsTable, Key: { assetId, sk: 'asset' } }))).Item;
+  const untilReady = (assetId: string, limitMs: number) =>
+    waitFor(`${assetId} READY in the catalog`, async () => {
+      const item = await catalogHead(assetId);
+      if (item?.status === 'FAILED') throw new Error(`ingest of ${assetId} FAILED: ${item.errorReason ?? JSON.stringify(item)}`);
+      return item?.status === 'READY' ? item : undefined;
+    }, limitMs, 500);
   const weights = async (scope: string) =>
     (await twin.documents.send(new GetCommand({ TableName: TWIN_NAMES.routingTable, Key: { pk: `weights#${scope}` }, ConsistentRead: true })))
       .Item as { weights: Record<string, number>; reason: string } | undefined;
+  const usWeights = async () => (await weights('US')) ?? (await weights('*'));
   const recentRollups = async () => {
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     const query = (m: number) =>
@@ -76,28 +124,40 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
         new QueryCommand({ TableName: TWIN_NAMES.rollupsTable, KeyConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': 'minute' }, ExpressionAttributeValues: { ':m': m } }),
       );
     const pages = await Promise.all([minute, minute - 60_000].map(query));
-    return pages.flatMap((page) => (page.Items ?? []).map((i) => `${i.minute}:${i.cell} requests=${i.requests} errors=${i.errors}`));
+    return pages.flatMap((page) => (page.Items ?? []).map((i) => `${i.minute}:${i.cell} requests=${i.requests} reports=${i.reports} errors=${i.errors}`));
   };
   const state = (page: Page) => page.evaluate(() => (window as unknown as { __twin: TwinPageState }).__twin);
 
   /** HTTP statuses of the player's CMCD v2 event reports (POST /v1/cmcd/<token>), per page. */
   const reportStatuses = new WeakMap<Page, number[]>();
 
-  async function openPlayer(kind: 'hls' | 'dash', extra = ''): Promise<Page> {
+  async function openPlayer(kind: 'hls' | 'dash', assetId: string, extra = ''): Promise<Page> {
     const page = await browser.newPage();
     const statuses: number[] = [];
     reportStatuses.set(page, statuses);
     page.on('response', (response) => {
       if (response.request().method() === 'POST' && response.url().includes('/v1/cmcd/')) statuses.push(response.status());
     });
-    await page.goto(`${twin.urls.player}?player=${kind}&asset=${ASSET}${extra}`);
+    await page.goto(`${twin.urls.player}?player=${kind}&asset=${assetId}${extra}`);
     return page;
   }
 
+  const playing = (page: Page, what: string, minSeconds = 1) =>
+    waitFor(what, async () => {
+      const s = await state(page);
+      if (s.errors.length > 0) throw new Error(`player errors: ${s.errors.join('; ')}`);
+      return s.currentTime > minSeconds ? s : undefined;
+    }, 45_000);
+
   beforeAll(async () => {
-    twin = await startTwin({ portBase: PORT_BASE, dataDir: mkdtempSync(join(tmpdir(), 'twin-e2e-')) });
+    if (missing.length > 0) throw new Error(`[e2e] cannot run: ${MISSING_TOOLS}`);
+    // The sample master is cached in <repo>/.twin (generated once); its ingest starts inside startTwin.
+    twin = await startTwin({ portBase: portBase(), sampleMaster: true, audience: E2E_AUDIENCE });
     // playwright gives every launch a fresh temporary profile (the fresh user-data-dir TOOLCHAIN.md asks for).
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    // The player page opened while the sample is still being ingested (first test).
+    earlyPageStatus = (await catalogHead(SAMPLE))?.status as string | undefined;
+    earlyPage = await openPlayer('hls', SAMPLE);
   });
 
   afterAll(async () => {
@@ -110,62 +170,58 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
     }
   });
 
-  it('ingests a 20-second 1080p master to READY', async () => {
-    // Prepare
-    const work = mkdtempSync(join(tmpdir(), 'twin-master-'));
-    const master = join(work, `${ASSET}.mp4`);
-    await generateTestMaster(master, { seconds: 20, width: 1920, height: 1080 });
+  it('starts a player that was opened before the asset was READY, once it is READY', async () => {
+    // Prepare: the page was opened right after the upload, while the catalog said so
+    expect(earlyPageStatus).not.toBe('READY');
+    const waiting = await waitFor('the page showing the asset state', async () => (await state(earlyPage)).assetState, 10_000);
     // Act
-    const uploadedAt = Date.now();
-    await twin.upload(`${ASSET}.mp4`, readFileSync(master));
-    const head = await waitFor('catalog READY', async () => {
-      const item = await catalogHead(ASSET);
-      if (item?.status === 'FAILED') throw new Error(`ingest FAILED: ${item.errorReason ?? JSON.stringify(item)}`);
-      return item?.status === 'READY' ? item : undefined;
-    }, 150_000, 500);
+    const head = await untilReady(SAMPLE, INGEST_SAMPLE_LIMIT_MS);
+    const readyAt = Date.now();
+    const started = await playing(earlyPage, 'the waiting player to start');
     // Assess
-    figures.uploadToReadySeconds = Math.round((Date.now() - uploadedAt) / 100) / 10;
+    figures.sampleReadyToFirstFrameSeconds = seconds(Date.now() - readyAt);
     expect(head.currentRevision).toBeTruthy();
-    rmSync(work, { recursive: true, force: true });
+    expect(typeof waiting).toBe('string');
+    expect(started.errors).toEqual([]);
+    expect(started.pathway).toMatch(/^cf-[abc]$/);
+    expect(started.session?.hls).toMatch(new RegExp(`^${twin.urls.gateway}/[^/]+/play/${SAMPLE}/`));
+    await earlyPage.close();
   });
 
-  it('plays HLS in hls.js from signed URLs through the gateway and the CDNs', async () => {
-    const page = await openPlayer('hls');
-    const playing = await waitFor('hls.js currentTime > 3 s', async () => {
-      const s = await state(page);
-      if (s.errors.length > 0) throw new Error(`player errors: ${s.errors.join('; ')}`);
-      return s.currentTime > 3 ? s : undefined;
-    }, 45_000);
-    expect(playing.errors).toEqual([]);
-    expect(playing.pathway).toMatch(/^cf-[abc]$/);
-    expect(playing.session?.hls).toMatch(new RegExp(`^${twin.urls.gateway}/[^/]+/play/${ASSET}/`));
-    figures.timeToFirstFrameMsHls = playing.firstFrameMs ?? -1;
-    expect((reportStatuses.get(page) ?? []).every((status) => status >= 200 && status < 300)).toBe(true);
-    await page.close();
-  });
-
-  it('plays DASH in dash.js', async () => {
-    const page = await openPlayer('dash');
-    const playing = await waitFor('dash.js currentTime > 3 s', async () => {
-      const s = await state(page);
-      if (s.errors.length > 0) throw new Error(`player errors: ${s.errors.join('; ')}`);
-      return s.currentTime > 3 ? s : undefined;
-    }, 45_000);
-    expect(playing.errors).toEqual([]);
-    figures.timeToFirstFrameMsDash = playing.firstFrameMs ?? -1;
-    // dash.js's CMCD v2 event reports reach the ingest and are accepted (they once lacked `sid`: 403).
-    const statuses = await waitFor('dash.js CMCD reports', async () => {
-      const seen = reportStatuses.get(page)!;
-      return seen.length >= 2 ? [...seen] : undefined;
-    }, 20_000);
-    expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
-    expect(playing.warnings.filter((w) => w.includes('/v1/cmcd/'))).toEqual([]);
-    await page.close();
-  });
+  for (const kind of ['hls', 'dash'] as const) {
+    it(`plays the sample to the end in ${kind === 'hls' ? 'hls.js' : 'dash.js'} and its CMCD reports are accepted`, async () => {
+      // Prepare
+      const page = await openPlayer(kind, SAMPLE);
+      const first = await playing(page, `${kind} playing`);
+      figures[`timeToFirstFrameMs${kind === 'hls' ? 'Hls' : 'Dash'}`] = first.firstFrameMs ?? -1;
+      // Act: close to the end rather than three minutes of playback
+      await page.evaluate(() => {
+        const video = document.getElementById('video') as HTMLVideoElement;
+        video.currentTime = video.duration - 4;
+      });
+      const ended = await waitFor(`${kind} ended`, async () => {
+        const s = await state(page);
+        if (s.errors.length > 0) throw new Error(`player errors: ${s.errors.join('; ')}`);
+        return s.ended ? s : undefined;
+      }, 30_000).catch(async (error: Error) => {
+        const s = await state(page);
+        throw new Error(`${error.message}; at ${s.currentTime} s, warnings: ${s.warnings.slice(-8).join(' | ')}`);
+      });
+      // Assess: reports were sent (batches of 4) and every one accepted (dash.js once lacked `sid`: 403)
+      const statuses = await waitFor(`${kind} CMCD reports`, async () => {
+        const seen = reportStatuses.get(page)!;
+        return seen.length >= 2 ? [...seen] : undefined;
+      }, 20_000);
+      expect(ended.errors).toEqual([]);
+      expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
+      expect(ended.warnings.filter((w) => w.includes('/v1/cmcd/'))).toEqual([]);
+      await page.close();
+    });
+  }
 
   it('refuses a tampered playback URL with 403', async () => {
     // Prepare
-    const session = (await (await fetch(`${twin.urls.player}api/sessions`, { method: 'POST', body: JSON.stringify({ assetId: ASSET }) })).json()) as { hls: string };
+    const session = (await (await fetch(`${twin.urls.player}api/sessions`, { method: 'POST', body: JSON.stringify({ assetId: SAMPLE }) })).json()) as { hls: string };
     const url = new URL(session.hls);
     const [, token, ...rest] = url.pathname.split('/');
     const signature = token!.split('.')[1]!;
@@ -181,17 +237,64 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
     expect(tamperedMedia.status).toBe(403);
   });
 
-  /** A playing hls.js session with a short forward buffer (looped 20 s asset) and its current pathway. */
-  async function playUntilPathwayKnown(): Promise<{ page: Page; before: TwinPageState; failed: string }> {
-    // A short forward buffer keeps segment requests flowing and makes the stall budget strict: the player
-    // holds at most ~4-10 s of media when its CDN dies.
-    const page = await openPlayer('hls', '&maxBuffer=4');
-    await page.evaluate(() => ((document.getElementById('video') as HTMLVideoElement).loop = true));
+  it("moves the failed CDN's weight below 10% within a minute on the audience's traffic, and back once healed", async () => {
+    // Prepare: the audience is watching, and the CDN to break carries a real share of US traffic.
+    const audience = twin.audience!;
+    await waitFor('the audience playing', async () => audience.stats().playing >= E2E_AUDIENCE.sessions * 0.75, 60_000, 500);
+    const before = await waitFor('US weights', usWeights, 30_000, 500);
+    const [failed, share] = Object.entries(before.weights).sort((a, b) => b[1] - a[1])[0]!;
+    expect(share).toBeGreaterThanOrEqual(0.1);
+    const cdn = twin.cdns.find((c) => c.id === failed)!;
+    const failedSessionsBefore = audience.stats().sessions.failed;
+    const describeState = async () =>
+      `US: ${JSON.stringify(await usWeights())}; global: ${JSON.stringify(await weights('*'))}; audience: ${JSON.stringify(audience.stats().pathwaysByCountry)}; rollups: ${JSON.stringify(await recentRollups())}`;
+    try {
+      // Act: the CDN fails (503 to everything). No alignment to the scoring minute: a fault late in a
+      // minute is seen in the next one, where arriving sessions keep meeting it until it is demoted.
+      const downAt = Date.now();
+      cdn.setFaults({ down: '503' });
+      const demoted = await waitFor(`the US weight of ${failed} below 10%`, async () => {
+        const item = await usWeights();
+        return item && item.weights[failed]! < 0.1 ? item : undefined;
+      }, DEMOTION_LIMIT_MS, 500).catch(async (error: Error) => {
+        throw new Error(`${error.message}; ${await describeState()}`);
+      });
+      figures.demotionSeconds = seconds(Date.now() - downAt);
+      const movedOff = audience.stats().recentSwitches.filter((s) => s.at >= downAt && s.from === failed && s.reason === 'failover');
+
+      // Act again: heal it. Its errors stay in the scoring window until the minute is over; after that,
+      // new sessions the exploration floor steers to it find it working.
+      cdn.setFaults({});
+      const healedAt = Date.now();
+      const readmitted = await waitFor(`${failed} re-admitted (≥ 10%)`, async () => {
+        const item = await usWeights();
+        return item && item.weights[failed]! >= 0.1 ? item : undefined;
+      }, READMISSION_LIMIT_MS, 500).catch(async (error: Error) => {
+        throw new Error(`${error.message}; ${await describeState()}`);
+      });
+      figures.readmissionSeconds = seconds(Date.now() - healedAt);
+
+      // Assess
+      expect(demoted.weights[failed]).toBeLessThan(0.1);
+      expect(demoted.reason).toMatch(new RegExp(failed));
+      expect(movedOff.length).toBeGreaterThan(0);
+      expect(readmitted.weights[failed]).toBeGreaterThanOrEqual(0.1);
+      // Two CDNs were always up: no viewer had to give up.
+      expect(audience.stats().sessions.failed).toBe(failedSessionsBefore);
+      figures.audienceStallsSoFar = audience.stats().stalls;
+    } finally {
+      cdn.setFaults({});
+    }
+  });
+
+  /** A playing hls.js session and its current pathway (the player keeps a short forward buffer by default). */
+  async function playUntilPathwayKnown(): Promise<{ page: Page; failed: string }> {
+    const page = await openPlayer('hls', SAMPLE);
     const before = await waitFor('playing with a known pathway', async () => {
       const s = await state(page);
       return s.currentTime > 2 && s.pathway ? s : undefined;
     }, 45_000);
-    return { page, before, failed: before.pathway! };
+    return { page, failed: before.pathway! };
   }
 
   // A CDN that answers 503 to everything (an overloaded or broken edge; hls.js retries 5xx once) and one
@@ -215,9 +318,12 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
         }, 10_000).catch(async (error: Error) => {
           throw new Error(`${error.message}; player warnings: ${(await state(page)).warnings.slice(-12).join(' | ')}`);
         });
-        figures[`failoverSeconds${figure}`] = Math.round((moved.at - downAt) / 100) / 10;
-        await sleep(6_000); // at least one more segment interval on the new pathway
-        const after = await state(page);
+        figures[`failoverSeconds${figure}`] = seconds(moved.at - downAt);
+        // One more segment on the new pathway: the player stays there and keeps playing.
+        const after = await waitFor('a second segment after the switch', async () => {
+          const s = await state(page);
+          return s.segments.filter((seg) => seg.at > moved.at).length >= 1 ? s : undefined;
+        }, 30_000);
 
         // Assess
         const longestStall = Math.max(0, after.currentStallMs, ...after.stalls.filter((st) => st.at >= downAt).map((st) => st.ms));
@@ -232,57 +338,31 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
     });
   }
 
-  // Gated: core/pathway-hosts.ts compares hosts without their port, and every twin CDN is 127.0.0.1:<port>,
-  // so all telemetry is attributed to one pathway and the weights cannot follow a failure (reported to the
-  // lead; keeping non-default ports in normalizeHost fixes it). The test enables itself once the three
-  // twin CDN hosts map to three pathways.
-  it.skipIf(!twinCdnHostsDistinguishable)('demotes the failed CDN in the country\'s routing weights and re-admits it once healed', async () => {
-    // Prepare: the player's CDN, and other viewers' traffic on every CDN so each cell has samples.
-    const { page, before, failed } = await playUntilPathwayKnown();
-    const cdn = twin.cdns.find((c) => c.id === failed)!;
-    const viewers = startSyntheticViewers(before.session!.hls);
-    const usWeights = async () => (await weights('US')) ?? (await weights('*'));
-    try {
-      // Act: the CDN fails
-      const downAt = Date.now();
-      cdn.setFaults({ down: '503' });
-      const demoted = await waitFor(`the US weight of ${failed} below 10%`, async () => {
-        const item = await usWeights();
-        return item && item.weights[failed]! < 0.1 ? item : undefined;
-      }, 60_000, 500).catch(async (error: Error) => {
-        throw new Error(`${error.message}; US: ${JSON.stringify(await usWeights())}; rollups: ${JSON.stringify(await recentRollups())}`);
-      });
-      figures.demotionSeconds = Math.round((Date.now() - downAt) / 100) / 10;
-
-      // Act again: heal it; its traffic is clean again, so the controller must bring it back.
-      cdn.setFaults({});
-      const healedAt = Date.now();
-      const readmitted = await waitFor(`${failed} re-admitted (≥ 10%)`, async () => {
-        const item = await usWeights();
-        return item && item.weights[failed]! >= 0.1 ? item : undefined;
-        // The fault's errors stay in the scoring window until the minute after next (current + previous
-        // minute), then the reversal hold and promotion follow: up to ~2.5 min. Measured 30–70 s when the
-        // fault fell early in a minute; allow the worst case on a loaded CI machine.
-      }, 240_000, 500);
-      figures.readmissionSeconds = Math.round((Date.now() - healedAt) / 100) / 10;
-
-      // Assess
-      expect(demoted.weights[failed]).toBeLessThan(0.1);
-      expect(demoted.reason).toMatch(new RegExp(failed));
-      expect(readmitted.weights[failed]).toBeGreaterThanOrEqual(0.1);
-    } finally {
-      cdn.setFaults({});
-      viewers.stop();
-      await page.close();
-    }
-  }, 420_000);
+  it('ingests a 20-second 1080p master to READY and plays it', async () => {
+    // Prepare
+    const work = mkdtempSync(join(tmpdir(), 'twin-master-'));
+    const master = join(work, `${MASTER_1080P}.mp4`);
+    await generateTestMaster(master, { seconds: 20, width: 1920, height: 1080 });
+    // Act
+    const uploadedAt = Date.now();
+    await twin.upload(`${MASTER_1080P}.mp4`, readFileSync(master));
+    const head = await untilReady(MASTER_1080P, INGEST_1080P_LIMIT_MS);
+    figures.uploadToReadySeconds = seconds(Date.now() - uploadedAt);
+    rmSync(work, { recursive: true, force: true });
+    const page = await openPlayer('hls', MASTER_1080P);
+    const started = await playing(page, '1080p asset playing', 2);
+    // Assess
+    expect(head.currentRevision).toBeTruthy();
+    expect(started.errors).toEqual([]);
+    await page.close();
+  });
 
   it('marks a text file renamed .mp4 FAILED with a reason', async () => {
     await twin.upload('e2e-not-video.mp4', 'this is not a video, just text pretending to be one\n'.repeat(20));
     const head = await waitFor('catalog FAILED', async () => {
       const item = await catalogHead('e2e-not-video');
       return item?.status === 'FAILED' ? item : undefined;
-    }, 60_000, 500);
+    }, INGEST_FAILED_LIMIT_MS, 500);
     const revision = (
       await twin.documents.send(
         new GetCommand({ TableName: TWIN_NAMES.assetsTable, Key: { assetId: 'e2e-not-video', sk: `rev#${head.latestRevision}` } }),
@@ -295,29 +375,3 @@ describe.skipIf(missing.length > 0)('local twin end to end in Chromium', () => {
     await page.close();
   });
 });
-
-/**
- * Other viewers of the same asset: a steady stream of segment requests through every CDN (country
- * US, the player's), so each pathway × country cell passes the controller's minimum sample count.
- */
-function startSyntheticViewers(hlsUrl: string): { stop(): void } {
-  let stopped = false;
-  void (async () => {
-    const multivariant = await (await fetch(hlsUrl)).text();
-    const mediaPlaylists = multivariant.split('\n').filter((l) => l.startsWith('http://'));
-    const segmentsByPlaylist = new Map<string, string[]>();
-    for (const playlist of mediaPlaylists) {
-      const text = await (await fetch(playlist, { headers: { 'x-twin-country': 'US' } })).text();
-      const base = new URL(playlist);
-      segmentsByPlaylist.set(playlist, text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => new URL(l, base).href));
-    }
-    const all = [...segmentsByPlaylist.values()].flat();
-    let i = 0;
-    while (!stopped && all.length > 0) {
-      const batch = Array.from({ length: 6 }, () => all[i++ % all.length]!);
-      await Promise.all(batch.map((url) => fetch(url, { headers: { 'x-twin-country': 'US' } }).then((r) => r.arrayBuffer()).catch(() => undefined)));
-      await sleep(100);
-    }
-  })();
-  return { stop: () => void (stopped = true) };
-}

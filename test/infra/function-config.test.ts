@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
-import { jobStatusConfig } from '../../lambdas/job-status/config';
-import { keyringRotationConfig } from '../../lambdas/keyring-rotation/config';
-import { playbackApiConfig } from '../../lambdas/playback-api/config';
-import { qoeAggregatorConfig } from '../../lambdas/qoe-aggregator/config';
-import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
 import type { FunctionConfig } from '../../lambdas/shared/function-config';
-import { submitJobConfig } from '../../lambdas/submit-job/config';
-import { takedownConfig } from '../../lambdas/takedown/config';
+import { PLATFORM_FUNCTIONS } from '../../lib/topology';
 import { twinFunctionEnvironments } from '../../local/twin/function-environments';
 import { cleanup, synthPlatform, type SynthResult } from './synth';
 
@@ -18,16 +11,7 @@ import { cleanup, synthPlatform, type SynthResult } from './synth';
  */
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const CONFIGS: Record<string, FunctionConfig<any>> = {
-  'submit-job': submitJobConfig,
-  'job-status': jobStatusConfig,
-  'playback-api': playbackApiConfig,
-  takedown: takedownConfig,
-  'cmcd-ingest': cmcdIngestConfig,
-  'qoe-aggregator': qoeAggregatorConfig,
-  'routing-weights': routingWeightsConfig,
-  'keyring-rotation': keyringRotationConfig,
-};
+const CONFIGS: Record<string, FunctionConfig<any>> = Object.fromEntries(Object.entries(PLATFORM_FUNCTIONS).map(([name, fn]) => [name, fn.config]));
 /** What every PlatformFunction gets besides its own configuration (lib/constructs/platform-function.ts). */
 const PLATFORM_VARIABLES = new Set(['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS']);
 /** Set only where the twin differs from the cloud on purpose: its plain-http gateway and its short controller clocks. */

@@ -91,3 +91,12 @@ describe('telemetry', () => {
     synth.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });
+
+describe('regional functions', () => {
+  it('trace actively with X-Ray, every one of them (ADR 0008)', () => {
+    const functions = Object.values(synth.template.findResources('AWS::Lambda::Function')) as Resource[];
+    const platform = functions.filter((fn) => typeof fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'string');
+    expect(platform).toHaveLength(8);
+    for (const fn of platform) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+  });
+});

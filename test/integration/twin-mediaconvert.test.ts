@@ -265,6 +265,32 @@ describe('twin MediaConvert', () => {
     expect(job.ErrorCode).toBe(1030);
   });
 
+  it('stops without waiting for a backlog: the running encode is killed, queued jobs are dropped, neither is announced', async () => {
+    // Prepare: a second stand-in with two jobs queued.
+    const seen: BusEvent<JobStateChangeDetail>[] = [];
+    const own = await startMediaConvertServer({ s3: aws.clients.s3, region: aws.region, onJobStateChange: (event) => seen.push(event) });
+    const ownClient = new MediaConvertClient({ endpoint: own.endpoint, region: aws.region, credentials: TWIN_CREDENTIALS });
+    const ids: string[] = [];
+    for (const revision of ['s1', 's2']) {
+      const created = await ownClient.send(
+        new CreateJobCommand({
+          Role: 'arn:aws:iam::000000000000:role/MediaConvert',
+          Settings: settingsFor('s3://uploads/uploads/Big Buck.mp4', `s3://origin/media/big-buck/${revision}/main`),
+        }),
+      );
+      ids.push(created.Job!.Id!);
+    }
+    ownClient.destroy();
+
+    // Act
+    await own.stop();
+
+    // Assess
+    const jobs = await Promise.all(ids.map((id) => own.waitForJob(id)));
+    expect(jobs.map((job) => job.Status)).toEqual(['ERROR', 'ERROR']);
+    expect(seen.map((event) => event.detail.status).filter((status) => status !== 'PROGRESSING')).toEqual([]);
+  });
+
   it('answers GetJob for an unknown id with NotFoundException', async () => {
     await expect(client.send(new GetJobCommand({ Id: 'nope' }))).rejects.toBeInstanceOf(NotFoundException);
   });

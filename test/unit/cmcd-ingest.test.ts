@@ -63,7 +63,7 @@ function makeHandler(over: Partial<IngestConfig> = {}, ring = keyring) {
     sleep: async () => {},
     random: () => 0.5,
     logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
-    metrics: { addMetric: vi.fn(), publishStoredMetrics: vi.fn() },
+    metrics: { addMetric: vi.fn() },
   });
 }
 

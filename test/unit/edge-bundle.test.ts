@@ -10,6 +10,7 @@ import { BakedConfigError, readBakedConfig } from '../../edge-functions/shared/b
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VIEWER_AUTH = path.join(REPO, 'edge-functions', 'viewer-auth', 'index.ts');
+const STEERING = path.join(REPO, 'edge-functions', 'steering', 'index.ts');
 const work = mkdtempSync(path.join(tmpdir(), 'edge-bundle-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -17,6 +18,30 @@ const config = (pathwayId: string) => ({
   pathwayId,
   keyring: { secretId: 'playback-keyring', regions: ['us-east-1', 'eu-west-1'], timeoutMs: 1500, refreshSeconds: 300 },
 });
+
+const steeringConfig = {
+  keyring: config('gateway').keyring,
+  routingTable: { name: 'Routing', region: 'eu-west-1' },
+  steeringTtlSeconds: 300,
+  routingCacheSeconds: 5,
+};
+
+/**
+ * The copies of each npm package in a bundle's inputs: one per package directory and module format, so
+ * `node_modules/a` and `node_modules/b/node_modules/a` are two copies, and so are `dist-cjs` and `dist-es`.
+ */
+function packageCopies(inputs: Readonly<Record<string, number>>): Map<string, Set<string>> {
+  const copies = new Map<string, Set<string>>();
+  for (const [file, bytes] of Object.entries(inputs)) {
+    const match = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\/(?:(dist-cjs|dist-es|lib\/cjs|lib\/esm)\/)?/.exec(file);
+    // A package.json read for its version is data, not a second copy of the code.
+    if (match === null || bytes === 0 || file.endsWith('/package.json')) continue;
+    const [, dir, pkg, format] = match as unknown as [string, string, string, string | undefined];
+    if (!copies.has(pkg)) copies.set(pkg, new Set());
+    copies.get(pkg)!.add(format === undefined ? dir : `${dir}/${format}`);
+  }
+  return copies;
+}
 
 /** A tiny entry that exposes what the bundler baked in, so the define can be observed by running it. */
 function probeEntry(): string {
@@ -58,6 +83,27 @@ describe('bundleEdgeFunction', () => {
     expect(a.hash).not.toBe(b.hash);
     expect(a.hash).not.toBe(other.hash);
     expect(again.hash).toBe(a.hash);
+  });
+
+  it('keeps the steering bundle under 128 KB', () => {
+    const bundle = bundleEdgeFunction({ entry: STEERING, outDir: path.join(work, 'steering-size'), config: steeringConfig });
+    // 110,891 B measured (docs/benchmarks.md); 238,743 B while it carried its own @smithy/core.
+    expect(bundle.bytes).toBeLessThan(128 * 1024);
+  });
+
+  it.each([
+    ['viewer-auth', VIEWER_AUTH, config('cf-a')],
+    ['steering', STEERING, steeringConfig],
+  ])('%s: carries one copy of each module and none of the SDK, so @smithy/core is the runtime SDK’s only', (name, entry, baked) => {
+    // Prepare
+    const bundle = bundleEdgeFunction({ entry, outDir: path.join(work, `copies-${name}`), config: baked });
+
+    // Act
+    const copies = packageCopies(bundle.inputs);
+
+    // Assess
+    expect([...copies.keys()].filter((pkg) => pkg.startsWith('@smithy/') || pkg.startsWith('@aws-sdk/'))).toEqual([]);
+    expect([...copies].filter(([, where]) => where.size > 1).map(([pkg, where]) => `${pkg}: ${[...where].join(' and ')}`)).toEqual([]);
   });
 
   it('refuses a configuration that cannot be serialised', () => {

@@ -95,7 +95,6 @@ function metricsSpy() {
       addMetric: vi.fn((name: string, _unit: unknown, value: number) => {
         recorded[name] = (recorded[name] ?? 0) + value;
       }),
-      publishStoredMetrics: vi.fn(),
       singleMetric: () => {
         const dims: Record<string, string> = {};
         return {

@@ -110,6 +110,62 @@ describe('computeRoutingWeights', () => {
     expect(shares.at(-1)).toBeCloseTo(1 / 3, 3);
   });
 
+  it('lets a demoted pathway earn probe traffic back when too few viewers remain to measure it', () => {
+    // Prepare: cf-b was demoted for errors in DE; afterwards only cf-a and cf-c have trusted cells there and
+    // globally (cf-b's 3 % of a small audience is no sample at all).
+    const demoted: ScopeState = {
+      weights: { 'cf-a': 0.485, 'cf-b': 0.03, 'cf-c': 0.485 },
+      control: { 'cf-b': { cost: 10, direction: -1, changedAt: T0 - 600_000 } },
+    };
+    let previous = new Map([['DE', demoted], ['*', demoted]]);
+    const withoutCfB = (now: number) => healthyMinutes(now, ['DE']).filter((r) => r.pathway !== 'cf-b');
+    const params = { unmeasuredCostHalfLifeSeconds: 20 };
+    const shares: number[] = [];
+
+    // Act: five minutes of ticks without evidence about cf-b
+    for (let tick = 0; tick < 30; tick++) {
+      const now = T0 + tick * 10_000;
+      const decisions = computeRoutingWeights({ pathways: registry(), rollups: withoutCfB(now), previous, now, params });
+      previous = stateOf(decisions, previous);
+      shares.push(previous.get('DE')!.weights['cf-b']);
+    }
+
+    // Assess: it climbs steadily and ends close to an equal share
+    for (let i = 1; i < shares.length; i++) expect(shares[i]).toBeGreaterThanOrEqual(shares[i - 1]);
+    expect(shares[10]).toBeGreaterThan(0.03);
+    expect(shares.at(-1)).toBeGreaterThan(0.3);
+    expect(previous.get('DE')!.control['cf-b']!.cost).toBe(0);
+  });
+
+  it('demotes a probed pathway again at once when the probe traffic still fails', () => {
+    // Prepare: cf-b's cost has faded and it is half-way back; its cell now shows errors again
+    const halfWay: ScopeState = {
+      weights: { 'cf-a': 0.4, 'cf-b': 0.2, 'cf-c': 0.4 },
+      control: { 'cf-b': { cost: 0.5, direction: 1, changedAt: T0 - 60_000 } },
+    };
+    const now = T0 + 30_000;
+    const rollups = healthyMinutes(now, ['DE']).map((r) => (r.pathway === 'cf-b' ? { ...r, errors: 240 } : r));
+
+    // Act
+    const de = scope(computeRoutingWeights({ pathways: registry(), rollups, previous: new Map([['DE', halfWay]]), now }), 'DE');
+
+    // Assess
+    expect(de.spikes).toEqual(['cf-b']);
+    expect(de.weights['cf-b']).toBe(DEFAULT_SCORING_PARAMS.explorationFloor);
+  });
+
+  it('keeps the cost of a pathway that is measured, however long ago it changed', () => {
+    const demoted: ScopeState = {
+      weights: { 'cf-a': 0.485, 'cf-b': 0.03, 'cf-c': 0.485 },
+      control: { 'cf-b': { cost: 10, direction: -1, changedAt: T0 - 600_000 } },
+    };
+    const rollups = healthyMinutes(T0, ['DE']).map((r) => (r.pathway === 'cf-b' ? { ...r, errors: 240 } : r));
+
+    const de = scope(computeRoutingWeights({ pathways: registry(), rollups, previous: new Map([['DE', demoted]]), now: T0 }), 'DE');
+
+    expect(de.control['cf-b']!.cost).toBe(DEFAULT_SCORING_PARAMS.maxCost);
+  });
+
   it('explains a recovery as such', () => {
     const previous = new Map([
       ['DE', { weights: { 'cf-a': 0.485, 'cf-b': 0.03, 'cf-c': 0.485 }, control: { 'cf-b': { cost: 10, direction: 1 as const, changedAt: T0 - 600_000 } } }],

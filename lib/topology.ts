@@ -1,0 +1,76 @@
+/**
+ * The platform's moving parts as typed data, described once: the CDK constructs deploy from it and the
+ * local twin (local/dev.ts) runs from it. Event rules are shared the same way by core/event-patterns.ts.
+ * No CDK types here: this module is read by the twin too.
+ */
+import { steeringEdgeFunction } from '../edge-functions/steering/config';
+import { viewerAuthEdgeFunction } from '../edge-functions/viewer-auth/config';
+import { cmcdIngestConfig } from '../lambdas/cmcd-ingest/config';
+import { jobStatusConfig } from '../lambdas/job-status/config';
+import { keyringRotationConfig } from '../lambdas/keyring-rotation/config';
+import { playbackApiConfig } from '../lambdas/playback-api/config';
+import { qoeAggregatorConfig } from '../lambdas/qoe-aggregator/config';
+import { routingWeightsConfig } from '../lambdas/routing-weights/config';
+import { submitJobConfig } from '../lambdas/submit-job/config';
+import { takedownConfig } from '../lambdas/takedown/config';
+import {
+  CATALOG_TABLE_SCHEMA,
+  RATE_LIMIT_TABLE_SCHEMA,
+  ROLLUPS_TABLE_SCHEMA,
+  ROUTING_TABLE_SCHEMA,
+  type TableSchema,
+} from '../tables/table-schema';
+
+/**
+ * Every regional Lambda: its name is its folder under `lambdas/` and its Powertools service name; its
+ * configuration schema is what the construct encodes into its environment and the handler decodes.
+ */
+export const PLATFORM_FUNCTIONS = {
+  'submit-job': { config: submitJobConfig },
+  'job-status': { config: jobStatusConfig },
+  'playback-api': { config: playbackApiConfig },
+  takedown: { config: takedownConfig },
+  'cmcd-ingest': { config: cmcdIngestConfig },
+  'qoe-aggregator': { config: qoeAggregatorConfig },
+  'routing-weights': { config: routingWeightsConfig },
+  'keyring-rotation': { config: keyringRotationConfig },
+} as const;
+export type PlatformFunctionName = keyof typeof PLATFORM_FUNCTIONS;
+
+/** The Lambda@Edge functions and the folder each is bundled from. */
+export const EDGE_FUNCTIONS = {
+  'viewer-auth': viewerAuthEdgeFunction,
+  steering: steeringEdgeFunction,
+} as const;
+
+/** The platform's DynamoDB tables (key schemas owned by tables/). */
+export const TABLES = {
+  assets: CATALOG_TABLE_SCHEMA,
+  routing: ROUTING_TABLE_SCHEMA,
+  rollups: ROLLUPS_TABLE_SCHEMA,
+  rateLimits: RATE_LIMIT_TABLE_SCHEMA,
+} as const satisfies Record<string, TableSchema>;
+
+export interface HttpRoute {
+  readonly method: 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
+  readonly path: string;
+  readonly handledBy: PlatformFunctionName;
+}
+
+/** API Gateway HTTP API route key, e.g. `POST /sessions`. */
+export const routeKeyOf = (route: HttpRoute): string => `${route.method} ${route.path}`;
+
+/** The playback API (IAM auth, lib/constructs/playback-api.ts): sessions and takedowns. */
+export const PLAYBACK_API_ROUTES: readonly HttpRoute[] = [
+  { method: 'POST', path: '/sessions', handledBy: 'playback-api' },
+  { method: 'DELETE', path: '/assets/{assetId}', handledBy: 'takedown' },
+];
+
+/**
+ * The report API behind the gateway's `/v1/cmcd/*` (ADR 0004): browsers preflight a POST with
+ * `Content-Type: application/cmcd` (not CORS-safelisted), and the handler answers OPTIONS too.
+ */
+export const INGEST_API_ROUTES: readonly HttpRoute[] = [
+  { method: 'POST', path: '/v1/cmcd/{token}', handledBy: 'cmcd-ingest' },
+  { method: 'OPTIONS', path: '/v1/cmcd/{token}', handledBy: 'cmcd-ingest' },
+];
