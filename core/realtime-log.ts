@@ -148,7 +148,9 @@ export function parseRealtimeLogLine(line: string, hosts: PathwayHosts): QoeSamp
   if (sid !== undefined) sample.sid = sid;
   const assetId = assetIdOfLoggedPath(field(values, 'cs-uri-stem')) ?? field(values, 'cmcd-content-id');
   if (assetId !== undefined) sample.assetId = assetId;
-  const ttfbMs = secondsFieldAsMs(values, 'time-to-first-byte');
+  // Edge TTFB of cache hits only: a miss's TTFB measures the origin fetch and how warm the cache is, and
+  // the warmth follows the share routing gives the CDN; scoring it would demote a CDN for being demoted.
+  const ttfbMs = field(values, 'x-edge-result-type') === 'Hit' ? secondsFieldAsMs(values, 'time-to-first-byte') : undefined;
   if (ttfbMs !== undefined) sample.ttfbMs = ttfbMs;
   const bytes = integerField(values, 'sc-bytes');
   if (bytes !== undefined) sample.bytes = bytes;

@@ -67,8 +67,16 @@ describe('parseRealtimeLogLine', () => {
   it('keeps a 5xx without CMCD fields and attributes it to the second pathway', () => {
     const sample = parseRealtimeLogLine(fixtureLines[1]!, hosts);
 
-    expect(sample).toMatchObject({ pathway: 'cf-b', country: 'US', status: 503, ttfbMs: 430 });
+    expect(sample).toMatchObject({ pathway: 'cf-b', country: 'US', status: 503 });
     expect(sample.bitrateKbps).toBeUndefined();
+  });
+
+  it('takes the edge TTFB of cache hits only: a miss measures the origin path and the cache warmth', () => {
+    const line = (resultType: string) =>
+      formatRealtimeLogLine({ timestamp: '1700000001.250', 'time-to-first-byte': '0.180', 'sc-status': 200, 'x-host-header': 'd111111abcdef8.cloudfront.net', 'x-edge-result-type': resultType });
+
+    expect(parseRealtimeLogLine(line('Hit'), hosts).ttfbMs).toBe(180);
+    for (const other of ['Miss', 'RefreshHit', 'Error', 'LambdaGeneratedResponse']) expect(parseRealtimeLogLine(line(other), hosts).ttfbMs).toBeUndefined();
   });
 
   it('reads cmcd-buffer-starvation as a stall signal', () => {
@@ -112,10 +120,11 @@ describe('formatRealtimeLogLine', () => {
     const line = formatRealtimeLogLine({
       timestamp: '1700000001.250', 'time-to-first-byte': '0.020', 'sc-status': 200, 'sc-bytes': 1000,
       'x-host-header': 'd111111abcdef8.cloudfront.net', 'c-country': 'fr', asn: 12322, 'cmcd-measured-throughput': 4500,
+      'x-edge-result-type': 'Hit',
     });
 
     expect(line.split('\t')).toHaveLength(REALTIME_LOG_FIELDS.length);
-    expect(line.split('\t').filter((v) => v === '-').length).toBe(REALTIME_LOG_FIELDS.length - 8);
+    expect(line.split('\t').filter((v) => v === '-').length).toBe(REALTIME_LOG_FIELDS.length - 9);
     expect(parseRealtimeLogLine(line, hosts)).toMatchObject({ country: 'FR', asn: 12322, throughputKbps: 4500, ttfbMs: 20 });
   });
 
