@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PATHWAY_ID_PATTERN, PATHWAY_ID_RULE } from './identifiers';
+import { EDGE_STACK_SUFFIX } from './physical-names';
 
 /**
  * The one typed configuration of the platform (README "Configuration" lists every key). `bin/` builds it from the `platform`
@@ -32,8 +33,11 @@ const externalPathway = z
 
 const platformConfigSchema = z
   .object({
-    /** Prefix of stack names and of the few physical names the edge must know at build time. */
-    stackPrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,40}$/, 'must be letters, digits and "-", starting with a letter'),
+    /** Prefix of stack names and of every other account-wide physical name (core/physical-names.ts, ADR 0009). */
+    stackPrefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,40}$/, 'must be letters, digits and "-", starting with a letter')
+      .refine((prefix) => !prefix.endsWith(EDGE_STACK_SUFFIX), `must not end in "${EDGE_STACK_SUFFIX}": <prefix>${EDGE_STACK_SUFFIX} names the edge stack of the copy called <prefix>`),
     /** The region of the regional resources. Explicit: Lambda@Edge needs a literal stack region. */
     region: z.string().regex(REGION, 'must be an AWS region name such as eu-west-1'),
     /** Optional account id; when absent the stacks are account-agnostic. */

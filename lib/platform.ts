@@ -1,5 +1,6 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { platformNames } from '../core/physical-names';
 import type { PlatformConfig } from '../core/platform-config';
 import { acknowledgeNagFinding } from './nag';
 import { StreamingPlatformStack } from './stacks/streaming-platform-stack';
@@ -19,14 +20,15 @@ export interface Platform {
  */
 export function buildPlatform(app: App, config: PlatformConfig): Platform {
   const env = { region: config.region, ...(config.account ? { account: config.account } : {}) };
+  const names = platformNames(config.stackPrefix);
   const edgeStack =
     config.region === EDGE_REGION
       ? undefined
-      : new Stack(app, `${config.stackPrefix}-Edge`, {
+      : new Stack(app, names.edgeStack, {
           env: { ...env, region: EDGE_REGION },
           description: 'Lambda@Edge functions of the streaming platform (must live in us-east-1)',
         });
-  const stack = new StreamingPlatformStack(app, config.stackPrefix, {
+  const stack = new StreamingPlatformStack(app, names.regionalStack, {
     env,
     config,
     edgeStack,

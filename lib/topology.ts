@@ -67,6 +67,15 @@ export const PLAYBACK_API_ROUTES: readonly HttpRoute[] = [
 ];
 
 /**
+ * Stage throttles of the two HTTP APIs (steady requests per second and burst). `npm run doctor` sizes the
+ * regional Lambda concurrency the stack can be asked for from them (core/doctor-checks.ts).
+ */
+export const API_THROTTLES = {
+  playback: { rateLimit: 500, burstLimit: 200 },
+  ingest: { rateLimit: 2000, burstLimit: 1000 },
+} as const;
+
+/**
  * The report API behind the gateway's `/v1/cmcd/*` (ADR 0004): browsers preflight a POST with
  * `Content-Type: application/cmcd` (not CORS-safelisted), and the handler answers OPTIONS too.
  */

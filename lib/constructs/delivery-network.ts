@@ -33,7 +33,18 @@ export interface DeliveryNetworkProps {
   readonly logBucket: s3.IBucket;
   /** us-east-1 stack for the Lambda@Edge functions. */
   readonly edgeStack: Stack;
-  readonly namePrefix: string;
+  /** Account-wide physical names (core/physical-names.ts): CloudFront resources are global. */
+  readonly names: DeliveryNetworkNames;
+}
+
+export interface DeliveryNetworkNames {
+  readonly viewerAuthFunction: string;
+  readonly segmentCachePolicy: string;
+  readonly manifestCachePolicy: string;
+  readonly corsPolicy: string;
+  /** One Origin Access Control shared by every delivery distribution. */
+  readonly originAccessControl: string;
+  readonly realtimeLogConfig: string;
 }
 
 /**
@@ -52,7 +63,7 @@ export class DeliveryNetwork extends Construct {
 
     this.viewerAuth = new EdgeHandler(this, 'ViewerAuth', {
       edgeFunction: viewerAuthEdgeFunction,
-      functionName: `${props.namePrefix}-viewer-auth`,
+      functionName: props.names.viewerAuthFunction,
       edgeStack: props.edgeStack,
       timeout: Duration.seconds(5),
       config: {
@@ -65,6 +76,7 @@ export class DeliveryNetwork extends Construct {
 
     // Revision paths are immutable (media/<asset>/<revision>/…), so segments may live for a year at the edge.
     const segmentCache = new cloudfront.CachePolicy(this, 'SegmentCachePolicy', {
+      cachePolicyName: props.names.segmentCachePolicy,
       comment: 'CMAF segments and init segments: immutable per revision',
       defaultTtl: Duration.days(365),
       minTtl: Duration.days(1),
@@ -77,6 +89,7 @@ export class DeliveryNetwork extends Construct {
     });
     // Manifests are small and the first thing a takedown must stop serving: keep them short-lived.
     const manifestCache = new cloudfront.CachePolicy(this, 'ManifestCachePolicy', {
+      cachePolicyName: props.names.manifestCachePolicy,
       comment: 'HLS playlists and DASH MPDs: short TTL',
       defaultTtl: Duration.seconds(30),
       minTtl: Duration.seconds(0),
@@ -88,6 +101,7 @@ export class DeliveryNetwork extends Construct {
       enableAcceptEncodingBrotli: true,
     });
     const cors = new cloudfront.ResponseHeadersPolicy(this, 'CorsPolicy', {
+      responseHeadersPolicyName: props.names.corsPolicy,
       comment: 'Browser players on any origin; CMCD request headers allowed',
       corsBehavior: {
         accessControlAllowCredentials: false,
@@ -101,12 +115,17 @@ export class DeliveryNetwork extends Construct {
     });
 
     this.realtimeLogConfig = new cloudfront.RealtimeLogConfig(this, 'RealtimeLogs', {
+      realtimeLogConfigName: props.names.realtimeLogConfig,
       endPoints: [cloudfront.Endpoint.fromKinesisStream(props.telemetryStream)],
       fields: [...REALTIME_LOG_FIELDS],
       samplingRate: props.telemetrySamplingRate,
     });
 
-    const origin = origins.S3BucketOrigin.withOriginAccessControl(props.originBucket);
+    const originAccessControl = new cloudfront.S3OriginAccessControl(this, 'OriginAccess', {
+      originAccessControlName: props.names.originAccessControl,
+      description: 'Delivery pathways read the private origin bucket',
+    });
+    const origin = origins.S3BucketOrigin.withOriginAccessControl(props.originBucket, { originAccessControl });
     const edgeLambdas: cloudfront.EdgeLambda[] = [
       { functionVersion: this.viewerAuth.function.currentVersion, eventType: cloudfront.LambdaEdgeEventType.VIEWER_REQUEST },
     ];

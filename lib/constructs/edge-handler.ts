@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -86,6 +86,11 @@ export class EdgeHandler<C = unknown> extends Construct {
       memorySize: props.memorySize ?? 128,
       timeout: props.timeout,
       role: this.role,
+      // A version a distribution used cannot be deleted until CloudFront has removed its replicas, hours later, so
+      // deleting the previous version on every code change fails the update's cleanup. Retained versions are
+      // removed with the function at teardown. Plain RETAIN, not retain-except-on-create: a rolled-back update
+      // must not try to delete a version the distributions may already have been replicating (ADR 0009).
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
       stackId: props.edgeStack.stackName === Stack.of(this).stackName ? undefined : props.edgeStack.node.id,
     });
   }

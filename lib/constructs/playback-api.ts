@@ -13,7 +13,7 @@ import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
 import { playbackApiConfig } from '../../lambdas/playback-api/config';
 import { takedownConfig } from '../../lambdas/takedown/config';
-import { PLAYBACK_API_ROUTES } from '../topology';
+import { API_THROTTLES, PLAYBACK_API_ROUTES } from '../topology';
 import { addHttpRoutes } from './topology-cdk';
 import { MEDIA_PREFIX } from '../../core/identifiers';
 
@@ -86,7 +86,7 @@ export class PlaybackApi extends Construct {
     this.api.addStage('PublicStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: 500, burstLimit: 200 },
+      throttle: API_THROTTLES.playback,
       accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
     });
     addHttpRoutes(this.api, PLAYBACK_API_ROUTES, { 'playback-api': this.sessions, takedown: this.takedown });

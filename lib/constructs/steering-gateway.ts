@@ -19,7 +19,15 @@ export interface SteeringGatewayProps {
   readonly ingestApi: apigwv2.IHttpApi;
   readonly logBucket: s3.IBucket;
   readonly edgeStack: Stack;
-  readonly namePrefix: string;
+  /** Account-wide physical names (core/physical-names.ts): CloudFront resources are global. */
+  readonly names: SteeringGatewayNames;
+}
+
+export interface SteeringGatewayNames {
+  readonly steeringFunction: string;
+  readonly viewerContextPolicy: string;
+  readonly reportContextPolicy: string;
+  readonly originAccessControl: string;
 }
 
 /**
@@ -36,7 +44,7 @@ export class SteeringGateway extends Construct {
     super(scope, id);
     this.steering = new EdgeHandler(this, 'Steering', {
       edgeFunction: steeringEdgeFunction,
-      functionName: `${props.namePrefix}-steering`,
+      functionName: props.names.steeringFunction,
       edgeStack: props.edgeStack,
       // Origin-request functions may use more memory and time; manifests are generated here.
       memorySize: 256,
@@ -61,6 +69,7 @@ export class SteeringGateway extends Construct {
 
     // Viewer country, ASN and device class reach origin-request functions only when forwarded to the origin.
     const viewerContext = new cloudfront.OriginRequestPolicy(this, 'ViewerContext', {
+      originRequestPolicyName: props.names.viewerContextPolicy,
       comment: 'Forward viewer country, ASN and device class to the steering function',
       headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(
         'CloudFront-Viewer-Country',
@@ -74,6 +83,7 @@ export class SteeringGateway extends Construct {
       cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
     });
     const reportContext = new cloudfront.OriginRequestPolicy(this, 'ReportContext', {
+      originRequestPolicyName: props.names.reportContextPolicy,
       comment: 'Forward player reports with viewer country and ASN to the ingest API',
       headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('CloudFront-Viewer-Country', 'CloudFront-Viewer-ASN', 'CloudFront-Viewer-Address', 'Content-Type', 'Origin'),
       queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
@@ -85,7 +95,12 @@ export class SteeringGateway extends Construct {
       comment: 'Playback gateway: steering manifests and player reports',
       defaultBehavior: {
         // Never reached for /play and /steer (the function answers); kept private behind OAC.
-        origin: origins.S3BucketOrigin.withOriginAccessControl(props.originBucket),
+        origin: origins.S3BucketOrigin.withOriginAccessControl(props.originBucket, {
+          originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccess', {
+            originAccessControlName: props.names.originAccessControl,
+            description: 'The gateway reads the private origin bucket (never for /play or /steer)',
+          }),
+        }),
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
         originRequestPolicy: viewerContext,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,

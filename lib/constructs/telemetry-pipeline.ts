@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -17,7 +17,7 @@ import { METRICS_NAMESPACE } from '../../core/identifiers';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
 import { qoeAggregatorConfig } from '../../lambdas/qoe-aggregator/config';
 import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
-import { INGEST_API_ROUTES, TABLES } from '../topology';
+import { API_THROTTLES, INGEST_API_ROUTES, TABLES } from '../topology';
 import { addHttpRoutes, tableKeyProps } from './topology-cdk';
 
 
@@ -26,11 +26,14 @@ export interface TelemetryPipelineProps {
   readonly keyringSecret: secretsmanager.ISecret;
   readonly pathwayIds: readonly string[];
   readonly rollupRetentionDays: number;
+  /** What happens to the QoE rollups table when it leaves the stack. */
   readonly removalPolicy: RemovalPolicy;
   /** Where telemetry batches that exhausted their retries go (with their shard and sequence range). */
   readonly failureQueue: sqs.IQueue;
   /** How often the weights are recomputed inside each one-minute scheduled invocation. */
   readonly weightsTickSeconds: number;
+  /** Dashboard names are account-wide (core/physical-names.ts). */
+  readonly dashboardName: string;
 }
 
 /**
@@ -58,7 +61,9 @@ export class TelemetryPipeline extends Construct {
       // The AWS managed key (aws/kinesis): encrypted at rest without per-producer key policies for CloudFront.
       encryption: kinesis.StreamEncryption.MANAGED,
       retentionPeriod: Duration.hours(24),
-      removalPolicy: props.removalPolicy,
+      // Not retained with the data (ADR 0009): records live 24 h and their result is in the rollups table, while a
+      // stream left behind by a deleted stack is billed by the hour with nothing reading it.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.rollupsTable = new dynamodb.TableV2(this, 'QoeRollups', {
@@ -98,7 +103,7 @@ export class TelemetryPipeline extends Construct {
     const stage = this.ingestApi.addStage('PublicStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: 2000, burstLimit: 1000 },
+      throttle: API_THROTTLES.ingest,
       accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
     });
     void stage;
@@ -200,7 +205,7 @@ export class TelemetryPipeline extends Construct {
       alarm(`ErrorSpike-${pathway}`, `CDN pathway ${pathway} serves more than 5% errors`, errorRate, 5, 2);
     });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `${Stack.of(this).stackName}-qoe`,
+      dashboardName: props.dashboardName,
       widgets: [
         [
           new cloudwatch.GraphWidget({ title: 'Error rate per pathway (%)', left: errorRateWidgets, width: 12 }),

@@ -5,6 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { acknowledgeNagFinding } from '../nag';
 import { CfnOutput } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { platformNames } from '../../core/physical-names';
 import type { PlatformConfig } from '../../core/platform-config';
 import { ContentStorage } from '../constructs/content-storage';
 import { DeliveryNetwork } from '../constructs/delivery-network';
@@ -21,15 +22,6 @@ export interface StreamingPlatformStackProps extends StackProps {
   readonly edgeStack?: Stack;
 }
 
-/** Names the edge functions bake in at build time; derived from the stack prefix so they are known at synth. */
-export function edgeVisibleNames(config: PlatformConfig): { routingTableName: string; keyringSecretName: string; functionPrefix: string } {
-  return {
-    routingTableName: `${config.stackPrefix}-routing`,
-    keyringSecretName: `${config.stackPrefix}/playback-keyring`,
-    functionPrefix: config.stackPrefix.toLowerCase(),
-  };
-}
-
 /**
  * The whole regional platform, composed from domain constructs: ingest and encode, delivery over N CDN
  * pathways, the steering gateway, the telemetry return path and the playback API (ADR 0002).
@@ -39,8 +31,11 @@ export class StreamingPlatformStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const edgeStack = props.edgeStack ?? this;
-    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    const names = edgeVisibleNames(config);
+    // Retain except on create (ADR 0009): kept on update-replace and stack delete, removed when the create that
+    // made them rolls back, so a failed first deploy can simply be retried.
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+    // Every account-wide name, from the prefix alone (core/physical-names.ts); the edge bakes some of them in.
+    const names = platformNames(config.stackPrefix);
 
     const storage = new ContentStorage(this, 'Storage', { removalPolicy });
     // One failure queue for the whole platform: ingest events and telemetry batches that exhausted retries.
@@ -50,7 +45,10 @@ export class StreamingPlatformStack extends Stack {
       retentionPeriod: Duration.days(14),
     });
     acknowledgeNagFinding(failureQueue, 'AwsSolutions-SQS3', 'This queue is itself the platform’s dead-letter queue; an operator drains it, so it has no consumer of its own to fail.');
-    const catalogBus = new events.EventBus(this, 'CatalogBus', { description: 'Asset Ready / Asset Failed / Asset Removed events' });
+    const catalogBus = new events.EventBus(this, 'CatalogBus', {
+      eventBusName: names.catalogBus,
+      description: 'Asset Ready / Asset Failed / Asset Removed events',
+    });
 
     new IngestPipeline(this, 'Ingest', {
       uploadBucket: storage.uploadBucket,
@@ -63,7 +61,7 @@ export class StreamingPlatformStack extends Stack {
     });
 
     const keyring = new PlaybackKeyring(this, 'Keyring', {
-      secretName: names.keyringSecretName,
+      secretName: names.keyringSecret,
       // Lambda@Edge runs in the regions of the regional edge caches; us-east-1 always holds a copy.
       replicaRegions: [...new Set(['us-east-1', ...config.keyringReplicaRegions])].filter((r) => r !== config.region),
       maxTokenLifetime: Duration.seconds(config.tokenLifetimeSeconds),
@@ -71,7 +69,7 @@ export class StreamingPlatformStack extends Stack {
     });
     const edgeKeyring = { secretName: keyring.secretName, regions: ['us-east-1', ...keyring.regions.filter((r) => r !== 'us-east-1')] };
 
-    const routing = new RoutingTable(this, 'Routing', { tableName: names.routingTableName, removalPolicy });
+    const routing = new RoutingTable(this, 'Routing', { tableName: names.routingTable, removalPolicy });
 
     const telemetry = new TelemetryPipeline(this, 'Telemetry', {
       routingTable: routing.table,
@@ -81,6 +79,7 @@ export class StreamingPlatformStack extends Stack {
       removalPolicy,
       failureQueue,
       weightsTickSeconds: 10,
+      dashboardName: names.dashboard,
     });
 
     const delivery = new DeliveryNetwork(this, 'Delivery', {
@@ -91,18 +90,30 @@ export class StreamingPlatformStack extends Stack {
       telemetrySamplingRate: config.telemetrySamplingRate,
       logBucket: storage.accessLogsBucket,
       edgeStack,
-      namePrefix: names.functionPrefix,
+      names: {
+        viewerAuthFunction: names.edgeFunctions.viewerAuth,
+        segmentCachePolicy: names.cloudFront.segmentCachePolicy,
+        manifestCachePolicy: names.cloudFront.manifestCachePolicy,
+        corsPolicy: names.cloudFront.corsPolicy,
+        originAccessControl: names.cloudFront.deliveryOriginAccess,
+        realtimeLogConfig: names.cloudFront.realtimeLogConfig,
+      },
     });
 
     const gateway = new SteeringGateway(this, 'Gateway', {
       originBucket: storage.originBucket,
       keyring: edgeKeyring,
-      routingTable: { name: names.routingTableName, region: config.region },
+      routingTable: { name: names.routingTable, region: config.region },
       steeringTtlSeconds: config.steeringTtlSeconds,
       ingestApi: telemetry.ingestApi,
       logBucket: storage.accessLogsBucket,
       edgeStack,
-      namePrefix: names.functionPrefix,
+      names: {
+        steeringFunction: names.edgeFunctions.steering,
+        viewerContextPolicy: names.cloudFront.viewerContextPolicy,
+        reportContextPolicy: names.cloudFront.reportContextPolicy,
+        originAccessControl: names.cloudFront.gatewayOriginAccess,
+      },
     });
 
     routing.publishPathways([

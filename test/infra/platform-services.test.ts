@@ -40,9 +40,9 @@ describe('edge limits', () => {
   it('gives viewer-auth the viewer-request maximum of 5 s and steering room for a cold origin-request path', () => {
     const functions = Object.values(synth.edgeTemplate.findResources('AWS::Lambda::Function')) as Resource[];
     const byName = Object.fromEntries(functions.map((f) => [f.Properties.FunctionName, f.Properties]));
-    expect(byName['streaming-viewer-auth']).toMatchObject({ Timeout: 5, MemorySize: 128 });
-    expect(byName['streaming-steering'].Timeout).toBeLessThanOrEqual(30);
-    expect(byName['streaming-steering'].Timeout).toBeGreaterThanOrEqual(10);
+    expect(byName['Streaming-viewer-auth']).toMatchObject({ Timeout: 5, MemorySize: 128 });
+    expect(byName['Streaming-steering'].Timeout).toBeLessThanOrEqual(30);
+    expect(byName['Streaming-steering'].Timeout).toBeGreaterThanOrEqual(10);
   });
 });
 

@@ -32,6 +32,10 @@ describe('platform configuration', () => {
     expect(problemsOf({ ...valid, region: 'europe' })).toEqual([expect.stringContaining('platform.region = "europe"')]);
   });
 
+  it('refuses a prefix ending in "-Edge", which would name another copy’s edge stack', () => {
+    expect(problemsOf({ ...valid, stackPrefix: 'Streaming-Edge' })).toEqual([expect.stringContaining('platform.stackPrefix = "Streaming-Edge": must not end in "-Edge"')]);
+  });
+
   it('names the index of a bad pathway id', () => {
     const [problem] = problemsOf({ ...valid, pathways: [{ id: 'cf-a' }, { id: 'CF B' }] });
     expect(problem).toContain('platform.pathways[1].id = "CF B"');
