@@ -12,6 +12,7 @@
  * `--attach <port base>` drives an already running twin instead (`npm run dev -- --audience 0`), with
  * `--assets id1,id2`; then only the fleet's CPU is measured.
  */
+import './quiet-handler-logs';
 import { fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';

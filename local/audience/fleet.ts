@@ -10,7 +10,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRoutingCountry } from '../../core/identifiers';
-import type { ObjectType, ViewerState } from './cmcd-events';
+import { reportBody, type ObjectType, type ViewerState } from './cmcd-events';
 import { createHttpClient, type HttpClient, type HttpResult } from './http-client';
 import { HLS_PATHWAY_PENALTY_MS } from './pathway-choice';
 import { ViewerSession, type SessionOutcome, type ViewerObserver } from './viewer';
@@ -37,7 +37,7 @@ export interface AudienceOptions {
   /**
    * Viewers' first sessions start spread over this long, not all at once: 48 players starting within a
    * second saturate the twin's one process, and the slow first minute reads as a slow CDN to the routing
-   * scorer. @default 500 ms per session, at most 60 s
+   * scorer. @default 1 s per session, at most 60 s
    */
   readonly rampUpMs?: number;
   /**
@@ -122,10 +122,10 @@ export function startAudience(options: AudienceOptions): Audience {
   const random = options.random ?? Math.random;
   const meanWatchMs = (options.meanWatchSeconds ?? 30) * 1000;
   const accessKbps = options.accessKbps ?? 12_000;
-  const rampUpMs = options.rampUpMs ?? Math.min(60_000, 500 * options.sessions);
+  const rampUpMs = options.rampUpMs ?? Math.min(60_000, 1_000 * options.sessions);
   const http: HttpClient = createHttpClient();
   const stopping = new AbortController();
-  // Every viewer, and every report in flight, listens to the fleet's stop signal.
+  // Every viewer and every pause listens to the fleet's stop signal.
   setMaxListeners(0, stopping.signal);
   const inflightReports = new Set<Promise<void>>();
 
@@ -169,7 +169,7 @@ export function startAudience(options: AudienceOptions): Audience {
       .request(reportUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/cmcd', 'x-twin-country': country },
-        body: lines.join('\n'),
+        body: reportBody(lines),
         // Not aborted on stop: a report in flight is let finish (within its timeouts), so the twin's
         // gateway is not left forwarding a report to an ingest API that has shut down.
         ...REPORT_TIMEOUTS,

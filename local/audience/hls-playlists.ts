@@ -131,12 +131,15 @@ export function parseMediaPlaylist(text: string, baseUrl: string): MediaPlaylist
 }
 
 /**
- * The rung a viewer plays on `pathway`: the highest BANDWIDTH within `budgetBps`, else the lowest.
- * hls.js's ABR does the same with its bandwidth estimate times a safety factor (abrBandWidthUpFactor 0.7).
+ * The rung a viewer plays on `pathway`: the highest BANDWIDTH within `budgetBps`, else the lowest; rungs
+ * in `exclude` (URIs that failed) only when nothing else is left. hls.js's ABR does the same with its
+ * bandwidth estimate times a safety factor (abrBandWidthUpFactor 0.7), skipping levels with load errors.
  */
-export function pickVariant(playlist: MultivariantPlaylist, pathway: string, budgetBps: number): VariantStream {
-  const own = playlist.variants.filter((v) => v.pathway === pathway);
-  if (own.length === 0) throw new PlaylistError(`no variant on pathway ${pathway}`);
+export function pickVariant(playlist: MultivariantPlaylist, pathway: string, budgetBps: number, exclude: ReadonlySet<string> = new Set()): VariantStream {
+  const onPathway = playlist.variants.filter((v) => v.pathway === pathway);
+  if (onPathway.length === 0) throw new PlaylistError(`no variant on pathway ${pathway}`);
+  const usable = onPathway.filter((v) => !exclude.has(v.uri));
+  const own = usable.length > 0 ? usable : onPathway;
   const sorted = [...own].sort((a, b) => a.bandwidth - b.bandwidth);
   return sorted.filter((v) => v.bandwidth <= budgetBps).pop() ?? sorted[0]!;
 }
@@ -148,4 +151,15 @@ export function sameVariantOn(playlist: MultivariantPlaylist, variant: VariantSt
     (variant.stableId !== undefined ? own.find((v) => v.stableId === variant.stableId) : undefined) ??
     own.find((v) => v.bandwidth === variant.bandwidth)
   );
+}
+
+/**
+ * The rungs of `start`'s pathway in the order hls.js tries them when `start` fails: `start` itself, then
+ * the next lower, wrapping round to the highest (error-controller.ts `getLevelSwitchAction`, levels
+ * sorted by bitrate).
+ */
+export function rungsInFailoverOrder(playlist: MultivariantPlaylist, start: VariantStream): VariantStream[] {
+  const rungs = playlist.variants.filter((v) => v.pathway === start.pathway).sort((a, b) => a.bandwidth - b.bandwidth);
+  const at = rungs.findIndex((v) => v.uri === start.uri);
+  return rungs.map((_, step) => rungs[(at - step + rungs.length) % rungs.length]!);
 }

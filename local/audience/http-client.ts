@@ -108,7 +108,10 @@ export function createHttpClient(options: { readonly maxSocketsPerOrigin?: numbe
           finish({ status, ok: status >= 200 && status < 300, ...(o.keepBody ? { body: Buffer.concat(chunks) } : {}) }),
         );
         res.on('error', (error) => fail(failureOf(error)));
-        res.on('aborted', () => fail('reset'));
+        // The connection closed before the body was complete (a CDN that dies mid-segment).
+        res.on('close', () => {
+          if (!res.complete) fail('reset');
+        });
       });
       req.on('error', (error) => fail(failureOf(error)));
       if (o.signal?.aborted) return fail('aborted');

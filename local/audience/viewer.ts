@@ -4,14 +4,17 @@
  *
  *  1. `POST <playback API>/sessions {assetId}` → signed `hls` and `reportUrl`;
  *  2. the multivariant playlist from the gateway; the first pathway is its EXT-X-CONTENT-STEERING
- *     PATHWAY-ID; the steering server is asked at once and then every TTL (core of pathway-choice.ts);
+ *     PATHWAY-ID; the steering server is asked at once and then every TTL (pathway-choice.ts);
  *  3. the media playlists and init segments of the chosen rung and its audio group on that pathway's
  *     CDN, then segments at real-time pace, keeping `maxBufferSeconds` of media ahead, the asset looped;
  *  4. a request that fails is retried once (500 ms after an error, at once after a timeout); when the
- *     retry fails too the pathway goes into the penalty box and the next pathway of the last
- *     PATHWAY-PRIORITY takes over;
- *  5. CMCD v2 event reports (cmcd-events.ts) to `reportUrl` in batches of 4, and CMCD v2 query data
- *     on every CDN request (hls.js's default transmission mode), which the CDN's real-time log keeps.
+ *     retry of a video request fails too, the other rungs of the same pathway are tried (next lower
+ *     first), and when none is left — or an audio request failed — the pathway goes into the penalty
+ *     box and the next pathway of the last PATHWAY-PRIORITY takes over (hls.js error-controller.ts,
+ *     `getLevelSwitchAction`);
+ *  5. CMCD v2 event reports (cmcd-events.ts) to `reportUrl` in batches of 4 — `rr` for every segment and
+ *     init segment that loaded, as hls.js does — and CMCD v2 query data on every CDN request (hls.js's
+ *     default transmission mode), which the CDN's real-time log keeps.
  *
  * Every request carries `x-twin-country`, which the twin's CloudFront stand-in turns into
  * CloudFront-Viewer-Country (local/edge/cloudfront-server.ts): steering, CDN logs and the report ingest
@@ -26,6 +29,7 @@ import {
   parseMediaPlaylist,
   parseMultivariant,
   pickVariant,
+  rungsInFailoverOrder,
   sameVariantOn,
   type MediaPlaylist,
   type MultivariantPlaylist,
@@ -142,6 +146,8 @@ export class ViewerSession {
   private current = '';
   private priority: readonly string[] | undefined;
   private media: PathwayMedia | undefined;
+  /** Rungs of the current pathway that failed (hls.js `level.loadError`); a new pathway starts clean. */
+  private readonly failedRungs = new Set<string>();
   private readonly tracks = new Map<Track['kind'], Track>();
   /** ABR's bandwidth estimate (also `_HLS_throughput`), seeded with hls.js's default. */
   private estimateKbps = HLS_DEFAULT_ESTIMATE_BPS / 1000;
@@ -241,7 +247,7 @@ export class ViewerSession {
       const url = steeringRequestUrl(uri, this.current, this.estimateKbps * 1000);
       const answer = await this.deps.http.request(url, { headers: this.headers, keepBody: true, ...LOAD_POLICY.steering, signal: this.abort.signal });
       if (this.abort.signal.aborted) return;
-      // 410 Gone: the server asks the player to stop steering (HLS Content Steering §7.2).
+      // 410 Gone: the steering server asks the player to stop asking (hls.js then disables steering).
       if (answer.status === 410) return this.deps.observer.steering(false);
       try {
         if (!answer.ok || !answer.body) throw new Error(`steering answered ${answer.status}`);
@@ -266,6 +272,7 @@ export class ViewerSession {
   private switchTo(pathway: string, reason: 'start' | 'steering' | 'failover'): void {
     const from = this.current || undefined;
     this.current = pathway;
+    this.failedRungs.clear();
     this.deps.observer.pathwayChanged(from, pathway, reason, this.now());
   }
 
@@ -326,6 +333,7 @@ export class ViewerSession {
         false,
       );
     } catch (error) {
+      if (error instanceof PathwayFailure && kind === 'video' && this.current === pathway && (await this.switchRung(pathway))) return;
       return this.pathwayFailed(error, pathway);
     }
     track.bufferedEnd += segment.durationSeconds;
@@ -341,10 +349,40 @@ export class ViewerSession {
     this.applyClockEvents();
   }
 
+  /**
+   * hls.js's answer to a video request that failed twice: another rung of the same pathway that has not
+   * failed yet, the next lower first. False when none is left (time to change pathway).
+   */
+  private async switchRung(pathway: string): Promise<boolean> {
+    const failed = this.media!.variant;
+    this.failedRungs.add(failed.uri);
+    const variant = await this.loadFirstWorkingRung(pathway, rungsInFailoverOrder(this.playlist, failed).slice(1));
+    if (variant === undefined) return this.current !== pathway;
+    this.media = { pathway, variant };
+    this.setBitrate(variant);
+    return true;
+  }
+
+  /** Loads the first rung of `candidates` whose playlist and init segment load; undefined when none does. */
+  private async loadFirstWorkingRung(pathway: string, candidates: readonly VariantStream[]): Promise<VariantStream | undefined> {
+    for (const candidate of candidates) {
+      if (this.failedRungs.has(candidate.uri)) continue;
+      try {
+        await this.loadTrack('video', candidate.uri);
+        return candidate;
+      } catch (error) {
+        if (!(error instanceof PathwayFailure)) throw error;
+        if (this.current !== pathway) return undefined;
+        this.failedRungs.add(candidate.uri);
+      }
+    }
+    return undefined;
+  }
+
   /** Moves to the best rung the estimate allows (CMCD `bc`); true when it made a request. */
   private async adaptBitrate(): Promise<boolean> {
     const media = this.media!;
-    const wanted = pickVariant(this.playlist, media.pathway, this.estimateKbps * 1000 * ABR_UP_FACTOR);
+    const wanted = pickVariant(this.playlist, media.pathway, this.estimateKbps * 1000 * ABR_UP_FACTOR, this.failedRungs);
     if (wanted.uri === media.variant.uri) return false;
     try {
       await this.loadTrack('video', wanted.uri);
@@ -357,23 +395,28 @@ export class ViewerSession {
     return true;
   }
 
+  /** A rung change is a CMCD `bc` event; the first rung is one too (the reporter's first state change always fires). */
   private setBitrate(variant: VariantStream): void {
     const kbps = Math.round(variant.bandwidth / 1000);
     if (kbps === this.bitrateKbps) return;
-    const first = this.bitrateKbps === 0;
     this.bitrateKbps = kbps;
-    if (!first) this.send(this.log!.bitrateChange(this.now(), this.snapshot()));
+    this.send(this.log!.bitrateChange(this.now(), this.snapshot()));
   }
 
-  /** The current pathway's playlists and init segments, on the rung in use (or the one the estimate allows). */
+  /**
+   * The current pathway's playlists and init segments, on the rung in use (or the one the estimate
+   * allows); a rung whose playlist fails gives way to the others before the pathway does.
+   */
   private async loadPathway(): Promise<void> {
     const pathway = this.current;
-    const variant =
+    const wanted =
       (this.media ? sameVariantOn(this.playlist, this.media.variant, pathway) : undefined) ??
       pickVariant(this.playlist, pathway, this.bitrateKbps > 0 ? this.bitrateKbps * 1000 : this.estimateKbps * 1000 * ABR_UP_FACTOR);
-    const audio = variant.audioGroup !== undefined ? this.playlist.audioByGroup.get(variant.audioGroup) : undefined;
+    const variant = await this.loadFirstWorkingRung(pathway, rungsInFailoverOrder(this.playlist, wanted));
+    if (this.current !== pathway) return;
     try {
-      await this.loadTrack('video', variant.uri);
+      if (variant === undefined) throw new PathwayFailure(`no rung of ${pathway} loads`);
+      const audio = variant.audioGroup !== undefined ? this.playlist.audioByGroup.get(variant.audioGroup) : undefined;
       if (audio !== undefined) await this.loadTrack('audio', audio);
     } catch (error) {
       return this.pathwayFailed(error, pathway);
@@ -408,20 +451,25 @@ export class ViewerSession {
       result = await this.deps.http.request(this.withCmcdQuery(request), { headers: this.headers, keepBody, ...policy, signal: this.abort.signal });
       if (this.abort.signal.aborted) throw new Error('stopped');
       this.deps.observer.request(request.pathway, request.objectType, result);
-      this.send(
-        this.log!.responseReceived(
-          {
-            requestedAt,
-            url: request.url,
-            status: result.status,
-            objectType: request.objectType,
-            ttlbMs: result.ttlbMs,
-            ...(result.ttfbMs !== undefined ? { ttfbMs: result.ttfbMs } : {}),
-            ...(request.durationMs !== undefined ? { durationMs: request.durationMs } : {}),
-          },
-          this.snapshot(),
-        ),
-      );
+      // hls.js records a response-received event for fragments (segments and init segments) that loaded,
+      // not for playlists and not for failures (its CMCD fragment loader wraps onSuccess only): a CDN's
+      // 5xx reaches the platform through the CDN's log, a reset connection not at all.
+      if (result.ok && request.objectType !== 'm') {
+        this.send(
+          this.log!.responseReceived(
+            {
+              requestedAt,
+              url: request.url,
+              status: result.status,
+              objectType: request.objectType,
+              ttlbMs: result.ttlbMs,
+              ...(result.ttfbMs !== undefined ? { ttfbMs: result.ttfbMs } : {}),
+              ...(request.durationMs !== undefined ? { durationMs: request.durationMs } : {}),
+            },
+            this.snapshot(),
+          ),
+        );
+      }
       if (result.ok) return result;
       // hls.js retries network errors, timeouts and 5xx; a 4xx is final for that request.
       if (result.status >= 400 && result.status < 500) break;

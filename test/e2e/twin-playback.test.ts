@@ -153,7 +153,7 @@ describe.skipIf(skipHere)('local twin end to end in Chromium', () => {
     if (missing.length > 0) throw new Error(`[e2e] cannot run: ${MISSING_TOOLS}`);
     // The sample master is cached in <repo>/.twin (generated once); its ingest starts inside startTwin.
     twin = await startTwin({ portBase: portBase(), sampleMaster: true, audience: E2E_AUDIENCE });
-    // playwright gives every launch a fresh temporary profile (the fresh user-data-dir TOOLCHAIN.md asks for).
+    // playwright gives every launch a fresh temporary profile, so no state carries over between runs.
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
     // The player page opened while the sample is still being ingested (first test).
     earlyPageStatus = (await catalogHead(SAMPLE))?.status as string | undefined;
@@ -207,11 +207,12 @@ describe.skipIf(skipHere)('local twin end to end in Chromium', () => {
         const s = await state(page);
         throw new Error(`${error.message}; at ${s.currentTime} s, warnings: ${s.warnings.slice(-8).join(' | ')}`);
       });
-      // Assess: reports were sent (batches of 4) and every one accepted (dash.js once lacked `sid`: 403)
-      const statuses = await waitFor(`${kind} CMCD reports`, async () => {
+      // Assess: reports were sent (batches of 4; start, play, every response and the end are events) and
+      // every one accepted (dash.js once lacked `sid`: 403)
+      const statuses = await waitFor(`${kind} CMCD reports answered`, async () => {
         const seen = reportStatuses.get(page)!;
-        return seen.length >= 2 ? [...seen] : undefined;
-      }, 20_000);
+        return seen.length >= 1 ? [...seen] : undefined;
+      }, 30_000);
       expect(ended.errors).toEqual([]);
       expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
       expect(ended.warnings.filter((w) => w.includes('/v1/cmcd/'))).toEqual([]);
@@ -240,10 +241,18 @@ describe.skipIf(skipHere)('local twin end to end in Chromium', () => {
   it("moves the failed CDN's weight below 10% within a minute on the audience's traffic, and back once healed", async () => {
     // Prepare: the audience is watching, and the CDN to break carries a real share of US traffic.
     const audience = twin.audience!;
-    await waitFor('the audience playing', async () => audience.stats().playing >= E2E_AUDIENCE.sessions * 0.75, 60_000, 500);
-    const before = await waitFor('US weights', usWeights, 30_000, 500);
-    const [failed, share] = Object.entries(before.weights).sort((a, b) => b[1] - a[1])[0]!;
-    expect(share).toBeGreaterThanOrEqual(0.1);
+    // (The bounds of this test add up to less than the project's 300 s test timeout, so a bound that
+    // trips reports what it waited for.)
+    await waitFor('the audience playing', async () => audience.stats().playing >= E2E_AUDIENCE.sessions * 0.75, 45_000, 500);
+    const before = await waitFor('US weights', usWeights, 20_000, 500);
+    // Of the CDNs with at least 10% of US decisions, the one most US viewers are on: the failure the US
+    // audience notices most, so it shows as an error spike rather than a trickle.
+    const usViewers = audience.stats().pathwaysByCountry.US ?? {};
+    const failed = Object.keys(before.weights)
+      .filter((id) => before.weights[id]! >= 0.1)
+      .sort((a, b) => (usViewers[b] ?? 0) - (usViewers[a] ?? 0) || before.weights[b]! - before.weights[a]!)[0]!;
+    figures.usViewersOnBrokenCdn = usViewers[failed] ?? 0;
+    expect(before.weights[failed]).toBeGreaterThanOrEqual(0.1);
     const cdn = twin.cdns.find((c) => c.id === failed)!;
     const failedSessionsBefore = audience.stats().sessions.failed;
     const describeState = async () =>

@@ -7,6 +7,7 @@ import {
   parseMultivariant,
   pickVariant,
   PlaylistError,
+  rungsInFailoverOrder,
   sameVariantOn,
 } from '../../local/audience/hls-playlists';
 import { ORIGIN_RUNGS, originMultivariant } from '../support/origin-manifests';
@@ -62,11 +63,28 @@ describe('pickVariant and sameVariantOn', () => {
     expect(pickVariant(playlist, 'cf-a', 100).bandwidth).toBe(420_000);
   });
 
+  it('leaves out rungs that failed, unless nothing else is left', () => {
+    const onA = playlist.variants.filter((v) => v.pathway === 'cf-a');
+    const failed = new Set([pickVariant(playlist, 'cf-a', 2_500_000).uri]);
+    expect(pickVariant(playlist, 'cf-a', 2_500_000, failed).bandwidth).toBe(1_300_000);
+    expect(pickVariant(playlist, 'cf-a', 2_500_000, new Set(onA.map((v) => v.uri))).bandwidth).toBe(2_200_000);
+  });
+
   it('finds the same rendition on another pathway', () => {
     const onB = pickVariant(playlist, 'cf-b', 4_000_000);
     const onA = sameVariantOn(playlist, onB, 'cf-a')!;
     expect(onA.bandwidth).toBe(onB.bandwidth);
     expect(onA.pathway).toBe('cf-a');
+  });
+});
+
+describe('rungsInFailoverOrder', () => {
+  it('tries the failed rung, then the next lower ones, then wraps to the highest (hls.js getLevelSwitchAction)', () => {
+    const playlist = parseMultivariant(gatewayMultivariant(), GATEWAY);
+    const start = pickVariant(playlist, 'cf-b', 2_500_000);
+    const order = rungsInFailoverOrder(playlist, start);
+    expect(order.map((v) => v.bandwidth)).toEqual([2_200_000, 1_300_000, 800_000, 420_000, 6_500_000, 3_600_000]);
+    expect(order.every((v) => v.pathway === 'cf-b')).toBe(true);
   });
 });
 
