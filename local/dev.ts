@@ -239,7 +239,12 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       scoringParams: options.scoringParams ?? routingWeightsConfig.fields.params.decode(process.env.SCORING_PARAMS_JSON) ?? TWIN_SCORING_PARAMS,
       tokenLifetimeSeconds: 3600,
     });
-    Object.assign(process.env, ...Object.values(functionEnvironments), { POWERTOOLS_METRICS_DISABLED: 'true' });
+    // No EMF metrics (no CloudWatch here) and, unless asked for, no per-request info lines: the audience
+    // alone would print one per session. POWERTOOLS_LOG_LEVEL=INFO npm run dev shows them.
+    Object.assign(process.env, ...Object.values(functionEnvironments), {
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    });
 
     // The registry and the equal starting weights the deploy writes (tables/routing-table.ts).
     const routingTable = new RoutingTable(documents, TWIN_NAMES.routingTable);

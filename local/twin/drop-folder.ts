@@ -8,7 +8,8 @@
  * Within one run a file is uploaded once per content change (size and mtime), never twice for the
  * same bytes.
  */
-import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
@@ -41,23 +42,35 @@ export function watchDropFolder(options: DropFolderOptions): DropFolder {
 
   const upload = async (name: string): Promise<void> => {
     const file = join(options.directory, name);
-    if (!existsSync(file)) return;
-    const stat = statSync(file);
-    if (!stat.isFile()) return;
-    const signature = `${stat.size}:${stat.mtimeMs}`;
-    if (uploadedSignature.get(name) === signature) return;
-    uploadedSignature.set(name, signature);
-    const key = `${prefix}${basename(name)}`;
+    // Open before anything else: a file removed meanwhile (renamed into place, deleted, the folder
+    // cleaned up) is simply not uploaded, and once open it can be read to the end even if unlinked.
+    let handle: FileHandle;
     try {
-      await options.s3.send(
-        new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: createReadStream(file), ContentLength: stat.size }),
-      );
+      handle = await open(file, 'r');
     } catch (error) {
-      // Not uploaded: the next change to the file (or a restart) tries again.
-      uploadedSignature.delete(name);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    options.onUploaded?.(key, file);
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) return;
+      const signature = `${stat.size}:${stat.mtimeMs}`;
+      if (uploadedSignature.get(name) === signature) return;
+      uploadedSignature.set(name, signature);
+      const key = `${prefix}${basename(name)}`;
+      try {
+        await options.s3.send(
+          new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: handle.createReadStream({ autoClose: false }), ContentLength: stat.size }),
+        );
+      } catch (error) {
+        // Not uploaded: the next change to the file (or a restart) tries again.
+        uploadedSignature.delete(name);
+        throw error;
+      }
+      options.onUploaded?.(key, file);
+    } finally {
+      await handle.close();
+    }
   };
 
   // fs.watch reports a burst of events while a file is written; wait until it settles.
