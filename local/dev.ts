@@ -85,7 +85,7 @@ export function twinPorts(base = 4560) {
 }
 
 /** The twin's resource names in the shape local/twin/function-environments.ts encodes them. */
-const twinEnvironmentNames = {
+export const twinEnvironmentNames = {
   stackName: TWIN_NAMES.stackName,
   assetsTable: TWIN_NAMES.assetsTable,
   originBucket: TWIN_NAMES.originBucket,

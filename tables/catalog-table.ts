@@ -16,12 +16,13 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type AssetHead, type HeadChange, type Revision, type RevisionStatus, statusesBefore } from '../core/asset-status';
 import { isConditionFailure } from './condition-failure';
+import { queryPartition } from './query-partition';
+import { CATALOG_TABLE_SCHEMA } from './table-schema';
 
 export const HEAD_SK = 'asset';
 export const REVISION_SK_PREFIX = 'rev#';
@@ -223,21 +224,7 @@ export class CatalogTable {
 
   /** The head and every revision of one asset (one partition); undefined when there is neither. */
   async getAsset(assetId: string): Promise<CatalogEntry | undefined> {
-    const items: Item[] = [];
-    let ExclusiveStartKey: Item | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#assetId = :assetId',
-          ExpressionAttributeNames: { '#assetId': 'assetId' },
-          ExpressionAttributeValues: { ':assetId': assetId },
-          ExclusiveStartKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const items = await queryPartition(this.documents, this.tableName, { name: CATALOG_TABLE_SCHEMA.partitionKey.name, value: assetId });
     return groupByAsset(items)[0];
   }
 

@@ -12,11 +12,13 @@
  * applied": a retried, replayed or bisected batch re-applies nothing. On a conflict the stored mark is
  * read, contributions at or below it are dropped, and the rest is applied.
  */
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { addCounters, COUNTER_NAMES, emptyCounters } from '../core/qoe-aggregate';
 import type { QoeCounters, QoeRollup } from '../core/qoe-types';
 import { UNKNOWN_COUNTRY } from '../core/identifiers';
 import { isConditionFailure } from './condition-failure';
+import { queryPartition } from './query-partition';
+import { ROLLUPS_TABLE_SCHEMA } from './table-schema';
 
 /**
  * Kinesis sequence numbers are decimal strings of up to 129 digits (API reference, `SequenceNumber`
@@ -128,23 +130,8 @@ export class RollupsTable {
 
   /** Every cell of one minute (one partition). */
   async readMinute(minute: number): Promise<RollupItem[]> {
-    const rollups: RollupItem[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      // "minute" is a DynamoDB reserved word, hence the expression attribute name.
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#minute = :minute',
-          ExpressionAttributeNames: { '#minute': 'minute' },
-          ExpressionAttributeValues: { ':minute': minute },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) rollups.push(toRollupItem(item, minute));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return rollups;
+    const items = await queryPartition(this.documents, this.tableName, { name: ROLLUPS_TABLE_SCHEMA.partitionKey.name, value: minute });
+    return items.map((item) => toRollupItem(item, minute));
   }
 
   /** The item comes back with the failure where DynamoDB supports ReturnValuesOnConditionCheckFailure; else it is read (dynalite). */

@@ -83,6 +83,7 @@ function headers(entries: Record<string, string>): CloudFrontHeaders {
 
 /** Every response of this function is per-session and must never be cached by CloudFront or the browser. */
 const BASE_HEADERS = { 'Cache-Control': 'no-store', ...corsResponseHeaders(STEERING_CORS) };
+const PREFLIGHT_HEADERS = corsPreflightHeaders(STEERING_CORS);
 
 function respond(status: number, extra: Record<string, string>, body?: string): CloudFrontResultResponse {
   const response: CloudFrontResultResponse = { status: String(status), headers: headers({ ...BASE_HEADERS, ...extra }) };
@@ -129,7 +130,7 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     const { config, request } = event.Records[0].cf;
     if (request.method === 'OPTIONS') {
       // CORS preflight carries no token (browsers never send credentials or paths' secrets on it).
-      return respond(204, corsPreflightHeaders(STEERING_CORS));
+      return respond(204, PREFLIGHT_HEADERS);
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new MethodNotAllowedError();
 

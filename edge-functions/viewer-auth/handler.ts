@@ -68,23 +68,23 @@ export function createViewerAuthHandler(deps: ViewerAuthDeps): ViewerAuthHandler
   };
 }
 
-/**
- * The one place refusals become responses. Bodies stay tiny: generated viewer-request responses are
- * limited to 40 KB (CloudFront Developer Guide, "Quotas on Lambda@Edge"), and the reason code in a header
- * is all a player or operator needs; nothing about keys or claims is echoed.
- */
 /** CloudFront's header map of plain `name: value` pairs. */
 function cloudFrontHeaders(entries: Record<string, string>): CloudFrontHeaders {
   return Object.fromEntries(Object.entries(entries).map(([name, value]) => [name.toLowerCase(), [{ key: name, value }]]));
 }
 
+// The delivery distributions' CORS policy (core/identifiers.ts), as their response headers policy applies
+// it; built once at init, not per request.
+const PREFLIGHT_HEADERS = cloudFrontHeaders({ ...corsPreflightHeaders(DELIVERY_CORS), 'cache-control': 'no-store' });
+const REFUSAL_CORS_HEADERS = cloudFrontHeaders(corsResponseHeaders(DELIVERY_CORS));
+
+/**
+ * The one place refusals become responses. Bodies stay tiny: generated viewer-request responses are
+ * limited to 40 KB (CloudFront Developer Guide, "Quotas on Lambda@Edge"), and the reason code in a header
+ * is all a player or operator needs; nothing about keys or claims is echoed.
+ */
 export function preflightResponse(): CloudFrontResultResponse {
-  return {
-    status: '204',
-    statusDescription: 'No Content',
-    // The same policy the delivery distributions' response headers policy applies (core/identifiers.ts).
-    headers: cloudFrontHeaders({ ...corsPreflightHeaders(DELIVERY_CORS), 'cache-control': 'no-store' }),
-  };
+  return { status: '204', statusDescription: 'No Content', headers: PREFLIGHT_HEADERS };
 }
 
 export function refusalResponse(reason: ViewerAuthRefusal): CloudFrontResultResponse {
@@ -95,7 +95,7 @@ export function refusalResponse(reason: ViewerAuthRefusal): CloudFrontResultResp
     'content-type': [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }],
     'x-token-error': [{ key: 'X-Token-Error', value: reason }],
     // Lets browser players read the status and reason of a cross-origin refusal.
-    ...cloudFrontHeaders(corsResponseHeaders(DELIVERY_CORS)),
+    ...REFUSAL_CORS_HEADERS,
   };
   if (unavailable) headers['retry-after'] = [{ key: 'Retry-After', value: '5' }];
   return unavailable

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionConfig } from '../../lambdas/shared/function-config';
 import { PLATFORM_FUNCTIONS } from '../../lib/topology';
+import { twinEnvironmentNames } from '../../local/dev';
 import { twinFunctionEnvironments } from '../../local/twin/function-environments';
 import { cleanup, synthPlatform, type SynthResult } from './synth';
 
@@ -21,15 +22,7 @@ const TWIN_ONLY = new Set(['GATEWAY_ORIGIN', 'SCORING_PARAMS_JSON']);
 const deployed = (value: unknown): string => (typeof value === 'string' ? value : 'resolved-at-deploy');
 
 const twinEnvironments = twinFunctionEnvironments({
-  stackName: 'twin',
-  assetsTable: 'twin-assets',
-  originBucket: 'twin-origin',
-  routingTable: 'twin-routing',
-  rollupsTable: 'twin-qoe-rollups',
-  rateLimitTable: 'twin-report-rate-limits',
-  telemetryStream: 'twin-telemetry',
-  keyringSecret: 'twin/playback-keyring',
-  pathways: ['cf-a', 'cf-b', 'cf-c'],
+  ...twinEnvironmentNames,
   gatewayHost: '127.0.0.1:4580',
   ladder: 'compact',
   routingTickSeconds: 10,

@@ -5,6 +5,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import { startLocalAws, TWIN_CREDENTIALS, type LocalAws } from '../../local/aws-servers';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../../local/http-server';
 import { createOperatorApi } from '../../local/operator-api';
+import { CATALOG_TABLE_SCHEMA, ROLLUPS_TABLE_SCHEMA, ROUTING_TABLE_SCHEMA } from '../../tables/table-schema';
 
 const TABLES = { assets: 'op-assets', routing: 'op-routing', rollups: 'op-rollups' };
 // 2026-11-24T10:07:30Z: inside the minute starting at 10:07.
@@ -51,9 +52,9 @@ describe('operator API', () => {
   beforeAll(async () => {
     aws = await startLocalAws();
     await aws.createTables([
-      { tableName: TABLES.assets, partitionKey: { name: 'assetId', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
-      { tableName: TABLES.routing, partitionKey: { name: 'pk', type: 'S' } },
-      { tableName: TABLES.rollups, partitionKey: { name: 'minute', type: 'N' }, sortKey: { name: 'cell', type: 'S' } },
+      { tableName: TABLES.assets, ...CATALOG_TABLE_SCHEMA },
+      { tableName: TABLES.routing, ...ROUTING_TABLE_SCHEMA },
+      { tableName: TABLES.rollups, ...ROLLUPS_TABLE_SCHEMA },
     ]);
     documents = DynamoDBDocumentClient.from(
       new DynamoDBClient({ endpoint: aws.endpoints.dynamodb, region: aws.region, credentials: TWIN_CREDENTIALS }),

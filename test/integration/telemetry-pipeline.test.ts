@@ -11,6 +11,7 @@ import { type LocalAws, startLocalAws } from '../../local/aws-servers';
 import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
 import { FIXTURE_PATHWAYS, hlsjsCmcdReportBodies, realtimeLogFixtureLines } from '../support/telemetry';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
+import { RATE_LIMIT_TABLE_SCHEMA } from '../../tables/table-schema';
 
 const STREAM = 'telemetry';
 const ROUTING = 'Routing';
@@ -59,7 +60,7 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
     kinesis = aws.clients.kinesis;
     await aws.createTables([
       ...routingTableSpecs({ routingTableName: ROUTING, rollupsTableName: ROLLUPS }),
-      { tableName: RATE, partitionKey: { name: 'pk', type: 'S' } },
+      { tableName: RATE, ...RATE_LIMIT_TABLE_SCHEMA },
     ]);
     await aws.createStream(STREAM, 1);
     await putPathwayRegistry(ddb, ROUTING, FIXTURE_PATHWAYS, '2026-11-24T00:00:00Z');

@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalAws, TWIN_CREDENTIALS, type LocalAws } from '../../local/aws-servers';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../../local/http-server';
 import { createOperatorApi, type BreaksView, type OperatorApi } from '../../local/operator-api';
+import { CATALOG_TABLE_SCHEMA, ROLLUPS_TABLE_SCHEMA, ROUTING_TABLE_SCHEMA } from '../../tables/table-schema';
 
 const TABLES = { assets: 'tl-assets', routing: 'tl-routing', rollups: 'tl-rollups' };
 const MINUTE = Date.UTC(2026, 11, 2, 10, 0);
@@ -42,9 +43,9 @@ describe('operator API: CDN breaks and their timeline', () => {
   beforeAll(async () => {
     aws = await startLocalAws();
     await aws.createTables([
-      { tableName: TABLES.assets, partitionKey: { name: 'assetId', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
-      { tableName: TABLES.routing, partitionKey: { name: 'pk', type: 'S' } },
-      { tableName: TABLES.rollups, partitionKey: { name: 'minute', type: 'N' }, sortKey: { name: 'cell', type: 'S' } },
+      { tableName: TABLES.assets, ...CATALOG_TABLE_SCHEMA },
+      { tableName: TABLES.routing, ...ROUTING_TABLE_SCHEMA },
+      { tableName: TABLES.rollups, ...ROLLUPS_TABLE_SCHEMA },
     ]);
     documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: aws.endpoints.dynamodb, region: aws.region, credentials: TWIN_CREDENTIALS }));
     [cfA, cfB] = await Promise.all([startControl(), startControl()]);

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createTableInput, TWIN_CREDENTIALS, type TableSpec } from '../../local/aws-servers';
 import { closeServer, listenOnLoopback } from '../../local/http-server';
+import { CATALOG_TABLE_SCHEMA, RATE_LIMIT_TABLE_SCHEMA, ROLLUPS_TABLE_SCHEMA, ROUTING_TABLE_SCHEMA } from '../../tables/table-schema';
 
 /**
  * dynalite alone, in-process on 127.0.0.1 and an ephemeral port (so test files never collide), for the
@@ -17,12 +18,12 @@ export interface LocalDynamoDb {
   stop(): Promise<void>;
 }
 
-/** The tables as lib/constructs declares their keys (content-storage, routing-table, telemetry-pipeline). */
+/** The tables with the key schemas the stack and the twin declare them with (tables/table-schema.ts). */
 export const TABLE_SPECS = {
-  catalog: (tableName: string): TableSpec => ({ tableName, partitionKey: { name: 'assetId', type: 'S' }, sortKey: { name: 'sk', type: 'S' } }),
-  routing: (tableName: string): TableSpec => ({ tableName, partitionKey: { name: 'pk', type: 'S' } }),
-  rollups: (tableName: string): TableSpec => ({ tableName, partitionKey: { name: 'minute', type: 'N' }, sortKey: { name: 'cell', type: 'S' } }),
-  rateLimit: (tableName: string): TableSpec => ({ tableName, partitionKey: { name: 'pk', type: 'S' } }),
+  catalog: (tableName: string): TableSpec => ({ tableName, ...CATALOG_TABLE_SCHEMA }),
+  routing: (tableName: string): TableSpec => ({ tableName, ...ROUTING_TABLE_SCHEMA }),
+  rollups: (tableName: string): TableSpec => ({ tableName, ...ROLLUPS_TABLE_SCHEMA }),
+  rateLimit: (tableName: string): TableSpec => ({ tableName, ...RATE_LIMIT_TABLE_SCHEMA }),
 } as const;
 
 export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {

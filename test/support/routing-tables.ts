@@ -1,16 +1,16 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PATHWAYS_KEY, type PathwayEntry, type PathwayRegistryItem } from '../../core/routing-types';
 import type { TableSpec } from '../../local/aws-servers';
+import { ROLLUPS_TABLE_SCHEMA, ROUTING_TABLE_SCHEMA } from '../../tables/table-schema';
 
 /**
- * The routing table (pathway registry and `weights#<scope>` items, key `pk`) and the QoE rollups
- * table (key `minute` + `cell`), keyed as lib/constructs/routing-table.ts and telemetry-pipeline.ts
- * declare them, for `LocalAws.createTables`.
+ * The routing table and the QoE rollups table with their key schemas (tables/table-schema.ts), for
+ * `LocalAws.createTables`.
  */
 export function routingTableSpecs(names: { readonly routingTableName: string; readonly rollupsTableName: string }): TableSpec[] {
   return [
-    { tableName: names.routingTableName, partitionKey: { name: 'pk', type: 'S' } },
-    { tableName: names.rollupsTableName, partitionKey: { name: 'minute', type: 'N' }, sortKey: { name: 'cell', type: 'S' } },
+    { tableName: names.routingTableName, ...ROUTING_TABLE_SCHEMA },
+    { tableName: names.rollupsTableName, ...ROLLUPS_TABLE_SCHEMA },
   ];
 }
 
