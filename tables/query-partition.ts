@@ -2,8 +2,9 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 
 /**
  * Every item of one partition, following `LastEvaluatedKey` until DynamoDB has returned them all (a Query
- * page stops at 1 MB). The key name goes through an expression attribute name: some, like `minute`, are
- * DynamoDB reserved words.
+ * page stops at 1 MB). The key name goes through an expression attribute name (`#<name>`, value
+ * `:<name>`): some, like `minute`, are DynamoDB reserved words. Key names are plain identifiers
+ * (tables/table-schema.ts), valid in placeholders.
  */
 export async function queryPartition(
   documents: DynamoDBDocumentClient,
@@ -16,9 +17,9 @@ export async function queryPartition(
     const page = await documents.send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': partitionKey.name },
-        ExpressionAttributeValues: { ':pk': partitionKey.value },
+        KeyConditionExpression: `#${partitionKey.name} = :${partitionKey.name}`,
+        ExpressionAttributeNames: { [`#${partitionKey.name}`]: partitionKey.name },
+        ExpressionAttributeValues: { [`:${partitionKey.name}`]: partitionKey.value },
         ExclusiveStartKey,
       }),
     );
