@@ -45,6 +45,11 @@ function recordText(i: number): string {
         `bl=(8000),br=(3000),cid="big-buck",e=t,mtp=(5000),sf=h,sid="s${i}",sn=5,st=v,sta=p,ts=${ts},v=2`,
         `bl=(8000),br=(3000),cid="big-buck",e=ps,mtp=(5000),sf=h,sid="s${i}",sn=6,st=v,sta=r,ts=${ts},v=2`,
       ],
+      // as the ingest writes it: every line's verified host, the default interval, a whole session-minute budget
+      vh: [pathway.host, pathway.host, pathway.host],
+      iv: 30_000,
+      gms: 60_000,
+      gn: 60,
     });
   }
   return formatRealtimeLogLine({

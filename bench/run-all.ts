@@ -4,11 +4,12 @@ import { spawnSync } from 'node:child_process';
  * Runs benchmarks each in its own process (so one's JIT and GC state never colours another's) and
  * prints their output in order. `npm run bench` runs the default set; figures go to docs/benchmarks.md.
  * `npm run bench -- audience` (any names) runs the benchmarks whose file name contains one of them,
- * including the load harness, which is not in the default set: it needs ffmpeg and a few minutes.
+ * including the load harness and the reaction benchmark, which are not in the default set: each takes minutes.
  * Arguments after `--` that start with `--` go to the benchmarks, e.g. `npm run bench -- audience --sessions 500`.
  */
-const DEFAULT = ['bench/viewer-auth.bench.ts', 'bench/steering.bench.ts', 'bench/aggregator.bench.ts', 'bench/reaction-sim.ts', 'bench/bundle-sizes.ts'];
-const ON_REQUEST = ['bench/audience.bench.ts'];
+const DEFAULT = ['bench/viewer-auth.bench.ts', 'bench/steering.bench.ts', 'bench/aggregator.bench.ts', 'bench/bundle-sizes.ts'];
+/** Minutes each: the load harness needs ffmpeg; the reaction benchmark simulates hours of a world (ADR 0066). */
+const ON_REQUEST = ['bench/audience.bench.ts', 'bench/reaction.bench.ts'];
 
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((arg) => arg.startsWith('--'));

@@ -14,6 +14,7 @@ import { buildMultivariantPlaylist, parseOriginMultivariant } from '../core/hls-
 import { generateInitialKeyring } from '../core/keyring';
 import { buildSteeredMpd, parseOriginMpd } from '../core/mpd-steering';
 import { rankPathways } from '../core/rendezvous';
+import { DEFAULT_SESSION_STEERING_POLICY, steerSessionFromQuery } from '../core/session-steering';
 import { buildSteeringManifest, serializeSteeringManifest } from '../core/steering-manifest';
 import { signToken } from '../core/token';
 import { createSteeringHandler } from '../edge-functions/steering/handler';
@@ -51,7 +52,15 @@ async function measure(fn: (i: number) => unknown | Promise<unknown>, calls: num
   return perCall[Math.floor(perCall.length / 2)];
 }
 
-function steerEvent(i: number): CloudFrontRequestEvent {
+/**
+ * Steering reload queries: none (a player that reports nothing), hls.js's first report, and a reload
+ * that carries the session's memory (a departed pathway held, four throughput reports) back.
+ */
+const NO_REPORT = '';
+const FIRST_REPORT = '_HLS_pathway=cf-a&_HLS_throughput=5000000';
+const WITH_MEMORY = `first=cf-b&on=cf-b&kbps=4100_4200_4000_4300&left=cf-a.${NOW_S - 30}.500.1&_HLS_pathway=cf-b&_HLS_throughput=4200000`;
+
+function steerEvent(i: number, querystring = FIRST_REPORT): CloudFrontRequestEvent {
   return {
     Records: [
       {
@@ -61,7 +70,7 @@ function steerEvent(i: number): CloudFrontRequestEvent {
             clientIp: '203.0.113.178',
             headers: { 'cloudfront-viewer-country': [{ key: 'CloudFront-Viewer-Country', value: 'DE' }] },
             method: 'GET',
-            querystring: '_HLS_pathway=cf-a&_HLS_throughput=5000000',
+            querystring,
             uri: `/${TOKENS[i % TOKENS.length]}/steer/big-buck`,
           },
         },
@@ -91,6 +100,9 @@ async function main(): Promise<void> {
     log: () => undefined,
   });
   const events = Array.from({ length: 4096 }, (_, i) => steerEvent(i));
+  const silentEvents = Array.from({ length: 4096 }, (_, i) => steerEvent(i, NO_REPORT));
+  const memoryEvents = Array.from({ length: 4096 }, (_, i) => steerEvent(i, WITH_MEMORY));
+  const sessionContext = (i: number) => ({ sessionId: `session-${i}`, weights: WEIGHTS, nowSeconds: NOW_S, policy: DEFAULT_SESSION_STEERING_POLICY });
 
   const rows: { name: string; medianMicros: number; targetMicros?: number }[] = [];
   rows.push({ name: 'hls rewrite 6x3+audio (parsed origin cached)', medianMicros: await measure((i) => buildMultivariantPlaylist(origin, input(i)), 2000), targetMicros: 100 });
@@ -111,18 +123,30 @@ async function main(): Promise<void> {
     targetMicros: 20,
   });
   rows.push({ name: 'steer request end-to-end (handler, verify, warm)', medianMicros: await measure((i) => handler(events[i % events.length]), 2000) });
+  rows.push({ name: 'steer request, no report (platform order, bare RELOAD-URI)', medianMicros: await measure((i) => handler(silentEvents[i % silentEvents.length]), 2000) });
+  rows.push({ name: 'steer request, report + memory carried back', medianMicros: await measure((i) => handler(memoryEvents[i % memoryEvents.length]), 2000) });
+  rows.push({ name: 'baseline: rankPathways alone', medianMicros: await measure((i) => rankPathways(`session-${i}`, WEIGHTS), 5000) });
+  rows.push({
+    name: 'session steering alone: read query + decide + write memory',
+    medianMicros: await measure((i) => steerSessionFromQuery(WITH_MEMORY, sessionContext(i)), 5000),
+    targetMicros: 10,
+  });
 
   console.log('| benchmark | median µs/call | target µs |');
   console.log('| --- | ---: | ---: |');
   for (const r of rows) console.log(`| ${r.name} | ${r.medianMicros.toFixed(2)} | ${r.targetMicros ?? ''} |`);
   const hlsBaselineRatio = rows[3].medianMicros / rows[0].medianMicros;
   console.log(`\nhls-parser parse+stringify costs ${hlsBaselineRatio.toFixed(1)}x the full line-based rewrite.`);
+  const byName = (name: string): number => rows.find((r) => r.name.startsWith(name))?.medianMicros ?? Number.NaN;
+  const sessionSteeringRatio = byName('session steering alone') / byName('baseline: rankPathways');
+  console.log(`session steering (query + decision + memory) costs ${sessionSteeringRatio.toFixed(1)}x ranking the pathways alone.`);
   console.log(
     JSON.stringify({
       bench: 'steering',
       node: process.version,
       results: Object.fromEntries(rows.map((r) => [r.name, Number(r.medianMicros.toFixed(3))])),
       hlsParserBaselineRatio: Number(hlsBaselineRatio.toFixed(2)),
+      sessionSteeringToRankRatio: Number(sessionSteeringRatio.toFixed(2)),
       targetsMet: rows.every((r) => r.targetMicros === undefined || r.medianMicros <= r.targetMicros),
     }),
   );

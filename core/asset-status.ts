@@ -6,7 +6,8 @@
  * - A revision is one upload's journey RECEIVED → SUBMITTED → PROGRESSING → READY | FAILED | CANCELED,
  *   and only ever moves *forward*, so duplicated and out-of-order events can only be no-ops.
  * - The head is what playback reads. `currentRevision` = newest READY revision, `latestRevision` +
- *   `status` = newest revision and its status; a takedown sets `status = DELETED` and `deletedAt`.
+ *   `status` = newest revision and its status; a takedown sets `status = TAKEDOWN_PENDING` and
+ *   `deletedAt` at once, and its worker `status = TAKEN_DOWN` when the asset is gone (ADR 0011).
  *
  * Pure: it returns decisions (`nextHead`, `canAdvance`, `statusesBefore`, the events). Keys, item
  * layout, condition expressions and what a failed condition means are tables/catalog-table.ts's
@@ -17,8 +18,18 @@ import { ASSET_FAILED, ASSET_READY, CATALOG_EVENT_SOURCE } from './identifiers';
 
 export const REVISION_STATUSES = ['RECEIVED', 'SUBMITTED', 'PROGRESSING', 'READY', 'FAILED', 'CANCELED'] as const;
 export type RevisionStatus = (typeof REVISION_STATUSES)[number];
-/** Head status: the latest revision's status, or DELETED after a takedown. */
-export type AssetStatus = RevisionStatus | 'DELETED';
+/**
+ * Head status: the latest revision's status, or a takedown's. TAKEDOWN_PENDING from the moment a
+ * takedown is requested (no new session is signed), TAKEN_DOWN once its worker removed the asset from
+ * the origin and every CDN (ADR 0011).
+ */
+export type AssetStatus = RevisionStatus | TakedownHeadStatus;
+export type TakedownHeadStatus = 'TAKEDOWN_PENDING' | 'TAKEN_DOWN';
+
+/** Whether the head says the asset is taken down or being taken down: nothing of it is served. */
+export function isTakenDown(status: AssetStatus | undefined): status is TakedownHeadStatus {
+  return status === 'TAKEDOWN_PENDING' || status === 'TAKEN_DOWN';
+}
 
 /**
  * RECEIVED is the pre-submit state: the upload is claimed (conditional create) but no job exists
@@ -108,6 +119,10 @@ export interface Revision {
   readonly errorCode?: string;
   /** Set once the `Asset Ready`/`Asset Failed` event for the terminal status went out. */
   readonly eventPublishedAt?: string;
+  /** submit-job invocations that worked on this revision while it was RECEIVED (ADR 0025). */
+  readonly attempts?: number;
+  /** When submit-job first went on to CreateJob: a retry looks for that job from then on (ADR 0024). */
+  readonly submittingSince?: string;
 }
 
 /** The asset as playback sees it: which revision is served, and whether it was taken down. */
@@ -118,9 +133,40 @@ export interface AssetHead {
   readonly currentRevision?: string;
   readonly createdAt?: string;
   readonly updatedAt?: string;
+  /** When the latest takedown was requested: revisions uploaded until then never touch the head again. */
   readonly deletedAt?: string;
   /** Incremented by every head write of the ingest handlers (compare-and-set). */
   readonly version?: number;
+  /** The latest takedown's progress (core/takedown.ts); kept after a later upload revives the asset. */
+  readonly takedown?: TakedownRecord;
+}
+
+/**
+ * One takedown as the catalog records it on the head (docs/catalog.md "Takedown"). Every field but
+ * `requestedAt` and `status` is written by the worker as its steps finish, so a retry knows where
+ * to go on.
+ */
+export interface TakedownRecord {
+  /** Equals the head's `deletedAt` while this is the latest takedown; identifies it in events. */
+  readonly requestedAt: string;
+  readonly status: 'PENDING' | 'TAKEN_DOWN';
+  /** Worker attempts so far (each claim counts one). */
+  readonly attempts: number;
+  /** Jobs of the asset's revisions that were still running and were cancelled. */
+  readonly canceledJobs?: readonly string[];
+  /** Set once every job of a revision uploaded before `requestedAt` has ended. */
+  readonly jobsSettledAt?: string;
+  /** Origin objects deleted so far under `media/<assetId>/`. */
+  readonly deletedObjects: number;
+  /** Set once nothing of the taken-down revisions is left at the origin. */
+  readonly objectsDeletedAt?: string;
+  /** Distribution id → the id of the invalidation of `/media/<assetId>/*` created there. */
+  readonly invalidations: Readonly<Record<string, string>>;
+  readonly completedAt?: string;
+  /** A worker holds the takedown until then; another one finding it held leaves it alone. */
+  readonly leaseUntil?: string;
+  /** The last failed attempt; the next attempt starts where it stopped. */
+  readonly lastError?: { readonly at: string; readonly message: string };
 }
 
 export interface NewRevision {
@@ -174,7 +220,7 @@ export interface HeadChange {
  */
 export function nextHead(head: AssetHead | undefined, change: RevisionChange): HeadChange | null {
   if (head?.deletedAt !== undefined && change.uploadedAt <= head.deletedAt) return null;
-  const reviving = head?.status === 'DELETED';
+  const reviving = isTakenDown(head?.status);
   const latest = reviving ? undefined : head?.latestRevision;
   const current = reviving ? undefined : head?.currentRevision;
   const set: Record<string, unknown> = {};
@@ -183,7 +229,7 @@ export function nextHead(head: AssetHead | undefined, change: RevisionChange): H
   if (latest === undefined || change.revision > latest) {
     set.latestRevision = change.revision;
     set.status = change.status;
-  } else if (change.revision === latest && head?.status !== 'DELETED' && canAdvance(head?.status, change.status)) {
+  } else if (change.revision === latest && !isTakenDown(head?.status) && canAdvance(head?.status, change.status)) {
     set.status = change.status;
   }
   if (change.status === 'READY' && (current === undefined || change.revision > current)) {
@@ -207,7 +253,7 @@ export function applyHeadChange(assetId: string, snapshot: AssetHead | undefined
 
 /** The revision playback serves: none for an unknown asset, one without a READY revision, or a taken-down one. */
 export function playableRevision(head: AssetHead | undefined): string | undefined {
-  if (head === undefined || head.status === 'DELETED') return undefined;
+  if (head === undefined || isTakenDown(head.status)) return undefined;
   return head.currentRevision;
 }
 

@@ -120,7 +120,8 @@ export const CONCURRENCY_QUOTA_CODE = 'L-B99A9384';
 /**
  * Regional concurrency the platform holds without any viewer: qoe-aggregator runs one invocation per shard of the
  * on-demand telemetry stream (which starts at 4 shards' write capacity), routing-weights can overlap itself once
- * (70 s runs on a one-minute schedule), and submit-job, job-status, takedown and keyring-rotation one each.
+ * (70 s runs on a one-minute schedule), and submit-job, job-status, takedown-worker and keyring-rotation one each
+ * (the takedown API is counted with the playback API it serves).
  */
 export const BACKGROUND_CONCURRENCY = 4 + 2 + 4;
 

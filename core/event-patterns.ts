@@ -3,7 +3,7 @@
  * route exactly the same events. Pure data in EventBridge's JSON pattern syntax
  * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html).
  */
-import { UPLOAD_PREFIX } from './identifiers';
+import { ASSET_TAKEDOWN_REQUESTED, CATALOG_EVENT_SOURCE, UPLOAD_PREFIX } from './identifiers';
 
 /** A pattern leaf: the event value must equal one of the listed values or match one of the filters. */
 export type PatternMatcher = string | number | boolean | null | { readonly prefix: string };
@@ -40,6 +40,11 @@ export function jobStateChangePattern(stackName: string): EventPatternObject {
     'detail-type': [MEDIACONVERT_JOB_STATE_CHANGE],
     detail: { userMetadata: { stack: [stackName] } },
   };
+}
+
+/** Takedowns the playback API accepted, on the catalog bus: the takedown worker's input (ADR 0011). */
+export function takedownRequestedPattern(): EventPatternObject {
+  return { source: [CATALOG_EVENT_SOURCE], 'detail-type': [ASSET_TAKEDOWN_REQUESTED] };
 }
 
 /** The same pattern in the camelCase shape `aws-cdk-lib/aws-events` `EventPattern` takes. */

@@ -98,6 +98,8 @@ export const CATALOG_EVENT_SOURCE = 'streaming.catalog';
 export const ASSET_READY = 'Asset Ready';
 export const ASSET_FAILED = 'Asset Failed';
 export const ASSET_REMOVED = 'Asset Removed';
+/** A takedown was accepted; the takedown worker does the work (ADR 0011). */
+export const ASSET_TAKEDOWN_REQUESTED = 'Asset Takedown Requested';
 
 // ---------------------------------------------------------------------------------------------
 // Metrics: the Powertools namespace the functions write and the alarms watch.

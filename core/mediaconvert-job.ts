@@ -11,9 +11,11 @@ import type {
   AutomatedEncodingSettings,
   CreateJobCommandInput,
   H264Settings,
+  H265Settings,
   Output,
   OutputGroup,
   VideoDescription,
+  VideoPreprocessor,
 } from '@aws-sdk/client-mediaconvert';
 import type { AudioRung, LadderPlan, VideoRung } from './media-types';
 
@@ -75,45 +77,92 @@ function validateContext(ctx: JobContext): void {
   if (ctx.clientRequestToken.length === 0) throw new InvalidJobContextError('clientRequestToken must not be empty');
 }
 
-function h264Settings(plan: LadderPlan, perTitle: boolean, rung?: VideoRung): H264Settings {
+/** Rate control, frame rate and GOP shared by the H.264 and HEVC outputs (the member names are the same). */
+function encodingSettings(perTitle: boolean, rung: VideoRung) {
   return {
-    CodecProfile: rung?.profile ?? 'HIGH',
-    CodecLevel: (rung?.level ?? 'AUTO') as H264Settings['CodecLevel'],
-    RateControlMode: 'QVBR',
-    // Automated ABR picks bitrate and quality per rendition; it requires MULTI_PASS_HQ + QVBR
-    // (MediaConvert user guide, "Job settings limitations for automated ABR").
-    ...(rung ? { MaxBitrate: rung.maxBitrate, QvbrSettings: { QvbrQualityLevel: rung.qvbrQualityLevel } } : {}),
-    QualityTuningLevel: perTitle ? 'MULTI_PASS_HQ' : 'SINGLE_PASS_HQ',
-    FramerateControl: 'SPECIFIED',
-    FramerateNumerator: plan.frameRate.numerator,
-    FramerateDenominator: plan.frameRate.denominator,
-    FramerateConversionAlgorithm: 'DUPLICATE_DROP',
-    // Fixed GOP in frames, closed every GOP: every rung has IDR frames at the same instants, so
-    // CMAF fragments (one GOP) and segments (whole GOPs) line up across rungs (Apple HLS authoring
-    // spec §1.9; DASH-IF IOP segment alignment).
-    GopSize: plan.gopFrames,
-    GopSizeUnits: 'FRAMES',
+    RateControlMode: 'QVBR' as const,
+    QualityTuningLevel: perTitle ? ('MULTI_PASS_HQ' as const) : ('SINGLE_PASS_HQ' as const),
+    // Every rung at its own constant, standard rate (ADR 0028). DUPLICATE_DROP is MediaConvert's
+    // recommendation for simple conversions (60 → 30) and makes a variable-rate source constant.
+    FramerateControl: 'SPECIFIED' as const,
+    FramerateNumerator: rung.frameRate.numerator,
+    FramerateDenominator: rung.frameRate.denominator,
+    FramerateConversionAlgorithm: 'DUPLICATE_DROP' as const,
+    // Fixed GOP in frames, closed every GOP: every rung has IDR frames at the same instants (2 s at
+    // any of its rates), so CMAF fragments (one GOP) and segments (whole GOPs) line up across rungs
+    // (Apple HLS authoring spec §1.9; DASH-IF IOP segment alignment).
+    GopSize: rung.gopFrames,
+    GopSizeUnits: 'FRAMES' as const,
     GopClosedCadence: 1,
     // Scene-change I-frames are added inside the GOP cadence, not instead of it.
-    SceneChangeDetect: 'TRANSITION_DETECTION',
-    InterlaceMode: 'PROGRESSIVE',
-    ParControl: 'SPECIFIED',
+    SceneChangeDetect: 'TRANSITION_DETECTION' as const,
+    // Progressive output whatever the source (interlaced sources pass the deinterlacer first), and
+    // square pixels: the rung's Width x Height already is the display shape (ADR 0026).
+    InterlaceMode: 'PROGRESSIVE' as const,
+    ParControl: 'SPECIFIED' as const,
     ParNumerator: 1,
     ParDenominator: 1,
-    AdaptiveQuantization: 'AUTO',
+    AdaptiveQuantization: 'AUTO' as const,
   };
 }
 
-function videoDescription(plan: LadderPlan, perTitle: boolean, rung?: VideoRung): VideoDescription {
+function h264Settings(perTitle: boolean, rung: VideoRung, withBitrate: boolean): H264Settings {
   return {
-    // Omitted in per-title mode: Automated ABR chooses each rendition's size.
-    ...(rung ? { Width: rung.width, Height: rung.height } : {}),
-    // The plan's sizes already keep the display aspect ratio; DEFAULT is also one of the scaling
-    // behaviours Automated ABR accepts (FIT_NO_UPSCALE is not).
-    ScalingBehavior: 'DEFAULT',
+    CodecProfile: rung.profile,
+    // Per-title renditions vary in size: MediaConvert picks each one's level.
+    CodecLevel: perTitle ? 'AUTO' : (rung.level as H264Settings['CodecLevel']),
+    // Automated ABR picks bitrate and quality per rendition; it requires MULTI_PASS_HQ + QVBR
+    // (MediaConvert user guide, "Job settings limitations for automated ABR").
+    ...(withBitrate ? { MaxBitrate: rung.maxBitrate, QvbrSettings: { QvbrQualityLevel: rung.qvbrQualityLevel } } : {}),
+    ...encodingSettings(perTitle, rung),
+  };
+}
+
+function h265Settings(rung: VideoRung): H265Settings {
+  return {
+    // MAIN_MAIN: Main profile, Main tier (8-bit SDR); within Apple's Main10 / High tier (§1.6).
+    CodecProfile: 'MAIN_MAIN',
+    CodecLevel: rung.level as H265Settings['CodecLevel'],
+    MaxBitrate: rung.maxBitrate,
+    QvbrSettings: { QvbrQualityLevel: rung.qvbrQualityLevel },
+    // hvc1: parameter sets in the sample entry, the HEVC sample entry Apple devices play in fMP4
+    // (MediaConvert's default is hev1).
+    WriteMp4PackagingType: 'HVC1',
+    ...encodingSettings(false, rung),
+  };
+}
+
+/**
+ * The deinterlacer for interlaced sources (ADR 0028): DEINTERLACE (the source is known to be
+ * interlaced; inverse telecine would change the rate the plan fixed), motion-adaptive INTERPOLATE,
+ * NORMAL control so frames tagged progressive inside the stream are left alone.
+ */
+function preprocessors(plan: LadderPlan): { VideoPreprocessors?: VideoPreprocessor } {
+  return plan.deinterlace
+    ? { VideoPreprocessors: { Deinterlacer: { Mode: 'DEINTERLACE', Algorithm: 'INTERPOLATE', Control: 'NORMAL' } } }
+    : {};
+}
+
+/**
+ * STRETCH_TO_OUTPUT maps the whole source picture onto the whole output raster. The rung's size
+ * already has the source's display shape (coded size × pixel aspect ratio, ADR 0026), so this is
+ * exact; DEFAULT would pad the sub-pixel rounding difference with a black line, and how it reads a
+ * non-square source is not documented. Automated ABR accepts it too (FIT_NO_UPSCALE it does not).
+ */
+const SCALING_BEHAVIOR = 'STRETCH_TO_OUTPUT' as const;
+
+function videoDescription(plan: LadderPlan, perTitle: boolean, rung: VideoRung): VideoDescription {
+  return {
+    // Omitted in per-title mode: Automated ABR chooses each rendition's size among the allowed ones.
+    ...(perTitle ? {} : { Width: rung.width, Height: rung.height }),
+    ScalingBehavior: SCALING_BEHAVIOR,
     Sharpness: 50,
     ColorMetadata: 'INSERT',
-    CodecSettings: { Codec: 'H_264', H264Settings: h264Settings(plan, perTitle, rung) },
+    ...preprocessors(plan),
+    CodecSettings:
+      rung.codec === 'H_265'
+        ? { Codec: 'H_265', H265Settings: h265Settings(rung) }
+        : { Codec: 'H_264', H264Settings: h264Settings(perTitle, rung, !perTitle) },
   };
 }
 
@@ -154,15 +203,27 @@ function audioOutput(rung: AudioRung, index: number): Output {
   };
 }
 
+/**
+ * Per-title renditions: the plan's H.264 rungs. Automated ABR derives every rendition from one base
+ * output in one codec at one frame rate, so the HEVC rungs above 1080p and the half-rate small rungs
+ * are fixed-ladder features (ADR 0027).
+ */
+function perTitleRungs(plan: LadderPlan): readonly VideoRung[] {
+  const h264 = plan.video.filter((rung) => rung.codec === 'H_264');
+  if (h264.length === 0) throw new InvalidJobContextError('per-title encoding needs at least one H.264 rung');
+  return h264;
+}
+
 /** Automated ABR bounded by the plan: its sizes only, its bitrate range, its rung count. */
 function automatedAbr(plan: LadderPlan): AutomatedEncodingSettings {
   const clampBitrate = (bitrate: number) => Math.min(100_000_000, Math.max(100_000, bitrate));
-  const top = plan.video[0]!;
-  const bottom = plan.video[plan.video.length - 1]!;
+  const rungs = perTitleRungs(plan);
+  const top = rungs[0]!;
+  const bottom = rungs[rungs.length - 1]!;
   return {
     AbrSettings: {
       // The model allows 3..15; fewer planned sizes still work because ALLOWED_RENDITIONS bounds them.
-      MaxRenditions: Math.min(15, Math.max(3, plan.video.length)),
+      MaxRenditions: Math.min(15, Math.max(3, rungs.length)),
       MaxAbrBitrate: clampBitrate(top.maxBitrate),
       MinAbrBitrate: clampBitrate(bottom.maxBitrate),
       MaxQualityLevel: top.qvbrQualityLevel,
@@ -171,7 +232,7 @@ function automatedAbr(plan: LadderPlan): AutomatedEncodingSettings {
           // Only the planned sizes: keeps "never upscale" and the source's aspect ratio. The top
           // size is Required so the best picture is always offered.
           Type: 'ALLOWED_RENDITIONS',
-          AllowedRenditions: plan.video.map((rung, index) => ({
+          AllowedRenditions: rungs.map((rung, index) => ({
             Width: rung.width,
             Height: rung.height,
             Required: index === 0 ? 'ENABLED' : 'DISABLED',
@@ -182,13 +243,19 @@ function automatedAbr(plan: LadderPlan): AutomatedEncodingSettings {
   };
 }
 
+/** GOP in frames at the ladder's full rate. */
+function gopFramesAt(plan: LadderPlan): number {
+  return Math.max(1, Math.round((plan.gopSeconds * plan.frameRate.numerator) / plan.frameRate.denominator));
+}
+
 function cmafOutputGroup(plan: LadderPlan, ctx: JobContext): OutputGroup {
   const videoOutputs: Output[] = ctx.perTitle
     ? [
         {
           NameModifier: PER_TITLE_VIDEO_NAME_MODIFIER,
           ContainerSettings: { Container: 'CMFC' },
-          VideoDescription: videoDescription(plan, true),
+          // The top H.264 rung's codec settings at the ladder's full rate: the base of every rendition.
+          VideoDescription: videoDescription(plan, true, { ...perTitleRungs(plan)[0]!, frameRate: plan.frameRate, gopFrames: gopFramesAt(plan) }),
         },
       ]
     : plan.video.map((rung) => videoOutput(plan, rung));
@@ -228,14 +295,21 @@ function captureSize(top: VideoRung, shortSide: number): { Width: number; Height
   return { Width: even(top.width), Height: even(top.height) };
 }
 
-function frameCaptureOutput(nameModifier: string, size: { Width: number; Height: number }, everySeconds: number, maxCaptures: number): Output {
+function frameCaptureOutput(
+  plan: LadderPlan,
+  nameModifier: string,
+  size: { Width: number; Height: number },
+  everySeconds: number,
+  maxCaptures: number,
+): Output {
   return {
     NameModifier: nameModifier,
     Extension: 'jpg',
     ContainerSettings: { Container: 'RAW' },
     VideoDescription: {
       ...size,
-      ScalingBehavior: 'DEFAULT',
+      ScalingBehavior: SCALING_BEHAVIOR,
+      ...preprocessors(plan),
       CodecSettings: {
         Codec: 'FRAME_CAPTURE',
         FrameCaptureSettings: {
@@ -259,8 +333,8 @@ function frameCaptureGroup(plan: LadderPlan, ctx: JobContext): OutputGroup {
     },
     Outputs: [
       // First output = poster (the twin's stand-in reads the first FRAME_CAPTURE output as poster).
-      frameCaptureOutput(POSTER_NAME_MODIFIER, captureSize(top, 720), 1, 1),
-      frameCaptureOutput(PREVIEW_NAME_MODIFIER, captureSize(top, 180), PREVIEW_INTERVAL_SECONDS, PREVIEW_MAX_CAPTURES),
+      frameCaptureOutput(plan, POSTER_NAME_MODIFIER, captureSize(top, 720), 1, 1),
+      frameCaptureOutput(plan, PREVIEW_NAME_MODIFIER, captureSize(top, 180), PREVIEW_INTERVAL_SECONDS, PREVIEW_MAX_CAPTURES),
     ],
   };
 }

@@ -14,7 +14,7 @@ export interface PathwayHosts {
 /**
  * Host names compare case-insensitively and without the DNS root dot (RFC 3986 §3.2.2). A port is part of
  * the identity unless it is the scheme default (80/443): two CDNs may share one address on different ports
- * (the local twin does), while `x-host-header` and URLs may or may not spell a default port.
+ * (the twin's names all carry one), while `x-host-header` and URLs may or may not spell a default port.
  */
 export function normalizeHost(host: string): string {
   const h = host.trim().toLowerCase();

@@ -3,10 +3,12 @@
  * step 3; docs/ladder.md). Shapes: `ProbeResult` in the MediaConvert API model (test/fixtures/models) and
  * `@aws-sdk/client-mediaconvert`: Container {Duration (s), Format, Tracks[]}, Track {Index (from 1),
  * TrackType video|audio|data, Codec, Duration (s), VideoProperties, AudioProperties},
- * TrackMappings[] {VideoTrackIndexes, AudioTrackIndexes}.
+ * TrackMappings[] {VideoTrackIndexes, AudioTrackIndexes}. VideoProperties carries what the container
+ * declares (Rotation, SampleAspectRatio, DisplayAspectRatio), its CodecMetadata what the video
+ * essence declares (the same aspect ratios, ScanType, FieldOrder).
  */
-import type { ProbeResult, Track } from '@aws-sdk/client-mediaconvert';
-import type { SourceInfo } from './media-types';
+import type { AspectRatio, CodecMetadata, ProbeResult, Track, VideoProperties } from '@aws-sdk/client-mediaconvert';
+import type { Ratio, SourceInfo } from './media-types';
 
 /**
  * The file is not a video MediaConvert can read (no container, no video track, no picture size…).
@@ -34,6 +36,50 @@ function tracksOfType(result: ProbeResult, type: 'video' | 'audio'): Track[] {
 
 function positive(value: number | undefined): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+function ratio(value: AspectRatio | undefined): Ratio | undefined {
+  const { Numerator: numerator, Denominator: denominator } = value ?? {};
+  if (!positive(numerator) || !positive(denominator) || !Number.isInteger(numerator) || !Number.isInteger(denominator)) {
+    return undefined; // 0:1, 0:0 and missing all mean "not declared"
+  }
+  const divisor = gcd(numerator, denominator);
+  return { numerator: numerator / divisor, denominator: denominator / divisor };
+}
+
+/**
+ * The pixel aspect ratio one declaration implies: its SampleAspectRatio, else its DisplayAspectRatio
+ * over the coded size (DAR 16:9 on 720x576 is SAR 64:45).
+ */
+function declaredSar(
+  declaration: { SampleAspectRatio?: AspectRatio; DisplayAspectRatio?: AspectRatio } | undefined,
+  width: number,
+  height: number,
+): Ratio | undefined {
+  const sar = ratio(declaration?.SampleAspectRatio);
+  if (sar) return sar;
+  const dar = ratio(declaration?.DisplayAspectRatio);
+  return dar ? ratio({ Numerator: dar.numerator * height, Denominator: dar.denominator * width }) : undefined;
+}
+
+/**
+ * ADR 0026: the container's declaration wins over the essence's (as ffmpeg and QuickTime apply
+ * them), and a file that declares nothing has square pixels — what every player shows for it.
+ * 1:1 is returned as undefined: "square" has one spelling in SourceInfo.
+ */
+function sampleAspectRatio(properties: VideoProperties, width: number, height: number): Ratio | undefined {
+  const sar = declaredSar(properties, width, height) ?? declaredSar(properties.CodecMetadata, width, height);
+  return sar && sar.numerator !== sar.denominator ? sar : undefined;
+}
+
+/** Interlaced when the essence names a field order or an interlaced scan type (ADR 0028). */
+function scanOf(codec: CodecMetadata | undefined): SourceInfo['scan'] {
+  const fieldOrder = codec?.FieldOrder?.toLowerCase();
+  const order = fieldOrder?.startsWith('top') ? 'top-first' : fieldOrder?.startsWith('bottom') ? 'bottom-first' : undefined;
+  if (order) return { type: 'interlaced', fieldOrder: order };
+  return /interlace/i.test(codec?.ScanType ?? '') ? { type: 'interlaced' } : undefined;
 }
 
 /**
@@ -82,10 +128,14 @@ export function sourceInfoFromProbe(result: ProbeResult | undefined): SourceInfo
 
   const audio = tracksOfType(result, 'audio')[0];
   const audioChannels = audio?.AudioProperties?.Channels;
+  const sar = sampleAspectRatio(properties, width, height);
+  const scan = scanOf(properties.CodecMetadata);
   return {
     width,
     height,
+    ...(sar ? { sampleAspectRatio: sar } : {}),
     rotation,
+    ...(scan ? { scan } : {}),
     frameRate: { numerator: frameRate.Numerator, denominator: frameRate.Denominator },
     durationMs: Math.round(durationSeconds * 1000),
     hasAudio: audio !== undefined,

@@ -1,7 +1,8 @@
 import { type CmcdSamples, ingestRecordToSamples, parseIngestRecord } from './cmcd-report';
 import type { PathwayHosts } from './pathway-hosts';
 import type { QoeCounters, QoeRollup, QoeSample } from './qoe-types';
-import { MalformedRecordError, parseRealtimeLogLine } from './realtime-log';
+import { MalformedRecordError, parseRealtimeLogRecord } from './realtime-log';
+import { addSessionEvidence, emptySessionBits, isErrorSample, type SessionBits } from './session-evidence';
 
 /**
  * Per-cell aggregation of QoE samples (docs/telemetry.md "Aggregator": cells are `pathway × country × minute`). Pure and
@@ -70,14 +71,20 @@ export function addCounters<T extends QoeCounters>(into: T, from: QoeCounters): 
 }
 
 /**
- * What one sample adds to its cell. Source-agnostic except for the two volume counters: a CDN log
- * line is one request, a player report line is one report (the scorer divides errors by whichever
- * volume is larger, core/routing/pathway-cost.ts).
+ * What one sample adds to its cell. Source-agnostic except for the volume counters and errors: a CDN log
+ * line is one request, a player report line is one report, and `errors` is the CDN's own evidence (its 5xx
+ * lines); player-reported failures count once per session in `errorSessions` (core/session-evidence.ts), so
+ * one failure the player and the CDN log both describe is never two errors. A line beyond its session's
+ * evidence budget (`sessionOnly`) adds nothing here (docs/telemetry.md "Per-session evidence").
  */
 export function addSample<T extends QoeCounters>(into: T, sample: QoeSample): T {
-  if (sample.source === 'cdn-log') into.requests += 1;
-  else into.reports += 1;
-  if (isError(sample)) into.errors += 1;
+  if (sample.sessionOnly === true) return into;
+  if (sample.source === 'cdn-log') {
+    into.requests += 1;
+    if (isErrorSample(sample)) into.errors += 1;
+  } else {
+    into.reports += 1;
+  }
   if (sample.bytes !== undefined) into.bytes += sample.bytes;
   if (sample.ttfbMs !== undefined) {
     if (sample.source === 'cdn-log') {
@@ -102,16 +109,6 @@ export function addSample<T extends QoeCounters>(into: T, sample: QoeSample): T 
   return into;
 }
 
-/**
- * 5xx responses and player fatal errors (core/qoe-types.ts). A player-reported status 0 is "no response
- * received" (CTA-5004-B `rc`), i.e. the CDN did not answer; a CDN log's 000 is a viewer that hung up.
- */
-function isError(sample: QoeSample): boolean {
-  if (sample.fatalError === true) return true;
-  if (sample.status === undefined) return false;
-  return sample.status >= 500 || (sample.source === 'cmcd' && sample.status === 0);
-}
-
 export function emptyRollup(pathway: string, country: string, minute: number): QoeRollup {
   return { pathway, country, minute, ...emptyCounters() };
 }
@@ -130,15 +127,39 @@ export function aggregateSamples(samples: Iterable<QoeSample>, into: Map<string,
   return into;
 }
 
+/** Session evidence per cell (core/session-evidence.ts), keyed like `aggregateSamples` (`<minute>/<pathway>#<country>`). */
+export function aggregateSessionEvidence(samples: Iterable<QoeSample>, into: Map<string, SessionBits> = new Map()): Map<string, SessionBits> {
+  for (const sample of samples) {
+    if (sample.sid === undefined) continue;
+    const key = cellKeyOf(sample);
+    let bits = into.get(key);
+    if (bits === undefined) {
+      bits = emptySessionBits();
+      into.set(key, bits);
+    }
+    addSessionEvidence(bits, sample);
+  }
+  return into;
+}
+
 /**
  * One telemetry stream record to samples. The stream carries two shapes (docs/telemetry.md): CloudFront
  * real-time log records (one tab-separated line each, in practice; several tolerated) and ingest records
  * (JSON, first byte `{`; a log line always starts with its timestamp digits). Throws
  * MalformedRecordError for anything else.
  */
-export function samplesOfStreamRecord(text: string, hosts: PathwayHosts, intervalMs?: number): CmcdSamples {
-  if (text.startsWith('{')) return ingestRecordToSamples(parseIngestRecord(text), hosts, intervalMs);
+export function samplesOfStreamRecord(text: string, hosts: PathwayHosts): CmcdSamples {
+  if (text.startsWith('{')) return ingestRecordToSamples(parseIngestRecord(text), hosts);
   const lines = text.split('\n').filter((line) => line !== '' && line !== '\r');
   if (lines.length === 0) throw new MalformedRecordError('empty');
-  return { samples: lines.map((line) => parseRealtimeLogLine(line, hosts)), unattributed: 0, implausible: 0 };
+  const samples: QoeSample[] = [];
+  let refused = 0;
+  let implausible = 0;
+  for (const line of lines) {
+    const parsed = parseRealtimeLogRecord(line, hosts);
+    implausible += parsed.implausible;
+    if (parsed.refused) refused += 1;
+    else samples.push(parsed.sample);
+  }
+  return { samples, unattributed: 0, implausible, overBudget: 0, refused };
 }

@@ -13,6 +13,10 @@ export interface QoeSample {
   /** ISO 3166-1 alpha-2, upper case; "XX" when unknown. */
   readonly country: string;
   readonly asn?: number;
+  /**
+   * The session the evidence belongs to, as the platform verified it: the playback token's `sid` of a
+   * report, or of the path token of a CDN log line the edge served (never the client-chosen CMCD `sid`).
+   */
   readonly sid?: string;
   readonly assetId?: string;
   readonly status?: number;
@@ -27,6 +31,11 @@ export interface QoeSample {
   readonly fatalError?: boolean;
   /** Milliseconds of playback this sample covers (CMCD event interval), for time-based rebuffering ratio. */
   readonly playMs?: number;
+  /**
+   * A player line beyond its session's per-minute evidence budget (docs/telemetry.md "Per-session evidence"):
+   * it still marks its session in the distinct-session sets, but adds nothing to the additive counters.
+   */
+  readonly sessionOnly?: boolean;
 }
 
 /** A rollup cell: one pathway in one country for one UTC minute. */
@@ -67,3 +76,18 @@ export interface QoeCounters {
 }
 
 export interface QoeRollup extends QoeCellKey, QoeCounters {}
+
+/**
+ * Distinct counts of one cell (docs/telemetry.md "Per-session evidence", ADR 0054): not additive, stored as
+ * bitmaps whose union is idempotent, read as estimates. The controller's quorum inputs.
+ */
+export interface QoeSessionCounts {
+  /** Distinct sessions with any evidence in the cell-minute. */
+  readonly sessions: number;
+  /** Of those, sessions that saw at least one error (CDN 5xx, player `rr` with `rc` ≥ 500 or 0, play state `f`). */
+  readonly errorSessions: number;
+  /** Of those, sessions that stalled. */
+  readonly stallSessions: number;
+  /** Distinct client networks (ASNs) among those sessions. */
+  readonly networks: number;
+}

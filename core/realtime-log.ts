@@ -2,6 +2,8 @@ import type { QoeSample } from './qoe-types';
 import { type PathwayHosts, pathwayOfHost } from './pathway-hosts';
 import { assetIdOfPath, splitTokenPath } from './token-path';
 import { countryOrUnknown, isCountryCode } from './identifiers';
+import { PLAYER_VALUE_BOUNDS } from './player-value-bounds';
+import { sessionIdOfVerifiedToken } from './token';
 
 /**
  * CloudFront real-time log fields this platform configures, in CloudFront's canonical order.
@@ -87,14 +89,47 @@ function secondsFieldAsMs(values: readonly string[], name: string): number | und
   return Math.round(Number(value) * 1000);
 }
 
-/** CloudFront logs CMCD booleans as the key's presence; accept the spellings seen in practice. */
-function booleanField(values: readonly string[], name: string): boolean | undefined {
+/**
+ * A CMCD number as CloudFront logs it, read leniently: v1 integers (`3000`), v2 inner lists with or
+ * without parameters (`(3000)`, `(3000;v 128;a)`: the first entry), decimals (`1234.5`, rounded). The CMCD
+ * fields are whatever the player sent, so an unreadable or implausible value is dropped (and counted) and
+ * never costs the line its status and timing, which are the CDN's own.
+ */
+const CMCD_NUMBER = /^\(?\s*(\d{1,15}(?:\.\d+)?)(?:[;\s)].*)?$/;
+
+function cmcdNumberField(values: readonly string[], name: string, bounds: { min: number; max: number }, found: { implausible: number }): number | undefined {
+  const value = field(values, name);
+  if (value === undefined) return undefined;
+  const match = CMCD_NUMBER.exec(value);
+  const number = match === null ? Number.NaN : Math.round(Number(match[1]));
+  if (Number.isFinite(number) && number >= bounds.min && number <= bounds.max) return number;
+  found.implausible += 1;
+  return undefined;
+}
+
+/** CloudFront logs CMCD booleans as the key's presence; accept the spellings seen in practice, drop the rest. */
+function cmcdBooleanField(values: readonly string[], name: string, found: { implausible: number }): boolean | undefined {
   const value = field(values, name);
   if (value === undefined) return undefined;
   const lower = value.toLowerCase();
   if (lower === 'true' || lower === '1' || lower === '?1') return true;
   if (lower === 'false' || lower === '0' || lower === '?0') return false;
-  throw new MalformedRecordError(`bad-${name}`);
+  found.implausible += 1;
+  return undefined;
+}
+
+/**
+ * Responses the edge gave itself rather than the CDN serving the content (docs/telemetry.md "Which CDN log
+ * lines count"): the token check's 403, and responses an edge function generated or a redirect. Their
+ * CMCD fields are the client's word about a request that was never served, so they feed nothing. An `Error`
+ * with status ≥ 500 (and LimitExceeded / CapacityExceeded) is the CDN failing and counts.
+ */
+const EDGE_ANSWERED_RESULT_TYPES: ReadonlySet<string> = new Set(['LambdaGeneratedResponse', 'FunctionGeneratedResponse', 'Redirect']);
+
+export function isRefusedByEdge(status: number, resultType: string | undefined): boolean {
+  if (status === 403) return true;
+  if (resultType === undefined) return false;
+  return EDGE_ANSWERED_RESULT_TYPES.has(resultType) || (resultType === 'Error' && status < 500);
 }
 
 /**
@@ -107,12 +142,25 @@ export function assetIdOfLoggedPath(path: string | undefined): string | undefine
   return (rest !== undefined && assetIdOfPath(rest)) || undefined;
 }
 
+/** The sample of a log line, whether the edge refused or answered it itself, and how many CMCD values were dropped. */
+export interface ParsedLogLine {
+  readonly sample: QoeSample;
+  readonly refused: boolean;
+  readonly implausible: number;
+}
+
+/** The sample of one real-time log line, whether or not it counts (tests and the twin); see parseRealtimeLogRecord. */
+export function parseRealtimeLogLine(line: string, hosts: PathwayHosts): QoeSample {
+  return parseRealtimeLogRecord(line, hosts).sample;
+}
+
 /**
  * One real-time log line (tab-separated, `-` for empty, fields in REALTIME_LOG_FIELDS order) to a
  * QoE sample. The pathway is the distribution the viewer addressed: `x-host-header` (the Host header,
- * which is an alternate domain name when one is configured), else `cs-host`.
+ * which is an alternate domain name when one is configured), else `cs-host`. The session is the `sid`
+ * of the path token, which the edge verified for every line it did not refuse.
  */
-export function parseRealtimeLogLine(line: string, hosts: PathwayHosts): QoeSample {
+export function parseRealtimeLogRecord(line: string, hosts: PathwayHosts): ParsedLogLine {
   if (line.length > MAX_REALTIME_LOG_LINE_BYTES) throw new MalformedRecordError('oversize');
   const trimmed = line.endsWith('\r\n') ? line.slice(0, -2) : line.endsWith('\n') ? line.slice(0, -1) : line;
   if (trimmed.includes('\n')) throw new MalformedRecordError('multiple-lines');
@@ -144,9 +192,11 @@ export function parseRealtimeLogLine(line: string, hosts: PathwayHosts): QoeSamp
   };
   const asn = integerField(values, 'asn');
   if (asn !== undefined) sample.asn = asn;
-  const sid = field(values, 'cmcd-session-id');
+  const path = field(values, 'cs-uri-stem');
+  const pathToken = path === undefined ? undefined : splitTokenPath(path)?.token;
+  const sid = pathToken === undefined ? undefined : sessionIdOfVerifiedToken(pathToken);
   if (sid !== undefined) sample.sid = sid;
-  const assetId = assetIdOfLoggedPath(field(values, 'cs-uri-stem')) ?? field(values, 'cmcd-content-id');
+  const assetId = assetIdOfLoggedPath(path) ?? field(values, 'cmcd-content-id');
   if (assetId !== undefined) sample.assetId = assetId;
   // Edge TTFB of cache hits only: a miss's TTFB measures the origin fetch and how warm the cache is, and
   // the warmth follows the share routing gives the CDN; scoring it would demote a CDN for being demoted.
@@ -154,15 +204,16 @@ export function parseRealtimeLogLine(line: string, hosts: PathwayHosts): QoeSamp
   if (ttfbMs !== undefined) sample.ttfbMs = ttfbMs;
   const bytes = integerField(values, 'sc-bytes');
   if (bytes !== undefined) sample.bytes = bytes;
-  const bitrate = integerField(values, 'cmcd-encoded-bitrate');
+  const found = { implausible: 0 };
+  const bitrate = cmcdNumberField(values, 'cmcd-encoded-bitrate', PLAYER_VALUE_BOUNDS.bitrateKbps, found);
   if (bitrate !== undefined) sample.bitrateKbps = bitrate;
-  const throughput = integerField(values, 'cmcd-measured-throughput');
+  const throughput = cmcdNumberField(values, 'cmcd-measured-throughput', PLAYER_VALUE_BOUNDS.throughputKbps, found);
   if (throughput !== undefined) sample.throughputKbps = throughput;
-  const buffer = integerField(values, 'cmcd-buffer-length');
+  const buffer = cmcdNumberField(values, 'cmcd-buffer-length', PLAYER_VALUE_BOUNDS.bufferMs, found);
   if (buffer !== undefined) sample.bufferMs = buffer;
-  const starved = booleanField(values, 'cmcd-buffer-starvation');
+  const starved = cmcdBooleanField(values, 'cmcd-buffer-starvation', found);
   if (starved === true) sample.starved = true;
-  return sample;
+  return { sample, refused: isRefusedByEdge(status, field(values, 'x-edge-result-type')), implausible: found.implausible };
 }
 
 /**

@@ -21,7 +21,10 @@ export interface SteeringManifest {
 
 export interface SteeringManifestInput {
   readonly ttlSeconds: number;
-  /** Absolute URL of the next steering request: the same token path, without client parameters. */
+  /**
+   * Absolute URL of the next steering request: the same token path, with the session's memory as its
+   * query when there is one (core/session-steering.ts), never with the client's own parameters.
+   */
   readonly reloadUri: string;
   /** Pathway ids, best first; must not be empty (the specification requires a non-empty array). */
   readonly priority: readonly string[];
@@ -44,7 +47,7 @@ export function serializeSteeringManifest(manifest: SteeringManifest): string {
   return JSON.stringify(manifest);
 }
 
-/** What the player told us in the steering request's query string. Informative only (ADR 0041). */
+/** What the player told us in the steering request's query string (used per session: ADR 0045, 0046). */
 export interface SteeringClientReport {
   readonly protocol: 'hls' | 'dash' | 'unknown';
   /** HLS: the one pathway in use. DASH: the service locations used since the previous request. */
@@ -95,7 +98,15 @@ export function parseDashThroughputs(value: string | null | undefined): (number 
 
 /** Reads the client's steering parameters from a raw (URL-encoded) query string. */
 export function readSteeringQuery(querystring: string): SteeringClientReport {
-  const params = new URLSearchParams(querystring);
+  return readSteeringReport(new URLSearchParams(querystring));
+}
+
+/**
+ * Reads the client's steering parameters. Units are bit/s for every player: hls.js 1.7 sends its
+ * bandwidth estimate, dash.js 5.2 the mean of its last kbit/s samples × 1000, Shaka Player 5.2 its
+ * estimate (its default, 1 Mbit/s, before it has measured).
+ */
+export function readSteeringReport(params: URLSearchParams): SteeringClientReport {
   if (params.has('_DASH_pathway') || params.has('_DASH_throughput')) {
     return {
       protocol: 'dash',

@@ -263,3 +263,16 @@ const FAILURES: { readonly [R in TokenFailureReason]: { readonly ok: false; read
   'asset-mismatch': Object.freeze({ ok: false, reason: 'asset-mismatch' }),
   'ip-mismatch': Object.freeze({ ok: false, reason: 'ip-mismatch' }),
 } as const);
+
+/**
+ * The session id a token claims, read WITHOUT checking its MAC. Only for a token the edge has already
+ * verified: a real-time log line of a request the edge served (not refused with 403) carries such a token
+ * in its path, and the aggregator has no keyring (docs/telemetry.md "Which CDN log lines count").
+ */
+export function sessionIdOfVerifiedToken(token: string): string | undefined {
+  if (token.length > MAX_TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) return undefined;
+  const json = Buffer.from(token.slice(0, token.length - MAC_LENGTH - 1), 'base64url').toString('utf8');
+  if (!json.startsWith(CLAIMS_PREFIX)) return undefined;
+  const kidEnd = json.indexOf('"', CLAIMS_PREFIX.length);
+  return kidEnd === -1 ? undefined : (parseClaims(json, json.slice(CLAIMS_PREFIX.length, kidEnd))?.sid ?? undefined);
+}

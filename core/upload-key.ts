@@ -6,6 +6,10 @@
  * ignored with a reason the handler logs. A non-video file that is *not* on the sidecar list is
  * still a master candidate on purpose: the probe then fails it with a readable reason and an
  * `Asset Failed` event, so nothing is dropped silently.
+ *
+ * Keys arrive URL-encoded in S3's events; `notificationKeyCandidates` lists what an event key can
+ * stand for and the handler asks S3 which one exists (ADR 0023). `unusableKeyReason` says which
+ * names are refused outright.
  */
 import { UPLOAD_PREFIX } from './identifiers';
 
@@ -43,7 +47,7 @@ export function extensionOf(fileName: string): string {
 }
 
 /**
- * Classifies an object key exactly as stored in S3 (already decoded, see `decodeNotificationKey`).
+ * Classifies an object key exactly as stored in S3 (already decoded, see `notificationKeyCandidates`).
  * Extensions compare case-insensitively (`Foo.SRT` is a sidecar, `Foo.MOV` a master).
  */
 export function classifyUploadKey(key: string): UploadKeyClass {
@@ -68,21 +72,75 @@ export function classifyUploadKey(key: string): UploadKeyClass {
 }
 
 /**
- * Decodes a key from S3's *classic* event notifications (SQS/SNS/Lambda `Records[]`), which S3
- * documents as URL-encoded in `application/x-www-form-urlencoded` style: "red flower.jpg" arrives as
- * "red+flower.jpg" (S3 user guide, "Event message structure"). '+' is a space, %XX a UTF-8 byte.
- *
- * S3's EventBridge events ("Object Created") are a different format: the S3 EventBridge page
- * documents no encoding and its examples carry keys verbatim, so the submit-job handler uses
- * `detail.object.key` as-is (ADR 0021). This decoder exists for the classic format only.
- * A malformed escape is returned undecoded rather than throwing: the probe then fails the upload
- * with a readable reason instead of the handler crashing into its retry loop.
+ * The object key S3 names in a notification, as S3 writes it: URL-encoded in
+ * `application/x-www-form-urlencoded` style — "red flower.jpg" arrives as "red+flower.jpg" (S3 user
+ * guide, "Event message structure"), UTF-8 bytes and reserved characters as %XX. The `/` between
+ * folders stays literal: EventBridge rules match `detail.object.key` with `prefix: "uploads/"`, which
+ * would never fire if S3 encoded it. The twin's S3 event stand-in (local/event-bus.ts) encodes with
+ * this, so the twin runs the decoding path the cloud runs (ADR 0023).
+ */
+export function encodeNotificationKey(key: string): string {
+  // S3 keys are UTF-8, so a lone surrogate cannot come from S3; it is replaced rather than thrown on.
+  return encodeURIComponent(key.replace(/\p{Cs}/gu, '\uFFFD'))
+    .replace(/[!'()*~]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+')
+    .replace(/%2F/g, '/');
+}
+
+/**
+ * Decodes the form encoding of S3 notification keys: '+' is a space, %XX a UTF-8 byte. A malformed
+ * escape (a literal "%" S3 did not encode) is returned undecoded rather than throwing.
  */
 export function decodeNotificationKey(encoded: string): string {
-  const spaced = encoded.replace(/\+/g, ' ');
+  return strictDecode(encoded.replace(/\+/g, ' ')) ?? encoded.replace(/\+/g, ' ');
+}
+
+function strictDecode(text: string): string | undefined {
   try {
-    return decodeURIComponent(spaced);
+    return decodeURIComponent(text);
   } catch {
-    return spaced;
+    return undefined;
   }
+}
+
+/**
+ * The keys an event's `detail.object.key` can stand for, most likely first, without duplicates:
+ *
+ * 1. the form-decoded key — what S3 documents for its notifications, and what Powertools for AWS
+ *    Lambda (Python, `S3EventBridgeNotificationObject.key`) and OpenSearch Data Prepper apply to the
+ *    EventBridge "Object Created" event;
+ * 2. the percent-decoded key with '+' kept — reported for EventBridge events by one AWS sample
+ *    (spaces as %20, a literal '+' left as is), and what a %20-encoding emulator sends;
+ * 3. the key verbatim — what the S3 EventBridge page's own examples show (plain keys) and what this
+ *    platform assumed before ADR 0023.
+ *
+ * A malformed escape rules the decoded forms out (S3 encodes '%' itself as %25). The handler asks
+ * S3 which of these exists (ADR 0023); only a key that exists becomes an asset.
+ */
+export function notificationKeyCandidates(eventKey: string): string[] {
+  const candidates = [strictDecode(eventKey.replace(/\+/g, ' ')), strictDecode(eventKey), eventKey];
+  return [...new Set(candidates.filter((key): key is string => key !== undefined))];
+}
+
+/** S3's limit on a key: 1,024 bytes of UTF-8 (S3 user guide, "Naming Amazon S3 objects"). */
+const MAX_KEY_BYTES = 1024;
+
+/**
+ * C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F) and the Unicode line and paragraph
+ * separators (U+2028, U+2029). S3 stores them (its naming guidelines list ASCII 0–31 and 127 among
+ * the characters that "might require special handling"), but they end lines in logs, manifests and
+ * the `s3://` URLs MediaConvert is given, so such a name is refused with a reason, not encoded.
+ */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+
+/** Why `key` cannot be the name of a master; undefined when it can. */
+export function unusableKeyReason(key: string): string | undefined {
+  const control = CONTROL_CHARACTERS.exec(key);
+  if (control) {
+    const codePoint = `U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    return `the name contains a control or line-break character (${codePoint}); rename the file without it`;
+  }
+  const bytes = new TextEncoder().encode(key).length;
+  if (bytes > MAX_KEY_BYTES) return `the name is ${bytes} bytes long, more than S3's ${MAX_KEY_BYTES}-byte limit for a key`;
+  return undefined;
 }

@@ -13,6 +13,7 @@ import { qoeAggregatorConfig } from '../lambdas/qoe-aggregator/config';
 import { routingWeightsConfig } from '../lambdas/routing-weights/config';
 import { submitJobConfig } from '../lambdas/submit-job/config';
 import { takedownConfig } from '../lambdas/takedown/config';
+import { takedownWorkerConfig } from '../lambdas/takedown-worker/config';
 import {
   CATALOG_TABLE_SCHEMA,
   RATE_LIMIT_TABLE_SCHEMA,
@@ -30,6 +31,7 @@ export const PLATFORM_FUNCTIONS = {
   'job-status': { config: jobStatusConfig },
   'playback-api': { config: playbackApiConfig },
   takedown: { config: takedownConfig },
+  'takedown-worker': { config: takedownWorkerConfig },
   'cmcd-ingest': { config: cmcdIngestConfig },
   'qoe-aggregator': { config: qoeAggregatorConfig },
   'routing-weights': { config: routingWeightsConfig },
@@ -60,10 +62,14 @@ export interface HttpRoute {
 /** API Gateway HTTP API route key, e.g. `POST /sessions`. */
 export const routeKeyOf = (route: HttpRoute): string => `${route.method} ${route.path}`;
 
-/** The playback API (IAM auth, lib/constructs/playback-api.ts): sessions and takedowns. */
+/**
+ * The playback API (IAM auth, lib/constructs/playback-api.ts): sessions, takedowns and the asset status a
+ * takedown's `202` points at (ADR 0011).
+ */
 export const PLAYBACK_API_ROUTES: readonly HttpRoute[] = [
   { method: 'POST', path: '/sessions', handledBy: 'playback-api' },
   { method: 'DELETE', path: '/assets/{assetId}', handledBy: 'takedown' },
+  { method: 'GET', path: '/assets/{assetId}', handledBy: 'takedown' },
 ];
 
 /**

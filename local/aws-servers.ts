@@ -47,11 +47,12 @@ export interface LocalAwsEndpoints {
   readonly kinesis: string;
 }
 
-/** Endpoints of the twin's other stand-ins, started separately (MediaConvert, Secrets Manager, EventBridge). */
+/** Endpoints of the twin's other stand-ins, started separately (MediaConvert, Secrets Manager, EventBridge, CloudFront's API). */
 export interface ExtraEndpoints {
   readonly mediaconvert?: string;
   readonly secretsManager?: string;
   readonly eventbridge?: string;
+  readonly cloudfront?: string;
 }
 
 export interface KeyAttribute {
@@ -125,6 +126,7 @@ export function twinEnvironment(
   if (extra.mediaconvert) env.AWS_ENDPOINT_URL_MEDIACONVERT = extra.mediaconvert;
   if (extra.secretsManager) env.AWS_ENDPOINT_URL_SECRETS_MANAGER = extra.secretsManager;
   if (extra.eventbridge) env.AWS_ENDPOINT_URL_EVENTBRIDGE = extra.eventbridge;
+  if (extra.cloudfront) env.AWS_ENDPOINT_URL_CLOUDFRONT = extra.cloudfront;
   return env;
 }
 

@@ -1,21 +1,23 @@
 /**
- * `npm run dev` (docs/local-twin.md; docs/architecture.md#the-local-twin): the whole platform on one machine, offline, on 127.0.0.1. Wires the
+ * `npm run dev` (docs/local-twin.md; docs/architecture.md#the-local-twin): the whole platform on one machine, offline, on 127.0.0.1
+ * (the gateway and the CDNs by `*.localhost` host names, as CloudFront gives each distribution its own). Wires the
  * twin's building blocks to the real handlers and edge functions, which reach the stand-ins only
  * through the SDK's `AWS_ENDPOINT_URL_<SERVICE>` variables and the environment their CDK constructs
  * give them. Handlers that do not exist yet are skipped with a warning. Ports: docs/local-twin.md.
  *
  * Run: `npm run dev` (TWIN_PORT_BASE moves every port, default 4560; LADDER picks the ladder, default compact).
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { jobStateChangePattern, uploadCreatedPattern } from '../core/event-patterns';
+import { jobStateChangePattern, takedownRequestedPattern, uploadCreatedPattern } from '../core/event-patterns';
 import { DELIVERY_CORS } from '../core/identifiers';
+import { ORIGIN_VERIFY_HEADER } from '../core/origin-verify';
 import type { EdgeFunctionDefinition } from '../edge-functions/shared/baked-config';
 import { steeringEdgeFunction } from '../edge-functions/steering/config';
 import { viewerAuthEdgeFunction } from '../edge-functions/viewer-auth/config';
@@ -29,12 +31,15 @@ import { lambdaContext, startHttpApi, type HttpApiRoute } from './apigw';
 import { readyAssetsInCatalog } from './audience/catalog-assets';
 import { AudienceFlagError, parseAudienceFlags } from './audience/cli-flags';
 import { startAudience, type Audience, type AudienceSettings } from './audience/fleet';
-import { startLocalAws, type TableSpec } from './aws-servers';
+import { startLocalAws, TWIN_CREDENTIALS, type TableSpec } from './aws-servers';
+import { STACK_OUTPUT_KEYS, type TwinOutputsFile } from '../core/stack-outputs';
 import { startDistribution, type Distribution, type EdgeRequestHandler } from './edge/cloudfront-server';
+import { startCloudFrontApi } from './edge/cloudfront-api';
 import { LocalEventBus } from './event-bus';
 import { createOperatorApi } from './operator-api';
 import { KinesisPoller } from './kinesis-poller';
 import { startMediaConvertServer } from './mediaconvert/server';
+import { resolveLocalhostNames } from './http-server';
 import { startSecretsManagerServer } from './secrets-manager';
 import { watchDropFolder } from './twin/drop-folder';
 import {
@@ -49,6 +54,7 @@ import {
 import { startPageServer, type PageRequestHandler } from './twin/page-server';
 import { firstPortInUse, portInUse, portInUseMessage } from './twin/port-in-use';
 import { describeUpload } from './twin/upload-announcement';
+import { decodeNotificationKey } from '../core/upload-key';
 import { routingWeightsConfig } from '../lambdas/routing-weights/config';
 import { twinFunctionEnvironments } from './twin/function-environments';
 
@@ -65,6 +71,7 @@ export const TWIN_NAMES = {
   rateLimitTable: 'twin-report-rate-limits',
   telemetryStream: 'twin-telemetry',
   keyringSecret: 'twin/playback-keyring',
+  ingestOriginSecret: 'twin/ingest-origin-secret',
   pathways: ['cf-a', 'cf-b', 'cf-c'],
 } as const;
 
@@ -77,10 +84,23 @@ export function twinPorts(base = 4560) {
     mediaconvert: base + 3,
     secretsManager: base + 4,
     eventbridge: base + 5,
+    cloudfront: base + 6,
     api: base + 10,
     gateway: base + 20,
     cdns: TWIN_NAMES.pathways.map((_, i) => base + 21 + i),
     pages: base + 30,
+  };
+}
+
+/**
+ * The host names viewers reach the twin's distributions by: `<pathway>.localhost:<port>` and
+ * `gateway.localhost:<port>`. Browsers and curl resolve `*.localhost` to loopback (RFC 6761 §6.3); the
+ * twin's own Node clients do through resolveLocalhostNames (local/http-server.ts).
+ */
+export function twinHosts(ports: ReturnType<typeof twinPorts>) {
+  return {
+    gateway: `gateway.localhost:${ports.gateway}`,
+    cdns: TWIN_NAMES.pathways.map((id, i) => `${id}.localhost:${ports.cdns[i]}`),
   };
 }
 
@@ -94,6 +114,7 @@ export const twinEnvironmentNames = {
   rateLimitTable: TWIN_NAMES.rateLimitTable,
   telemetryStream: TWIN_NAMES.telemetryStream,
   keyringSecret: TWIN_NAMES.keyringSecret,
+  ingestOriginSecret: TWIN_NAMES.ingestOriginSecret,
   pathways: TWIN_NAMES.pathways,
 };
 
@@ -152,18 +173,26 @@ export interface TwinOptions {
 /**
  * The twin's routing controller runs on short clocks so a failover is visible within a minute or two
  * (operator page, e2e test); the cloud keeps DEFAULT_SCORING_PARAMS (docs/routing.md). A one-minute
- * window lets a healed CDN's errors leave the window at the next minute instead of after two; a 20 s
- * reversal hold (cloud: 300 s) and a 10 s promotion half-life (cloud: 60 s) let it climb back at once;
- * 30 samples per cell (cloud: 100) because a handful of local viewers is all the traffic there is; and
- * an unmeasured cost fades with a 10 s half-life (cloud: 300 s), because the floor's 3 % of two dozen
- * viewers is often no viewer at all, so a healed CDN must earn its probe traffic back without evidence.
+ * window lets a healed CDN's errors leave the window at the next minute instead of after four; a 20 s
+ * reversal hold (cloud: 300 s) and a 10 s promotion half-life (cloud: 60 s) let it climb back at once.
+ * Two dozen local viewers make cells of two or three sessions: a quorum of 2 sessions (cloud: 8) or 30
+ * requests (cloud: 100), and confidence bounds at z = 2 (cloud: 3), or a CDN failing every one of its
+ * three sessions could never be told from one failing none; its simulated viewers are trusted, so no error
+ * sessions are set aside (cloud: 5 per minute of a window). An unmeasured cost fades with a 10 s half-life
+ * (cloud: 300 s), and a CDN demoted on its country's evidence may climb back to 25 % of new sessions as
+ * probe traffic before that evidence clears it (cloud: 8 %): the floor's 3 % of eight viewers is no viewer
+ * at all, so without a larger probe a healed CDN would never be measured again (ADR 0065).
  */
 export const TWIN_SCORING_PARAMS: Partial<ScoringParams> = {
   windowMinutes: 1,
   minSamples: 30,
+  minSessions: 2,
+  confidenceZ: 2,
+  untrustedSessionsPerMinute: 0,
   reversalHoldSeconds: 20,
   promotionHalfLifeSeconds: 10,
   unmeasuredCostHalfLifeSeconds: 10,
+  probeShare: 0.25,
 };
 
 export interface Twin {
@@ -174,6 +203,11 @@ export interface Twin {
   readonly documents: DynamoDBDocumentClient;
   /** Uploads a master to `uploads/<name>` in the upload bucket (starts an ingest). */
   upload(name: string, body: Buffer | Uint8Array | string): Promise<void>;
+  /**
+   * `<dataDir>/outputs.json`: the twin's stack outputs, written once everything is up and removed on stop;
+   * `npm run smoke -- --twin` reads it (core/stack-outputs.ts, ADR 0013).
+   */
+  readonly outputsFile: string;
   /** The simulated audience, when `audience` was asked for. */
   readonly audience?: Audience;
   stop(): Promise<void>;
@@ -206,6 +240,9 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     const secrets = await startSecretsManagerServer({ region, port: ports.secretsManager });
     stoppers.push(() => secrets.stop());
     secrets.putSecret(TWIN_NAMES.keyringSecret, serializeKeyring(generateInitialKeyring()));
+    // Only the gateway knows it, as the CloudFront origin custom header does (ADR 0055).
+    const ingestOriginSecret = randomBytes(24).toString('base64url');
+    secrets.putSecret(TWIN_NAMES.ingestOriginSecret, ingestOriginSecret);
 
     const bus = new LocalEventBus({
       region,
@@ -224,12 +261,19 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       onJobStateChange: (event) => void bus.publish(event),
     });
     stoppers.push(() => mediaconvert.stop());
+    // CloudFront's API for the takedown worker's invalidations; it learns the distributions as they start.
+    const distributionsById = new Map<string, Distribution>();
+    const cloudfrontApi = await startCloudFrontApi({ distributions: distributionsById, port: ports.cloudfront });
+    stoppers.push(() => cloudfrontApi.stop());
 
-    const cdnHosts = ports.cdns.map((port) => `127.0.0.1:${port}`);
-    const gatewayHost = `127.0.0.1:${ports.gateway}`;
+    // Every distribution has its own host name, as on CloudFront (`d111.cloudfront.net`): players key what
+    // they learn about a CDN by host (Shaka Player bans a failed host), so pathways sharing 127.0.0.1 would
+    // fail together. The servers listen on 127.0.0.1; `*.localhost` resolves there (twinHosts).
+    const { cdns: cdnHosts, gateway: gatewayHost } = twinHosts(ports);
+    resolveLocalhostNames();
     const apiEndpoint = `http://127.0.0.1:${ports.api}`;
     // The environment the CDK constructs give the handlers (lib/constructs/*), pointed at the twin.
-    aws.applyEnvironment({ mediaconvert: mediaconvert.endpoint, secretsManager: secrets.endpoint, eventbridge: busEndpoint });
+    aws.applyEnvironment({ mediaconvert: mediaconvert.endpoint, secretsManager: secrets.endpoint, eventbridge: busEndpoint, cloudfront: cloudfrontApi.endpoint });
     // The handlers' configuration, encoded with the schemas the CDK constructs use (local/twin/function-environments.ts).
     const functionEnvironments = twinFunctionEnvironments({
       ...twinEnvironmentNames,
@@ -255,10 +299,12 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     // The real handlers. Imported here, after the environment above is set, because each module builds its
     // SDK clients and Powertools instances when it loads (as a Lambda container does); the specifiers are
     // literal, so tsc checks every handler the twin runs, and one that fails to load stops the twin.
-    const [submitJob, jobStatus, playbackApi, cmcdIngest, qoeAggregator, routingWeights] = await Promise.all([
+    const [submitJob, jobStatus, playbackApi, takedown, takedownWorker, cmcdIngest, qoeAggregator, routingWeights] = await Promise.all([
       import('../lambdas/submit-job/index'),
       import('../lambdas/job-status/index'),
       import('../lambdas/playback-api/index'),
+      import('../lambdas/takedown/index'),
+      import('../lambdas/takedown-worker/index'),
       import('../lambdas/cmcd-ingest/index'),
       import('../lambdas/qoe-aggregator/index'),
       import('../lambdas/routing-weights/index'),
@@ -297,7 +343,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       port: ports.gateway,
       caching: false,
       origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
-      customOrigins: [{ pathPrefix: '/v1/cmcd/', origin: apiEndpoint }],
+      customOrigins: [{ pathPrefix: '/v1/cmcd/', origin: apiEndpoint, headers: { [ORIGIN_VERIFY_HEADER]: ingestOriginSecret } }],
       originRequest: loadEdgeFunction(steeringEdgeFunction, 'gateway', {
         keyring: keyringConfig,
         routingTable: { name: TWIN_NAMES.routingTable, region },
@@ -308,11 +354,18 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     });
     stoppers.push(() => gateway.stop());
 
-    // APIs: playback sessions and CMCD report ingest.
-    // The routes of the CDK HttpApis (lib/topology.ts), on one local API. Takedown is not served: it
-    // invalidates CloudFront caches through the CloudFront API, which the twin does not stand in for.
+    // Takedown: the API hands accepted takedowns to the worker over the bus (ADR 0011); the worker cancels
+    // jobs at the MediaConvert stand-in, deletes from s3rver and invalidates these distributions' caches.
+    for (const cdn of cdns) distributionsById.set(cdn.id, cdn);
+    bus.addRule('TakedownWorker', takedownRequestedPattern(), (event) =>
+      takedownWorker.handler(event, lambdaContext('takedown-worker', randomUUID(), 300_000)),
+    );
+
+    // APIs: playback sessions, takedowns and CMCD report ingest: the routes of the CDK HttpApis
+    // (lib/topology.ts), on one local API.
     const routeHandlers: Partial<Record<PlatformFunctionName, HttpApiRoute['handler']>> = {
       'playback-api': playbackApi.handler,
+      takedown: takedown.handler,
       'cmcd-ingest': cmcdIngest.handler,
     };
     const routes: HttpApiRoute[] = [...PLAYBACK_API_ROUTES, ...INGEST_API_ROUTES].flatMap((route) => {
@@ -367,8 +420,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       apiEndpoint: api.endpoint,
       handlers,
       config: {
-        gateway: gateway.endpoint,
-        cdns: cdns.map((cdn) => ({ id: cdn.id, endpoint: cdn.endpoint })),
+        gateway: `http://${gateway.domainName}`,
+        cdns: cdns.map((cdn) => ({ id: cdn.id, endpoint: `http://${cdn.domainName}` })),
       },
     });
     stoppers.push(() => pages.stop());
@@ -395,7 +448,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       // gives it and where to play it: `uploads/My Film.mp4 → asset my-film → http://…/?asset=my-film`.
       bus.addRule('TwinAnnounceUpload', uploadCreatedPattern(TWIN_NAMES.uploadBucket), (event) => {
         const key = (event.detail as { object?: { key?: string } }).object?.key;
-        if (key) console.log(`[twin] ${describeUpload(key, `${pages.endpoint}/`)}`);
+        // The event carries the key URL-encoded, as S3 writes it (ADR 0023).
+        if (key) console.log(`[twin] ${describeUpload(decodeNotificationKey(key), `${pages.endpoint}/`)}`);
       });
       // Files already in the folder are uploaded at start (the catalog does not survive a restart).
       const drop = watchDropFolder({
@@ -428,13 +482,43 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       mediaconvert: mediaconvert.endpoint,
       secretsManager: secrets.endpoint,
       eventbridge: busEndpoint,
+      cloudfrontApi: cloudfrontApi.endpoint,
       api: api.endpoint,
-      gateway: gateway.endpoint,
-      ...Object.fromEntries(cdns.map((cdn) => [cdn.id, cdn.endpoint])),
+      // What viewers use: the distributions by host name (their control API answers there too).
+      gateway: `http://${gateway.domainName}`,
+      ...Object.fromEntries(cdns.map((cdn) => [cdn.id, `http://${cdn.domainName}`])),
     };
+    // Last, so the file exists only once everything it names answers: the same outputs a deployed stack has.
+    const outputs: TwinOutputsFile = {
+      stackName: TWIN_NAMES.stackName,
+      region,
+      scheme: 'http',
+      outputs: {
+        [STACK_OUTPUT_KEYS.uploadBucket]: TWIN_NAMES.uploadBucket,
+        [STACK_OUTPUT_KEYS.playbackApiUrl]: api.endpoint,
+        [STACK_OUTPUT_KEYS.gatewayDomain]: gateway.domainName,
+        [STACK_OUTPUT_KEYS.assetsTable]: TWIN_NAMES.assetsTable,
+        [STACK_OUTPUT_KEYS.rollupsTable]: TWIN_NAMES.rollupsTable,
+        [STACK_OUTPUT_KEYS.pathways]: JSON.stringify(Object.fromEntries(cdns.map((cdn) => [cdn.id, cdn.domainName]))),
+      },
+      endpoints: { s3: aws.endpoints.s3, dynamodb: aws.endpoints.dynamodb },
+      // Copied: the SDK marks a credentials object it used (`$source`), and the file is read by another process.
+      credentials: { accessKeyId: TWIN_CREDENTIALS.accessKeyId, secretAccessKey: TWIN_CREDENTIALS.secretAccessKey },
+    };
+    const outputsFile = join(dataDir, 'outputs.json');
+    const outputsText = `${JSON.stringify(outputs, null, 2)}\n`;
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(`${outputsFile}.part`, outputsText);
+    renameSync(`${outputsFile}.part`, outputsFile);
+    // Removed first on stop, and only while it is still this twin's (another twin may have written its own since).
+    stoppers.push(async () => {
+      if (existsSync(outputsFile) && readFileSync(outputsFile, 'utf8') === outputsText) unlinkSync(outputsFile);
+    });
+
     return {
       urls,
       cdns,
+      outputsFile,
       s3: aws.clients.s3,
       documents,
       upload,
@@ -484,7 +568,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     throw error;
   }
   const dataDir = join(ROOT, '.twin');
-  console.log('[twin] running on 127.0.0.1 (Ctrl-C stops everything):');
+  console.log('[twin] running on 127.0.0.1; the gateway and each CDN on its own *.localhost name (Ctrl-C stops everything):');
   for (const [name, url] of Object.entries(twin.urls)) console.log(`  ${name.padEnd(15)} ${url}`);
   console.log(`  sample asset    twin-sample, 3 minutes (ingest started; READY in about 40 s; the player waits for it) → ${twin.urls.player}?asset=twin-sample`);
   console.log(`  ingest a master: copy it into ${join(dataDir, 'drop')}/ (files there are also uploaded at start), or PUT it to s3://${TWIN_NAMES.uploadBucket}/uploads/<name>.mp4 (AWS_ENDPOINT_URL_S3=${twin.urls.s3}, keys S3RVER/S3RVER); each upload prints the asset id it becomes`);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import { matchesEventPattern, S3_OBJECT_CREATED, type EventPatternObject } from '../core/event-patterns';
+import { encodeNotificationKey } from '../core/upload-key';
 import { closeServer, listenOnLoopback, readBody, sendAwsJsonError, sendJson } from './http-server';
 
 /** The envelope EventBridge delivers to targets. */
@@ -38,7 +39,7 @@ export interface LocalEventBusOptions {
   readonly onTargetError?: (failure: TargetFailure) => void;
 }
 
-/** One record of s3rver's `event` emission (S3 notification shape, keys NOT URL-encoded). */
+/** One record of s3rver's `event` emission (S3 notification shape, but the key as stored, not URL-encoded). */
 interface S3rverRecord {
   eventName: string;
   eventTime: string;
@@ -55,8 +56,9 @@ const S3_REASON_BY_EVENT_NAME: Record<string, string> = {
 
 /**
  * Turns an s3rver notification record into the "Object Created" event S3 sends to EventBridge
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html). Returns undefined for
- * removals, which no platform rule listens to.
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html), with the key URL-encoded as
+ * S3 writes it (`encodeNotificationKey`, ADR 0023), so submit-job decodes in the twin as in the
+ * cloud. Returns undefined for removals, which no platform rule listens to.
  */
 export function objectCreatedEventFromS3rver(
   record: S3rverRecord,
@@ -78,7 +80,7 @@ export function objectCreatedEventFromS3rver(
       version: '0',
       bucket: { name: bucket.name },
       object: {
-        key: object.key,
+        key: encodeNotificationKey(object.key),
         ...(object.size !== undefined && { size: object.size }),
         ...(object.eTag !== undefined && { etag: object.eTag }),
         ...(object.sequencer !== undefined && { sequencer: object.sequencer }),

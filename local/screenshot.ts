@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { isLocalhostName } from './http-server';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -36,7 +37,7 @@ export interface ScreenshotOptions {
 
 export async function screenshot(options: ScreenshotOptions): Promise<void> {
   const { hostname } = new URL(options.url);
-  if (hostname !== '127.0.0.1' && hostname !== 'localhost') throw new Error(`only loopback URLs, got ${options.url}`);
+  if (hostname !== '127.0.0.1' && !isLocalhostName(hostname)) throw new Error(`only loopback URLs, got ${options.url}`);
   // A fresh profile per run: no state leaks between screenshots.
   const profile = await mkdtemp(join(tmpdir(), 'twin-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {

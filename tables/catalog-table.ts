@@ -18,8 +18,9 @@ import {
   PutCommand,
   ScanCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { type AssetHead, type HeadChange, type Revision, type RevisionStatus, statusesBefore } from '../core/asset-status';
+import { type AssetHead, type HeadChange, type Revision, type RevisionStatus, statusesBefore, type TakedownRecord } from '../core/asset-status';
 import { isConditionFailure } from './condition-failure';
 import { queryPartition } from './query-partition';
 import { CATALOG_TABLE_SCHEMA } from './table-schema';
@@ -130,6 +131,60 @@ export class CatalogTable {
     }
   }
 
+  /**
+   * Counts one more submit-job attempt on a revision still RECEIVED (ADR 0025): a compare-and-set
+   * from `previous` (the count the caller read), so two concurrent deliveries cannot both count the
+   * same attempt. Returns the revision as written, or undefined when the revision moved on or another
+   * invocation counted first.
+   */
+  async countSubmitAttempt(revision: Revision, at: string): Promise<Revision | undefined> {
+    const previous = revision.attempts;
+    const values: Record<string, unknown> = { ':received': 'RECEIVED', ':next': (previous ?? 0) + 1, ':now': at };
+    if (previous !== undefined) values[':previous'] = previous;
+    return this.updateRevision(revision, {
+      UpdateExpression: 'SET #attempts = :next, #updatedAt = :now',
+      ConditionExpression: `attribute_exists(#sk) AND #status = :received AND ${
+        previous === undefined ? 'attribute_not_exists(#attempts)' : '#attempts = :previous'
+      }`,
+      ExpressionAttributeNames: { '#sk': 'sk', '#status': 'status', '#attempts': 'attempts', '#updatedAt': 'updatedAt' },
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /**
+   * Records, once, that submit-job is about to call CreateJob for a RECEIVED revision (ADR 0024).
+   * Returns the revision as written, or undefined when it was recorded before or the revision moved on.
+   */
+  async markSubmitting(key: RevisionKey, at: string): Promise<Revision | undefined> {
+    return this.updateRevision(key, {
+      UpdateExpression: 'SET #submittingSince = :now',
+      ConditionExpression: 'attribute_exists(#sk) AND #status = :received AND attribute_not_exists(#submittingSince)',
+      ExpressionAttributeNames: { '#sk': 'sk', '#status': 'status', '#submittingSince': 'submittingSince' },
+      ExpressionAttributeValues: { ':received': 'RECEIVED', ':now': at },
+    });
+  }
+
+  /** A conditional update of one revision returning it as written; undefined when the condition failed. */
+  private async updateRevision(
+    key: RevisionKey,
+    update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+  ): Promise<Revision | undefined> {
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { assetId: key.assetId, sk: revisionSk(key.revision) },
+          ...update,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRevision(Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
   /** Records that the revision's terminal event went out; false when it was recorded before. */
   async markEventPublished(key: RevisionKey, at: string): Promise<boolean> {
     return this.conditional(() =>
@@ -147,8 +202,8 @@ export class CatalogTable {
   }
 
   /**
-   * The asset's head. Playback and takedown read eventually consistent (a head a second old is
-   * fine there); the ingest handlers read consistently before a compare-and-set.
+   * The asset's head. Playback reads eventually consistent (a head a second old is fine there); the
+   * ingest handlers and the takedown read consistently before they decide and write.
    */
   async getHead(assetId: string, options: { readonly consistent?: boolean } = {}): Promise<AssetHead | undefined> {
     const { Item } = await this.documents.send(
@@ -203,20 +258,156 @@ export class CatalogTable {
     );
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Takedown (ADR 0011): the record lives on the head as the map `takedown`. The ingest handlers'
+  // head writes never name it, and the worker's progress writes leave the head's guard fields alone,
+  // so neither fails the other's compare-and-set; only the request and the completion change the
+  // head's `status`. Every worker write is conditioned on `takedown.requestedAt`, so a worker of a
+  // takedown that a newer one replaced changes nothing (false).
+
   /**
-   * Takedown (ADR 0005): the head becomes DELETED with `deletedAt`, so no new session is signed and no
-   * revision uploaded before now touches the head again. False when the asset has no head.
+   * Starts a takedown: `status = TAKEDOWN_PENDING`, `deletedAt = requestedAt` (no new session is
+   * signed, no revision uploaded until now touches the head again) and a fresh `takedown` record.
+   * False when the asset has no head or is already taken down or being taken down.
    */
-  async markDeleted(assetId: string, at: string): Promise<boolean> {
+  async requestTakedown(assetId: string, record: TakedownRecord): Promise<boolean> {
     return this.conditional(() =>
       this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { assetId, sk: HEAD_SK },
-          UpdateExpression: 'SET #status = :deleted, #deletedAt = :now, #updatedAt = :now',
-          ConditionExpression: 'attribute_exists(assetId)',
-          ExpressionAttributeNames: { '#status': 'status', '#deletedAt': 'deletedAt', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':deleted': 'DELETED', ':now': at },
+          UpdateExpression: 'SET #status = :pending, #deletedAt = :at, #updatedAt = :at, #takedown = :record',
+          ConditionExpression: 'attribute_exists(#sk) AND NOT (#status IN (:pending, :done))',
+          ExpressionAttributeNames: { '#sk': 'sk', '#status': 'status', '#deletedAt': 'deletedAt', '#updatedAt': 'updatedAt', '#takedown': 'takedown' },
+          ExpressionAttributeValues: { ':pending': 'TAKEDOWN_PENDING', ':done': 'TAKEN_DOWN', ':at': record.requestedAt, ':record': record },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * A worker takes the takedown requested at `requestedAt` until `leaseUntil` and counts the attempt;
+   * the record as taken, or undefined when it is not this worker's to do: replaced by a newer
+   * takedown, already TAKEN_DOWN, or held by another worker whose lease has not run out.
+   */
+  async claimTakedown(assetId: string, requestedAt: string, now: string, leaseUntil: string): Promise<TakedownRecord | undefined> {
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { assetId, sk: HEAD_SK },
+          UpdateExpression: 'SET #t.#leaseUntil = :leaseUntil, #t.#attempts = #t.#attempts + :one',
+          ConditionExpression:
+            '#t.#requestedAt = :requestedAt AND #t.#status = :pending AND (attribute_not_exists(#t.#leaseUntil) OR #t.#leaseUntil < :now)',
+          ExpressionAttributeNames: {
+            '#t': 'takedown',
+            '#leaseUntil': 'leaseUntil',
+            '#attempts': 'attempts',
+            '#requestedAt': 'requestedAt',
+            '#status': 'status',
+          },
+          ExpressionAttributeValues: { ':leaseUntil': leaseUntil, ':one': 1, ':requestedAt': requestedAt, ':pending': 'PENDING', ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toHead(Attributes ?? {}).takedown;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Records that every covered job has ended, and which ones the worker cancelled. */
+  async recordJobsSettled(assetId: string, requestedAt: string, canceledJobs: readonly string[], at: string): Promise<boolean> {
+    return this.updateTakedown(assetId, requestedAt, { set: { canceledJobs: [...canceledJobs], jobsSettledAt: at } });
+  }
+
+  /** Adds one page of deleted origin objects to the count. */
+  async addDeletedObjects(assetId: string, requestedAt: string, count: number): Promise<boolean> {
+    return this.updateTakedown(assetId, requestedAt, { add: { deletedObjects: count } });
+  }
+
+  /** Records that nothing of the covered revisions is left at the origin. */
+  async recordObjectsDeleted(assetId: string, requestedAt: string, at: string): Promise<boolean> {
+    return this.updateTakedown(assetId, requestedAt, { set: { objectsDeletedAt: at } });
+  }
+
+  /** Records the invalidation created on one distribution. */
+  async recordInvalidation(assetId: string, requestedAt: string, distributionId: string, invalidationId: string): Promise<boolean> {
+    return this.updateTakedown(assetId, requestedAt, { setInMap: { map: 'invalidations', key: distributionId, value: invalidationId } });
+  }
+
+  /** Records a failed attempt and gives the takedown up for the next one (the lease ends now). */
+  async recordTakedownFailure(assetId: string, requestedAt: string, message: string, at: string): Promise<boolean> {
+    return this.updateTakedown(assetId, requestedAt, { set: { lastError: { at, message } }, remove: ['leaseUntil'] });
+  }
+
+  /**
+   * The takedown is done: its record becomes TAKEN_DOWN with `completedAt`, and so does the head's
+   * `status` unless an upload after the request revived the asset meanwhile (then the head follows
+   * that upload, and only the record says TAKEN_DOWN). False when a newer takedown replaced this one.
+   */
+  async completeTakedown(assetId: string, requestedAt: string, at: string): Promise<boolean> {
+    const done = { set: { status: 'TAKEN_DOWN', completedAt: at }, remove: ['leaseUntil', 'lastError'] };
+    if (await this.updateTakedown(assetId, requestedAt, done, { status: 'TAKEN_DOWN', updatedAt: at, stillPending: true })) return true;
+    return this.updateTakedown(assetId, requestedAt, done);
+  }
+
+  /**
+   * One conditional write to the `takedown` record of the takedown requested at `requestedAt`.
+   * `head` also moves the head's status, only while the head still is that takedown's
+   * TAKEDOWN_PENDING.
+   */
+  private async updateTakedown(
+    assetId: string,
+    requestedAt: string,
+    change: {
+      readonly set?: Readonly<Record<string, unknown>>;
+      readonly add?: Readonly<Record<string, number>>;
+      readonly setInMap?: { readonly map: string; readonly key: string; readonly value: unknown };
+      readonly remove?: readonly string[];
+    },
+    head?: { readonly status: string; readonly updatedAt: string; readonly stillPending: true },
+  ): Promise<boolean> {
+    const names: Record<string, string> = { '#t': 'takedown', '#requestedAt': 'requestedAt' };
+    const values: Record<string, unknown> = { ':requestedAt': requestedAt };
+    const sets: string[] = [];
+    Object.entries(change.set ?? {}).forEach(([field, value], i) => {
+      names[`#s${i}`] = field;
+      values[`:s${i}`] = value;
+      sets.push(`#t.#s${i} = :s${i}`);
+    });
+    Object.entries(change.add ?? {}).forEach(([field, value], i) => {
+      names[`#a${i}`] = field;
+      values[`:a${i}`] = value;
+      sets.push(`#t.#a${i} = #t.#a${i} + :a${i}`);
+    });
+    if (change.setInMap) {
+      names['#map'] = change.setInMap.map;
+      names['#key'] = change.setInMap.key;
+      values[':mapValue'] = change.setInMap.value;
+      sets.push('#t.#map.#key = :mapValue');
+    }
+    let condition = '#t.#requestedAt = :requestedAt';
+    if (head) {
+      Object.assign(names, { '#status': 'status', '#updatedAt': 'updatedAt', '#deletedAt': 'deletedAt' });
+      Object.assign(values, { ':headStatus': head.status, ':updatedAt': head.updatedAt, ':pending': 'TAKEDOWN_PENDING' });
+      sets.push('#status = :headStatus', '#updatedAt = :updatedAt');
+      condition += ' AND #status = :pending AND #deletedAt = :requestedAt';
+    }
+    const removes = (change.remove ?? []).map((field, i) => {
+      names[`#r${i}`] = field;
+      return `#t.#r${i}`;
+    });
+    return this.conditional(() =>
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { assetId, sk: HEAD_SK },
+          UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' '),
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       ),
     );

@@ -2,7 +2,8 @@
  * The QoE rollups table: one item per cell `pathway × country × UTC minute`, partition `minute` (N,
  * epoch ms), sort `cell` (S, `<pathway>#<country>`), the QoeCounters (core/qoe-types.ts), `pathway`,
  * `country`, `expiresAt` (TTL, epoch s) and one high-water mark `hwm_<shardId>` per shard that wrote
- * to it. Written by qoe-aggregator, read by routing-weights and the twin's operator page — all through
+ * to it, and the four distinct-session bitmaps as number sets (`SESSION_BIT_ATTRIBUTES`, ADR 0054), read
+ * back as counts. Written by qoe-aggregator, read by routing-weights and the twin's operator page — all through
  * this module (ADR 0007).
  *
  * Writes are idempotent (docs/adr/0050-idempotent-rollup-writes.md): one UpdateItem per (cell, shard)
@@ -14,7 +15,8 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { addCounters, COUNTER_NAMES, emptyCounters } from '../core/qoe-aggregate';
-import type { QoeCounters, QoeRollup } from '../core/qoe-types';
+import type { QoeCounters, QoeRollup, QoeSessionCounts } from '../core/qoe-types';
+import { emptySessionBits, SESSION_BIT_FIELDS, type SessionBits, sessionCountsOf } from '../core/session-evidence';
 import { UNKNOWN_COUNTRY } from '../core/identifiers';
 import { isConditionFailure } from './condition-failure';
 import { queryPartition } from './query-partition';
@@ -37,10 +39,20 @@ export function hwmAttributeOf(shardId: string): string {
   return `hwm_${shardId}`;
 }
 
+/** Item attribute of each session bitmap (docs/telemetry.md "Per-session evidence"). */
+export const SESSION_BIT_ATTRIBUTES: Readonly<Record<keyof SessionBits, string>> = Object.freeze({
+  sessions: 'sessionBits',
+  errorSessions: 'errorSessionBits',
+  stallSessions: 'stallSessionBits',
+  networks: 'networkBits',
+});
+
 export interface CellContribution {
   /** Padded sequence number of the record. */
   readonly seq: string;
   readonly counters: QoeCounters;
+  /** The record's session evidence in this cell; none when it had no verified session. */
+  readonly sessions?: SessionBits;
 }
 
 export interface CellWrite {
@@ -71,7 +83,16 @@ export interface CellWriteOutcome {
  * A rollup item as read: the cell's counters with its key; `cell` is the item's sort key. A type, not
  * an interface, so it also passes as a plain record (the twin's timeline reads items generically).
  */
-export type RollupItem = { readonly [K in keyof QoeRollup]: QoeRollup[K] } & { readonly cell: string };
+export type RollupItem = { readonly [K in keyof QoeRollup]: QoeRollup[K] } & QoeSessionCounts & { readonly cell: string };
+
+function unionOf(contributions: readonly CellContribution[]): SessionBits {
+  const union = emptySessionBits();
+  for (const c of contributions) {
+    if (c.sessions === undefined) continue;
+    for (const field of SESSION_BIT_FIELDS) for (const bit of c.sessions[field]) union[field].add(bit);
+  }
+  return union;
+}
 
 export class RollupsTable {
   constructor(
@@ -91,6 +112,7 @@ export class RollupsTable {
     for (let round = 0; round <= opts.maxConflicts; round++) {
       if (pending.length === 0) return { applied: 0, updateCalls };
       const counters = pending.reduce((sum, c) => addCounters(sum, c.counters), emptyCounters());
+      const bits = unionOf(pending);
       const names: Record<string, string> = { '#pathway': 'pathway', '#country': 'country', '#expiresAt': 'expiresAt', '#hwm': hwmName };
       const values: Record<string, unknown> = {
         ':pathway': write.pathway,
@@ -104,6 +126,13 @@ export class RollupsTable {
         values[`:c${i}`] = counters[name];
         return `#c${i} :c${i}`;
       });
+      // ADD of a set is a union (idempotent by itself); DynamoDB refuses empty sets, so only non-empty ones go.
+      for (const field of SESSION_BIT_FIELDS) {
+        if (bits[field].size === 0) continue;
+        names[`#${field}`] = SESSION_BIT_ATTRIBUTES[field];
+        values[`:${field}`] = bits[field];
+        adds.push(`#${field} :${field}`);
+      }
       try {
         updateCalls += 1;
         await this.documents.send(
@@ -157,14 +186,20 @@ export class RollupsTable {
   }
 }
 
-/** Counters default to 0; `pathway` and `country` fall back to the sort key's halves. */
+/** Counters default to 0 (sets to empty); `pathway` and `country` fall back to the sort key's halves. */
 function toRollupItem(item: Record<string, unknown>, minute: number): RollupItem {
   const counters = emptyCounters();
   for (const name of COUNTER_NAMES) counters[name] = Number(item[name]) || 0;
+  const bits = emptySessionBits();
+  for (const field of SESSION_BIT_FIELDS) {
+    const stored = item[SESSION_BIT_ATTRIBUTES[field]];
+    if (stored instanceof Set) for (const bit of stored) bits[field].add(Number(bit));
+  }
   const cell = String(item.cell ?? '');
   const [cellPathway, cellCountry] = cell.split('#');
   return {
     ...counters,
+    ...sessionCountsOf(bits),
     cell,
     pathway: typeof item.pathway === 'string' ? item.pathway : cellPathway!,
     country: typeof item.country === 'string' ? item.country : (cellCountry ?? UNKNOWN_COUNTRY),

@@ -8,12 +8,20 @@ export type Direction = -1 | 0 | 1;
 
 /** Hysteresis state of one pathway in one scope. */
 export interface PathwayControl {
-  /** The cost the target shares are computed from. */
+  /** The applied cost the target shares are computed from. */
   readonly cost: number;
-  /** Direction of the pathway's last share move: +1 up, -1 down, 0 never moved. */
+  /**
+   * Direction of the pathway's last cost move *for cause* (its own or borrowed evidence): +1 demoted,
+   * -1 promoted, 0 never moved. Moves of its share caused by other pathways (rebalancing) do not count.
+   */
   readonly direction: Direction;
-  /** Epoch ms when that direction last turned (start of the reversal hold). */
+  /** Epoch ms of the last demotion for cause, or of the turn to promotion (start of the reversal hold). */
   readonly changedAt: number;
+  /**
+   * Demoted on this scope's own evidence and not cleared by it since: its share stays at or below
+   * `probeShare` until fresh evidence from this scope shows it healthy (ADR 0065). Absent = false.
+   */
+  readonly localFailure?: boolean;
 }
 
 /** What a scope's previous tick left behind: its published weights and controller state. */

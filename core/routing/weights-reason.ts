@@ -15,20 +15,22 @@ export function formatShares(weights: Readonly<Record<string, number>>): string 
     .join(', ');
 }
 
-const fallbackNote = (m: MeasuredCost): string =>
-  m.fallbackFrom ? ` (global figures: only ${count(m.fallbackFrom.samples)} samples in ${m.fallbackFrom.scope})` : '';
+/** Borrowed figures are a pool's (ADR 0065): the reason says whose. */
+const fallbackNote = (m: MeasuredCost): string => (m.borrowedFrom ? ` (figures of the ${m.borrowedFrom.pool} pool: too few sessions here)` : '');
 
 /** The figure behind a pathway's cost, naming its largest component. */
 export function describeCost(m: MeasuredCost): string {
   const [top, value] = (Object.entries(m.components) as [CostComponent, number][]).reduce((a, b) => (b[1] > a[1] ? b : a));
   const errorText =
-    m.errorRate === undefined ? `${count(m.samples)} samples` : `error rate ${percent(m.errorRate)} over ${count(m.errorDenominator)} requests`;
+    m.errorRate === undefined ? `${count(m.samples)} samples` : `error rate ${percent(m.errorRate)} over ${count(m.errorDenominator)} ${m.rateUnit}`;
   if (value <= 0) return `${errorText}`;
   switch (top) {
     case 'errors':
-      return `${errorText}`;
+      return m.best.errorRate === undefined ? errorText : `${errorText} vs ${percent(m.best.errorRate)}`;
     case 'rebuffering':
-      return `rebuffering ${percent(m.rebufferRatio ?? 0)} of ${count(m.playMs / 60_000)} min played`;
+      return m.rateUnit === 'sessions'
+        ? `stalls in ${percent(m.stallRate ?? 0)} of ${count(m.samples)} sessions vs ${percent(m.best.stallRate ?? 0)}`
+        : `rebuffering ${percent(m.rebufferRatio ?? 0)} of ${count(m.playMs / 60_000)} min played`;
     case 'startup':
       return `startup ${((m.startupMs ?? 0) / 1000).toFixed(1)} s vs best ${((m.best.startupMs ?? 0) / 1000).toFixed(1)} s`;
     case 'throughput':
@@ -84,6 +86,6 @@ export function explainChange(a: {
 
 export function explainSteady(a: { where: string; held: readonly string[]; anyData: boolean }): string {
   if (!a.anyData) return `no trusted QoE data ${a.where}; holding the last weights`;
-  if (a.held.length) return `${a.held.join(', ')} changed direction too recently ${a.where}; holding`;
+  if (a.held.length) return `${a.held.join(', ')} demoted too recently ${a.where} to be promoted yet; holding`;
   return `no significant change ${a.where}`;
 }

@@ -1,4 +1,5 @@
 import type { UrlScheme } from '../../core/playback-paths';
+import { DEFAULT_SESSION_STEERING_POLICY, type SessionSteeringPolicy } from '../../core/session-steering';
 import type { EdgeFunctionDefinition } from '../shared/baked-config';
 import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/keyring-source';
 
@@ -22,6 +23,13 @@ export interface SteeringEdgeConfig {
    * local twin, which has no TLS, bakes `http`. @default 'https'
    */
   readonly publicScheme?: UrlScheme;
+  /**
+   * Per-session steering thresholds (core/session-steering.ts, ADRs 0045–0047); each key may be given
+   * alone. @default DEFAULT_SESSION_STEERING_POLICY: hold a left pathway ≥ 300 s, remember 1800 s,
+   * healthy again at ≥ 0.8 × its share when left, collapse below 0.5 × the session's best report and
+   * below 1 Mbit/s.
+   */
+  readonly sessionSteering?: Partial<SessionSteeringPolicy>;
 }
 
 export class InvalidSteeringConfigError extends Error {
@@ -56,6 +64,32 @@ function scheme(raw: unknown, path: string): UrlScheme {
   return v;
 }
 
+/** A number within [min, max] (`exclusiveMin`: above min), or the default when the key is absent. */
+function numberOr(raw: unknown, path: string, fallback: number, min: number, max: number, exclusiveMin = false): number {
+  const v = field(raw, path);
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (exclusiveMin && v === min) || v > max) throw new InvalidSteeringConfigError(path, v);
+  return v;
+}
+
+/** Thresholds of per-session steering; every key optional, each checked against what makes sense. */
+function sessionSteering(raw: unknown): SessionSteeringPolicy {
+  const block = field(raw, 'sessionSteering');
+  if (block !== undefined && (block === null || typeof block !== 'object' || Array.isArray(block))) throw new InvalidSteeringConfigError('sessionSteering', block);
+  const d = DEFAULT_SESSION_STEERING_POLICY;
+  const policy: SessionSteeringPolicy = {
+    minAvoidSeconds: numberOr(raw, 'sessionSteering.minAvoidSeconds', d.minAvoidSeconds, 10, 3600),
+    memorySeconds: numberOr(raw, 'sessionSteering.memorySeconds', d.memorySeconds, 60, 86_400),
+    recoveryShareRatio: numberOr(raw, 'sessionSteering.recoveryShareRatio', d.recoveryShareRatio, 0, 1, true),
+    // Up to 1 Gbit/s: a floor above any access link would move every session on every reload.
+    throughputFloorBps: numberOr(raw, 'sessionSteering.throughputFloorBps', d.throughputFloorBps, 0, 1_000_000_000),
+    collapseRatio: numberOr(raw, 'sessionSteering.collapseRatio', d.collapseRatio, 0, 1, true),
+  };
+  // A hold longer than the memory would be cut short by forgetting the departure.
+  if (policy.memorySeconds < policy.minAvoidSeconds) throw new InvalidSteeringConfigError('sessionSteering.memorySeconds', policy.memorySeconds);
+  return policy;
+}
+
 export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
   return {
     // Same rules as every edge function that verifies tokens (edge-functions/shared/keyring-source.ts).
@@ -64,6 +98,7 @@ export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
     steeringTtlSeconds: int(raw, 'steeringTtlSeconds', 1, 3600),
     routingCacheSeconds: int(raw, 'routingCacheSeconds', 1, 300),
     publicScheme: scheme(raw, 'publicScheme'),
+    sessionSteering: sessionSteering(raw),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Keyring } from '../../core/keyring';
 import { buildSteeredMpd, parseOriginMpd, type OriginMpd } from '../../core/mpd-steering';
 import { MANIFEST_FILE, originKey, parsePlaybackPath, steeringUrl, type PlaybackPath, type UrlScheme } from '../../core/playback-paths';
 import { rankPathways } from '../../core/rendezvous';
+import { DEFAULT_SESSION_STEERING_POLICY, steerSessionFromQuery, type SessionSteeringPolicy } from '../../core/session-steering';
 import { buildSteeringManifest, readSteeringQuery, serializeSteeringManifest } from '../../core/steering-manifest';
 import { verifyToken } from '../../core/token';
 import { splitTokenPath } from '../../core/token-path';
@@ -18,7 +19,9 @@ import { corsPreflightHeaders, corsResponseHeaders, STEERING_CORS } from '../../
  * function with CloudFront-Viewer-Country / -ASN and the device headers present.
  *
  *   GET /<token>/play/<aid>/<rev>/main.m3u8|main.mpd → multi-pathway manifest, per-session order
- *   GET /<token>/steer/<aid>                         → steering manifest JSON, always with TTL
+ *   GET /<token>/steer/<aid>[?<session memory>]      → steering manifest JSON, always with TTL; the
+ *                                                      order and the memory in RELOAD-URI follow what
+ *                                                      the player reported (core/session-steering.ts)
  *
  * All failure → response mapping is in `respondToError` below.
  */
@@ -44,6 +47,8 @@ export interface SteeringHandlerDeps {
   readonly nowMs?: () => number;
   /** Scheme of the URLs this function builds; `http` only in the local twin. @default 'https' */
   readonly publicScheme?: UrlScheme;
+  /** Per-session steering thresholds (ADRs 0045–0047); absent keys take the default. @default DEFAULT_SESSION_STEERING_POLICY */
+  readonly sessionSteering?: Partial<SessionSteeringPolicy>;
   readonly log?: (entry: Record<string, unknown>) => void;
   /**
    * Log every steering answer (session, priority, the player's report). Off by default: players reload
@@ -116,6 +121,7 @@ export const MANIFEST_MAX_AGE_MS = 5 * 60_000;
 export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandler {
   const nowMs = deps.nowMs ?? Date.now;
   const scheme = deps.publicScheme ?? 'https';
+  const sessionPolicy: SessionSteeringPolicy = { ...DEFAULT_SESSION_STEERING_POLICY, ...deps.sessionSteering };
   const log = deps.log ?? ((entry) => console.log(JSON.stringify(entry)));
   const routing = new RoutingCache(deps.readRoutingItems, {
     ttlMs: deps.routingCacheSeconds * 1000,
@@ -153,15 +159,21 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
 
     const header = (name: string): string | undefined => request.headers[name]?.[0]?.value;
     const snapshot = await routing.snapshot(header('cloudfront-viewer-country'));
-    const ranked = rankedPathways(verdict.claims.sid, snapshot);
     const gatewayHost = config.distributionDomainName;
     const steerUri = steeringUrl(gatewayHost, split.token, path.assetId, scheme);
 
     if (path.kind === 'steer') {
-      const manifest = buildSteeringManifest({ ttlSeconds: deps.steeringTtlSeconds, reloadUri: steerUri, priority: ranked.map((p) => p.id) });
-      if (deps.logSteeringDecisions) log({ level: 'DEBUG', message: 'steer', sid: verdict.claims.sid, source: snapshot.source, priority: manifest['PATHWAY-PRIORITY'], report: readSteeringQuery(request.querystring) });
+      const sid = verdict.claims.sid;
+      const decision = steerSessionFromQuery(request.querystring, { sessionId: sid, weights: snapshot.weights, nowSeconds: verifyOpts.nowSeconds, policy: sessionPolicy });
+      // The memory rides in RELOAD-URI: every player sends it back with its own parameters added (ADR 0045).
+      const reloadUri = decision.memory === '' ? steerUri : `${steerUri}?${decision.memory}`;
+      const manifest = buildSteeringManifest({ ttlSeconds: deps.steeringTtlSeconds, reloadUri, priority: decision.priority });
+      if (deps.logSteeringDecisions) {
+        log({ level: 'DEBUG', message: 'steer', sid, source: snapshot.source, priority: decision.priority, held: decision.held, collapsedFrom: decision.collapsedFrom, report: readSteeringQuery(request.querystring) });
+      }
       return respond(200, { 'Content-Type': CONTENT_TYPE.steer }, serializeSteeringManifest(manifest));
     }
+    const ranked = rankedPathways(verdict.claims.sid, snapshot);
     const device = deviceClassFromHeaders(header);
     const body = await playManifest(path, ranked, split.token, steerUri, device);
     return respond(200, { 'Content-Type': CONTENT_TYPE[path.format], 'X-Routing-Source': snapshot.source }, body);

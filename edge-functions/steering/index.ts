@@ -43,6 +43,7 @@ const steeringHandler = createSteeringHandler({
   steeringTtlSeconds: config.steeringTtlSeconds,
   routingCacheSeconds: config.routingCacheSeconds,
   publicScheme: config.publicScheme,
+  sessionSteering: config.sessionSteering,
 });
 
 export const handler = (event: CloudFrontRequestEvent): Promise<CloudFrontResultResponse> => steeringHandler(event);

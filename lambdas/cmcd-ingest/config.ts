@@ -3,6 +3,8 @@ import { type ConfigOf, defineFunctionConfig, envIntegerWithDefault, envString }
 
 export const cmcdIngestConfig = defineFunctionConfig({
   keyringSecretArn: envString('KEYRING_SECRET_ARN'),
+  /** The value the gateway puts in the origin-verify header (ADR 0055). */
+  originSecretArn: envString('ORIGIN_VERIFY_SECRET_ARN'),
   streamName: envString('TELEMETRY_STREAM_NAME'),
   rateLimitTableName: envString('RATE_LIMIT_TABLE_NAME'),
   /** CMCD lines one session may post per UTC minute (ADR 0052): about 10 lines/s of a chatty player. */

@@ -5,9 +5,15 @@
  * `Content-Type: application/cmcd`, newline-separated CMCD lines. `text/plain` is accepted too: it is a
  * CORS-safelisted type, so sendBeacon-style clients can post without a preflight.
  *
+ * Only the gateway distribution may call it (ADR 0055): CloudFront adds the origin-verify header, whose
+ * value is a secret the handler compares in constant time; a direct call to the API's own endpoint is
+ * refused (403 `not-through-edge`) before anything else, so country, ASN and viewer address — taken from
+ * CloudFront's viewer headers — are the edge's facts, never the caller's.
+ *
  * The playback token in the path proves the report belongs to a real session; every line's `sid` must
- * be the token's. Country/ASN come from CloudFront's viewer headers (/v1/cmcd/* is routed through
- * the gateway distribution, ADR 0004), never from the body. Nothing rejected reaches the stream.
+ * be the token's. Each report is charged to its session: the lines to the rate limit (ADR 0052), its
+ * claimed evidence to the session-minute's evidence budget, and its lines are attributed to the pathway
+ * hosts the platform can verify (ADR 0054). Nothing rejected reaches the stream.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
@@ -16,12 +22,26 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { decodeCmcdReportLines, encodeIngestRecord, splitCmcdReportBody } from '../../core/cmcd-report';
+import type { Cmcd } from '@svta/cml-cmcd';
+import {
+  decodeCmcdReportLines,
+  encodeIngestRecord,
+  type EvidenceGrant,
+  evidenceClaimOf,
+  reportIntervalOf,
+  SESSION_MINUTE_BUDGET,
+  splitCmcdReportBody,
+  verifiedHostsOf,
+} from '../../core/cmcd-report';
 import type { Keyring } from '../../core/keyring';
+import { originSecretMatches, ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
+import { normalizeHost } from '../../core/pathway-hosts';
 import { MalformedRecordError } from '../../core/realtime-log';
 import { verifyToken } from '../../core/token';
+import { splitTokenPath } from '../../core/token-path';
 import { RateLimitTable } from '../../tables/rate-limit-table';
 import { KeyringCache } from '../shared/keyring-cache';
+import { SecretStringCache } from '../shared/secret-string-cache';
 import { lambdaHandler, logger as sharedLogger, metrics as sharedMetrics, tracer } from '../shared/powertools';
 import {
   BadReportError,
@@ -45,8 +65,8 @@ const MINUTE_MS = 60_000;
 const RECORD_BUDGET_BYTES = 25 * 1024;
 const ACCEPTED_TYPES = new Set(['application/cmcd', 'text/plain']);
 
-/** The deployed configuration (./config.ts) without the keyring, plus limits tests may tighten. */
-export interface IngestConfig extends Omit<CmcdIngestConfig, 'keyringSecretArn'> {
+/** The deployed configuration (./config.ts) without the secrets, plus limits tests may tighten. */
+export interface IngestConfig extends Omit<CmcdIngestConfig, 'keyringSecretArn' | 'originSecretArn'> {
   /** @default 65_536 */
   readonly maxBodyBytes?: number;
   /** @default 200 */
@@ -69,6 +89,8 @@ export interface IngestDeps {
   readonly kinesis: KinesisClient;
   readonly ddb: DynamoDBDocumentClient;
   readonly keyring: { get(): Promise<Keyring> };
+  /** The value the gateway sends in the origin-verify header (ADR 0055); `refresh` re-reads it after a rotation. */
+  readonly originSecret: { get(): Promise<string>; refresh(): Promise<string> };
   readonly config: IngestConfig;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -95,10 +117,20 @@ export function createIngestHandler(deps: IngestDeps) {
   const maxPutAttempts = config.maxPutAttempts ?? 4;
   const baseBackoffMs = config.baseBackoffMs ?? 50;
 
+  /** Refuses anything that did not come through the gateway distribution (ADR 0055). */
+  async function requireEdge(headers: Record<string, string | undefined>): Promise<void> {
+    const presented = headers[ORIGIN_VERIFY_HEADER];
+    if (presented === undefined) throw new ForbiddenReportError('not-through-edge');
+    if (originSecretMatches(presented, await deps.originSecret.get())) return;
+    // Just after a rotation the cached value is the old one; re-read once (the cache limits how often).
+    if (!originSecretMatches(presented, await deps.originSecret.refresh())) throw new ForbiddenReportError('not-through-edge');
+  }
+
   async function accept(event: APIGatewayProxyEventV2): Promise<void> {
+    const headers = lowerCaseHeaders(event.headers);
+    await requireEdge(headers);
     const method = event.requestContext?.http?.method ?? 'POST';
     if (method !== 'POST') throw new MethodNotAllowedError();
-    const headers = lowerCaseHeaders(event.headers);
     const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (!ACCEPTED_TYPES.has(mediaType)) throw new UnsupportedReportTypeError();
 
@@ -112,7 +144,7 @@ export function createIngestHandler(deps: IngestDeps) {
 
     const nowMs = now();
     const keyring = await deps.keyring.get();
-    const ip = viewerIp(headers, event);
+    const ip = viewerIp(headers);
     const verified = verifyToken(event.pathParameters?.token ?? '', keyring, {
       nowSeconds: Math.floor(nowMs / 1000),
       ...(ip !== undefined ? { ip } : {}),
@@ -133,37 +165,86 @@ export function createIngestHandler(deps: IngestDeps) {
     // A report is only trusted for the session its token names: no forged QoE for another session (ADR 0052).
     if (!events.every((e) => e.sid === sid)) throw new ForbiddenReportError('sid-mismatch');
 
-    await takeRateBudget(sid, lines.length, nowMs);
+    const state = await sessionState(sid, events, keyring, nowMs, ip);
+    const claim = evidenceClaimOf(events, state.intervalMs);
+    const granted = await takeRateBudget(sid, lines.length, claim, nowMs);
 
     const country = countryOrUnknown(headers['cloudfront-viewer-country']);
     const asnText = headers['cloudfront-viewer-asn'];
     const asn = asnText !== undefined && /^\d{1,10}$/.test(asnText) ? Number(asnText) : undefined;
-    const records = chunkLines(lines).map((chunk) =>
-      encodeIngestRecord({
+    let left = granted;
+    const records = chunkIndexes(lines, state.hosts).map(([from, to]) => {
+      // The grant goes to the chunks in line order, each taking what its own lines claim.
+      const chunkClaim = evidenceClaimOf(events.slice(from, to), state.intervalMs);
+      const share: EvidenceGrant = { ms: Math.min(left.ms, chunkClaim.ms), lines: Math.min(left.lines, chunkClaim.lines) };
+      left = { ms: left.ms - share.ms, lines: left.lines - share.lines };
+      return encodeIngestRecord({
         rt: nowMs,
         country,
         ...(asn !== undefined ? { asn } : {}),
         sid,
         aid,
-        lines: chunk,
-      }),
-    );
+        lines: lines.slice(from, to),
+        vh: state.hosts.slice(from, to),
+        iv: state.intervalMs,
+        gms: share.ms,
+        gn: share.lines,
+      });
+    });
     await putAll(records, sid);
   }
 
-  /** Per-session budget of lines per UTC minute (ADR 0052), taken atomically by the rate-limit table. */
-  async function takeRateBudget(sid: string, lines: number, nowMs: number): Promise<void> {
+  /**
+   * The verified pathway host of every line and the session's report interval, from this report and what
+   * the session's state remembers; the state is updated in the same write (docs/telemetry.md "Which pathway").
+   */
+  async function sessionState(sid: string, events: readonly Cmcd[], keyring: Keyring, nowMs: number, ip: string | undefined) {
+    const hostOfSessionUrl = (url: string): string | undefined => {
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        return undefined;
+      }
+      const token = splitTokenPath(parsed.pathname)?.token;
+      if (token === undefined) return undefined;
+      const verified = verifyToken(token, keyring, { nowSeconds: Math.floor(nowMs / 1000), ...(ip !== undefined ? { ip } : {}) });
+      return verified.ok && verified.claims.sid === sid ? normalizeHost(parsed.host) : undefined;
+    };
+    const fromReport = verifiedHostsOf(events, hostOfSessionUrl);
+    const ownT = reportIntervalOf(events);
+    let previous;
+    try {
+      previous = await rateLimits.swapSessionState(
+        sid,
+        { ...(fromReport.lastHost !== undefined ? { host: fromReport.lastHost } : {}), ...(ownT.lastT !== undefined ? { lastT: ownT.lastT } : {}) },
+        nowMs,
+      );
+    } catch (error) {
+      logger.error('session state unavailable', { error });
+      throw new RateLimiterUnavailableError();
+    }
+    const { hosts } = verifiedHostsOf(events, hostOfSessionUrl, previous.host);
+    return { hosts, intervalMs: reportIntervalOf(events, previous.lastT).intervalMs };
+  }
+
+  /**
+   * Per-session budget of lines per UTC minute (ADR 0052) and of evidence (ADR 0054), taken atomically
+   * by the rate-limit table; returns the evidence granted to this report.
+   */
+  async function takeRateBudget(sid: string, lines: number, claim: EvidenceGrant, nowMs: number): Promise<EvidenceGrant> {
     const minute = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
     const retryAfterSeconds = Math.max(1, Math.ceil((minute + MINUTE_MS - nowMs) / 1000));
     if (lines > linesPerMinute) throw new RateLimitedError(retryAfterSeconds);
-    let taken: boolean;
+    let granted: EvidenceGrant | undefined;
     try {
-      taken = await rateLimits.take(sid, minute, lines, linesPerMinute);
+      granted = await rateLimits.takeReport(sid, minute, { lines, budget: linesPerMinute, claim, evidenceBudget: SESSION_MINUTE_BUDGET });
     } catch (error) {
       logger.error('rate limiter unavailable', { error });
       throw new RateLimiterUnavailableError();
     }
-    if (!taken) throw new RateLimitedError(retryAfterSeconds);
+    if (granted === undefined) throw new RateLimitedError(retryAfterSeconds);
+    return granted;
   }
 
   /**
@@ -234,40 +315,43 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined
 }
 
 /**
- * Behind CloudFront the socket peer is an edge server; CloudFront-Viewer-Address ("ip:port") carries
- * the viewer (CloudFront Developer Guide, "Add CloudFront request headers"), needed for IP-bound tokens.
+ * The viewer's address, for IP-bound tokens: CloudFront-Viewer-Address ("ip:port", CloudFront Developer
+ * Guide, "Add CloudFront request headers"). Only the edge sets it (requests come only through the edge,
+ * ADR 0055); the API's source IP is a CloudFront server and is never used. Without it a bound token fails.
  */
-function viewerIp(headers: Record<string, string | undefined>, event: APIGatewayProxyEventV2): string | undefined {
+function viewerIp(headers: Record<string, string | undefined>): string | undefined {
   const address = headers['cloudfront-viewer-address'];
-  if (address !== undefined) {
-    const colon = address.lastIndexOf(':');
-    return colon > 0 ? address.slice(0, colon) : address;
-  }
-  return event.requestContext?.http?.sourceIp;
+  if (address === undefined) return undefined;
+  const colon = address.lastIndexOf(':');
+  return colon > 0 ? address.slice(0, colon) : address;
 }
 
-/** Splits lines into groups whose JSON-escaped size stays within one record budget (never splits a line). */
-function chunkLines(lines: readonly string[]): string[][] {
-  const chunks: string[][] = [];
-  let current: string[] = [];
+/**
+ * Splits lines into [from, to) groups whose JSON-escaped size (with the verified host of each line) stays
+ * within one record budget; never splits a line.
+ */
+function chunkIndexes(lines: readonly string[], hosts: readonly string[]): [number, number][] {
+  const chunks: [number, number][] = [];
+  let from = 0;
   let size = 0;
-  for (const line of lines) {
-    const lineBytes = Buffer.byteLength(JSON.stringify(line)) + 1;
-    if (current.length > 0 && size + lineBytes > RECORD_BUDGET_BYTES - 512) {
-      chunks.push(current);
-      current = [];
+  lines.forEach((line, i) => {
+    const lineBytes = Buffer.byteLength(JSON.stringify(line)) + Buffer.byteLength(JSON.stringify(hosts[i] ?? '')) + 2;
+    if (i > from && size + lineBytes > RECORD_BUDGET_BYTES - 512) {
+      chunks.push([from, i]);
+      from = i;
       size = 0;
     }
-    current.push(line);
     size += lineBytes;
-  }
-  if (current.length > 0) chunks.push(current);
+  });
+  if (from < lines.length) chunks.push([from, lines.length]);
   return chunks;
 }
 
 const kinesisClient = tracer.captureAWSv3Client(new KinesisClient({}));
 const ddbClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
 const secretsClient = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+/** A rotated origin secret may be re-read at most this often on mismatches (a flood of wrong values must not hammer Secrets Manager). */
+const ORIGIN_SECRET_REFRESH_MS = 60_000;
 
 export const handler = lambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(() => {
   const config = cmcdIngestConfig.decode(process.env);
@@ -275,6 +359,7 @@ export const handler = lambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStru
     kinesis: kinesisClient,
     ddb: ddbClient,
     keyring: new KeyringCache(secretsClient, config.keyringSecretArn),
+    originSecret: new SecretStringCache(secretsClient, config.originSecretArn, { maxAgeMs: 5 * 60_000, minRefreshMs: ORIGIN_SECRET_REFRESH_MS }),
     config,
   });
 });

@@ -3,7 +3,8 @@
  *
  * 1. Normalise every record to samples (core/). Malformed records are counted (`SetAsideRecords`),
  *    logged with shard and sequence number, and never fail the batch.
- * 2. Aggregate per cell `pathway × country × minute`, remembering which records fed which cell.
+ * 2. Aggregate per cell `pathway × country × minute` (additive counters and distinct-session bitmaps,
+ *    ADR 0054), remembering which records fed which cell.
  * 3. Write O(cells) idempotent UpdateItems (tables/rollups-table.ts).
  * 4. Report through Powertools' BatchProcessor exactly the records that fed a cell whose write failed;
  *    the event source mapping retries from the lowest of them, and the high-water marks make the
@@ -16,7 +17,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { buildPathwayHosts, type PathwayHosts } from '../../core/pathway-hosts';
-import { aggregateSamples, cellSortKey, COUNTER_NAMES, samplesOfStreamRecord } from '../../core/qoe-aggregate';
+import { aggregateSamples, aggregateSessionEvidence, cellSortKey, COUNTER_NAMES, samplesOfStreamRecord } from '../../core/qoe-aggregate';
 import { MalformedRecordError } from '../../core/realtime-log';
 import { type CellContribution, type CellWrite, padSequenceNumber, RollupsTable } from '../../tables/rollups-table';
 import { RoutingTable } from '../../tables/routing-table';
@@ -107,6 +108,8 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
     let setAside = 0;
     let unattributed = 0;
     let implausible = 0;
+    let overBudget = 0;
+    let refused = 0;
 
     for (const record of event.Records) {
       const { sequenceNumber } = record.kinesis;
@@ -117,6 +120,8 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
         samples = normalised.samples;
         unattributed += normalised.unattributed;
         implausible += normalised.implausible;
+        overBudget += normalised.overBudget;
+        refused += normalised.refused;
       } catch (error) {
         setAside += 1;
         logger.warn('telemetry record set aside', {
@@ -129,6 +134,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
       }
       const seq = padSequenceNumber(sequenceNumber);
       const keys: string[] = [];
+      const sessionsByCell = aggregateSessionEvidence(samples);
       for (const [key, rollup] of aggregateSamples(samples)) {
         const cellKey = `${key}@${shardId}`;
         let cell = cells.get(cellKey);
@@ -146,7 +152,8 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
           cells.set(cellKey, cell);
         }
         const counters = Object.fromEntries(COUNTER_NAMES.map((name) => [name, rollup[name]])) as unknown as CellContribution['counters'];
-        cell.contributions.push({ seq, counters });
+        const sessions = sessionsByCell.get(key);
+        cell.contributions.push({ seq, counters, ...(sessions !== undefined ? { sessions } : {}) });
         keys.push(cellKey);
       }
       cellsOfRecord.set(sequenceNumber, keys);
@@ -172,6 +179,8 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
     metrics.addMetric('SetAsideRecords', MetricUnit.Count, setAside);
     metrics.addMetric('UnattributedReports', MetricUnit.Count, unattributed);
     metrics.addMetric('ImplausibleReportValues', MetricUnit.Count, implausible);
+    metrics.addMetric('OverBudgetReportLines', MetricUnit.Count, overBudget);
+    metrics.addMetric('RefusedLogLines', MetricUnit.Count, refused);
     metrics.addMetric('RollupCells', MetricUnit.Count, cells.size);
     metrics.addMetric('RollupUpdateCalls', MetricUnit.Count, updateCalls);
     metrics.addMetric('FailedRollupCells', MetricUnit.Count, failedCells.size);

@@ -13,10 +13,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MINUTE_MS, minuteStartOf } from '../../core/qoe-aggregate';
 import type { QoeRollup } from '../../core/qoe-types';
 import { GLOBAL_SCOPE, type WeightsItem } from '../../core/routing-types';
 import { computeRoutingWeights } from '../../core/routing/weights-controller';
+import { windowMinutesAt } from '../../core/routing/rollup-windows';
 import { DEFAULT_SCORING_PARAMS, type ScoringParams } from '../../core/routing/scoring-params';
 import type { ScopeState } from '../../core/routing/controller-state';
 import type { ScopeDecision } from '../../core/routing/scope-decision';
@@ -55,7 +55,7 @@ export function createRoutingWeightsTick(deps: RoutingWeightsDeps, config: Routi
   const log = deps.logger ?? sharedLogger;
   const metrics = deps.metrics ?? sharedMetrics;
   const params: Partial<ScoringParams> = { evaluationIntervalSeconds: config.tickSeconds, ...config.params };
-  const windowMinutes = params.windowMinutes ?? DEFAULT_SCORING_PARAMS.windowMinutes;
+  const window = { ...DEFAULT_SCORING_PARAMS, ...params };
 
   const routing = new RoutingTable(deps.ddb, config.routingTableName, { sleep: deps.sleep ?? delay });
   const rollupsTable = new RollupsTable(deps.ddb, config.rollupsTableName);
@@ -67,9 +67,8 @@ export function createRoutingWeightsTick(deps: RoutingWeightsDeps, config: Routi
   }
 
   async function loadRollups(now: number): Promise<QoeRollup[]> {
-    const current = minuteStartOf(now);
-    const minutes = Array.from({ length: windowMinutes }, (_, i) => current - i * MINUTE_MS);
-    return (await Promise.all(minutes.map((minute) => rollupsTable.readMinute(minute)))).flat();
+    // The recent window re-reads past minutes (late records) and a few future ones (fast player clocks).
+    return (await Promise.all(windowMinutesAt(now, window).map((minute) => rollupsTable.readMinute(minute)))).flat();
   }
 
   /** Saves a decision over `previous`; false when another writer got there first. */

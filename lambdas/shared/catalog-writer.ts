@@ -6,7 +6,7 @@
  * job-status, which must not import each other.
  */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { type AssetHead, applyHeadChange, type CatalogEvent, isTerminal, nextHead, type Revision, revisionEvent } from '../../core/asset-status';
+import { type AssetHead, applyHeadChange, type CatalogEvent, isTakenDown, isTerminal, nextHead, type Revision, revisionEvent } from '../../core/asset-status';
 import type { CatalogTable } from '../../tables/catalog-table';
 import { logger } from '../shared/powertools';
 
@@ -43,11 +43,7 @@ export class CatalogWriter {
   }
 
   async publish(event: CatalogEvent): Promise<void> {
-    const result = await this.events.send(new PutEventsCommand({ Entries: [{ ...event, EventBusName: this.eventBusName }] }));
-    if ((result.FailedEntryCount ?? 0) > 0) {
-      const entry = result.Entries?.[0];
-      throw new EventNotPublishedError(`${event.DetailType} not published: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim());
-    }
+    await publishCatalogEvent(this.events, this.eventBusName, event);
   }
 
   /**
@@ -58,10 +54,23 @@ export class CatalogWriter {
   async finishTerminal(revision: Revision): Promise<void> {
     if (!isTerminal(revision.status) || revision.eventPublishedAt !== undefined) return;
     const head = await this.advanceHead(revision);
-    const event = revisionEvent(revision, head?.currentRevision === revision.revision && head.status !== 'DELETED');
+    const event = revisionEvent(revision, head?.currentRevision === revision.revision && !isTakenDown(head.status));
     if (event) await this.publish(event);
     if (!(await this.table.markEventPublished(revision, this.now().toISOString()))) {
       logger.info('terminal event was already marked as published', { assetId: revision.assetId, revision: revision.revision });
     }
+  }
+}
+
+/** Puts one catalog event on the bus; an entry EventBridge refused is an error, not a silent loss. */
+export async function publishCatalogEvent(
+  events: EventBridgeClient,
+  eventBusName: string,
+  event: { readonly Source: string; readonly DetailType: string; readonly Detail: string },
+): Promise<void> {
+  const result = await events.send(new PutEventsCommand({ Entries: [{ ...event, EventBusName: eventBusName }] }));
+  if ((result.FailedEntryCount ?? 0) > 0) {
+    const entry = result.Entries?.[0];
+    throw new EventNotPublishedError(`${event.DetailType} not published: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim());
   }
 }

@@ -1,105 +1,87 @@
-import { randomUUID } from 'node:crypto';
-import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { lambdaHandler, logger, tracer } from '../shared/powertools';
-import { ASSET_ID_RULE, ASSET_REMOVED, CATALOG_EVENT_SOURCE, isAssetId, mediaPrefixOf } from '../../core/identifiers';
+import type { AssetHead } from '../../core/asset-status';
+import { ASSET_ID_RULE, isAssetId } from '../../core/identifiers';
+import { assetStatusView, decideTakedownRequest, newTakedownRecord, takedownRequestedEvent } from '../../core/takedown';
 import { CatalogTable } from '../../tables/catalog-table';
+import { publishCatalogEvent } from '../shared/catalog-writer';
+import { lambdaHandler, logger, tracer } from '../shared/powertools';
 import { takedownConfig } from './config';
 
 export interface TakedownDeps {
   readonly documents: DynamoDBDocumentClient;
-  readonly s3: S3Client;
-  readonly cloudfront: CloudFrontClient;
   readonly events: EventBridgeClient;
   readonly assetsTableName: string;
-  readonly originBucketName: string;
-  readonly distributionIds: readonly string[];
   readonly eventBusName: string;
   readonly now?: () => Date;
 }
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
   body: JSON.stringify(body),
 });
 
+/** 202 with the takedown's status; `Location` is where to poll it (RFC 9110 §15.3.3). */
+const accepted = (head: AssetHead): APIGatewayProxyStructuredResultV2 => {
+  const view = assetStatusView(head);
+  return json(202, view, { location: view.statusUrl });
+};
+
 /**
- * `DELETE /assets/{assetId}`: the asset stops being offered first (catalog `DELETED`, so no new sessions are
- * signed), then every origin object under `media/<assetId>/` is deleted, then every distribution invalidates
- * `/media/<assetId>/*` (the cache key has the token stripped, so one path covers every viewer). Repeating a
- * takedown is safe: each step is idempotent, which is also how a partial failure is finished.
+ * The playback API's asset routes (ADR 0011):
+ *
+ * - `DELETE /assets/{assetId}` answers `202` at once. A new takedown marks the head TAKEDOWN_PENDING
+ *   (no new session is signed from then on), records the request and puts `Asset Takedown Requested`
+ *   on the catalog bus for the takedown worker. A repeat while the takedown is pending or done starts
+ *   nothing new and answers with its status; while pending it puts the request on the bus again, so a
+ *   takedown whose worker gave up (retries spent) is finished by asking again.
+ * - `GET /assets/{assetId}` answers the asset's status with the takedown's progress.
+ *
+ * 400 for something that is not an asset id, 404 for an unknown asset.
  */
 export function createTakedownHandler(deps: TakedownDeps) {
   const now = deps.now ?? (() => new Date());
   const catalog = new CatalogTable(deps.documents, deps.assetsTableName);
   const unknown = (assetId: string) => json(404, { error: 'not-found', reason: `asset "${assetId}" is unknown` });
+  const requestWorker = (assetId: string, requestedAt: string) =>
+    publishCatalogEvent(deps.events, deps.eventBusName, takedownRequestedEvent({ assetId, requestedAt }));
+
+  async function takeDown(assetId: string): Promise<APIGatewayProxyStructuredResultV2> {
+    // Two reads at most: a concurrent DELETE that won the write is answered like a repeat.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const head = await catalog.getHead(assetId, { consistent: true });
+      const decision = decideTakedownRequest(head);
+      if (decision.kind === 'unknown') return unknown(assetId);
+      if (decision.kind === 'repeat') {
+        if (decision.takedown.status === 'PENDING') await requestWorker(assetId, decision.takedown.requestedAt);
+        return accepted(head!);
+      }
+      const record = newTakedownRecord(now().toISOString());
+      if (!(await catalog.requestTakedown(assetId, record))) continue;
+      // A failure here leaves the takedown pending with no worker on it; the caller's retry puts it on the bus.
+      await requestWorker(assetId, record.requestedAt);
+      logger.info('takedown requested', { assetId, requestedAt: record.requestedAt });
+      return accepted({ ...head!, status: 'TAKEDOWN_PENDING', deletedAt: record.requestedAt, updatedAt: record.requestedAt, takedown: record });
+    }
+    return json(409, { error: 'conflict', reason: `asset "${assetId}" changed while the takedown was being recorded; try again` });
+  }
+
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const assetId = event.pathParameters?.assetId ?? '';
     if (!isAssetId(assetId)) return json(400, { error: 'bad-request', reason: `"${assetId}" is not an asset id: ${ASSET_ID_RULE}` });
-
-    if (!(await catalog.getHead(assetId))) return unknown(assetId);
-    // False: the head vanished between the read and the write.
-    if (!(await catalog.markDeleted(assetId, now().toISOString()))) return unknown(assetId);
-
-    const deletedObjects = await deletePrefix(deps, mediaPrefixOf(assetId));
-    const invalidations = await Promise.all(
-      deps.distributionIds.map(async (distributionId) => {
-        const { Invalidation } = await deps.cloudfront.send(
-          new CreateInvalidationCommand({
-            DistributionId: distributionId,
-            InvalidationBatch: { CallerReference: `takedown-${assetId}-${randomUUID()}`, Paths: { Quantity: 1, Items: [`/media/${assetId}/*`] } },
-          }),
-        );
-        return { distributionId, invalidationId: Invalidation?.Id };
-      }),
-    );
-    await deps.events.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: deps.eventBusName,
-            Source: CATALOG_EVENT_SOURCE,
-            DetailType: ASSET_REMOVED,
-            Detail: JSON.stringify({ assetId, deletedObjects, distributions: invalidations.map((i) => i.distributionId) }),
-          },
-        ],
-      }),
-    );
-    logger.info('asset taken down', { assetId, deletedObjects, invalidations });
-    return json(202, { assetId, status: 'DELETED', deletedObjects, invalidations });
-  };
-}
-
-async function deletePrefix(deps: TakedownDeps, prefix: string): Promise<number> {
-  let deleted = 0;
-  let continuationToken: string | undefined;
-  do {
-    const page = await deps.s3.send(
-      new ListObjectsV2Command({ Bucket: deps.originBucketName, Prefix: prefix, ContinuationToken: continuationToken }),
-    );
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length > 0) {
-      const result = await deps.s3.send(new DeleteObjectsCommand({ Bucket: deps.originBucketName, Delete: { Objects: keys, Quiet: true } }));
-      // DeleteObjects reports per-key failures in the body, not as an exception: never ignore them.
-      if (result.Errors && result.Errors.length > 0) {
-        throw new Error(`could not delete ${result.Errors.length} objects under ${prefix}, first: ${result.Errors[0]!.Key} ${result.Errors[0]!.Code}`);
-      }
-      deleted += keys.length;
+    if (event.requestContext?.http?.method === 'GET') {
+      const head = await catalog.getHead(assetId, { consistent: true });
+      return head ? json(200, assetStatusView(head)) : unknown(assetId);
     }
-    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (continuationToken);
-  return deleted;
+    return takeDown(assetId);
+  };
 }
 
 const clients = {
   documents: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({}))),
-  s3: tracer.captureAWSv3Client(new S3Client({})),
-  cloudfront: tracer.captureAWSv3Client(new CloudFrontClient({})),
   events: tracer.captureAWSv3Client(new EventBridgeClient({})),
 };
 

@@ -12,7 +12,7 @@ import type { LadderChoice } from '../../core/platform-config';
 import { acknowledgeNagFinding } from '../nag';
 import { PlatformFunction } from './platform-function';
 import { jobStatusConfig } from '../../lambdas/job-status/config';
-import { submitJobConfig } from '../../lambdas/submit-job/config';
+import { MEDIACONVERT_QUEUE_NAME, submitJobConfig } from '../../lambdas/submit-job/config';
 
 export interface IngestPipelineProps {
   readonly uploadBucket: s3.IBucket;
@@ -25,6 +25,9 @@ export interface IngestPipelineProps {
   readonly ladder: LadderChoice;
   readonly perTitleEncoding: boolean;
 }
+
+/** Runs of submit-job per upload event: the first and Lambda's two asynchronous retries (its maximum). */
+const SUBMIT_JOB_INVOCATION_ATTEMPTS = 3;
 
 /**
  * Upload -> probe -> ladder plan -> MediaConvert CMAF job -> catalog. Two thin handlers driven by
@@ -72,25 +75,35 @@ export class IngestPipeline extends Construct {
       serviceName: 'submit-job',
       timeout: Duration.seconds(60),
       deadLetterQueue: this.deadLetterQueue,
+      // Function errors are retried by Lambda's asynchronous invocation (the rule's retry policy only
+      // covers delivering the event to Lambda); the handler is told how many runs there are, so the
+      // last one fails the revision instead of leaving it RECEIVED (ADR 0025).
+      retryAttempts: SUBMIT_JOB_INVOCATION_ATTEMPTS - 1,
       environment: submitJobConfig.encode({
         ...common,
         originBucketName: props.originBucket.bucketName,
         mediaConvertRoleArn: this.mediaConvertRole.roleArn,
         ladder: props.ladder,
         perTitle: props.perTitleEncoding,
+        invocationAttempts: SUBMIT_JOB_INVOCATION_ATTEMPTS,
       }),
     });
     props.assetsTable.grantReadWriteData(this.submitJob);
     props.catalogBus.grantPutEventsTo(this.submitJob);
     this.mediaConvertRole.grantPassRole(this.submitJob.grantPrincipal);
     // CreateJob is scoped to the account's Default queue; Probe has no resource type, so IAM requires "*".
+    // ListJobs finds the job an earlier attempt created past ClientRequestToken's minute (ADR 0024); it is
+    // read-only and granted on "*" too, as a list action it is not scoped to one job.
     this.submitJob.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['mediaconvert:CreateJob'],
-        resources: [stack.formatArn({ service: 'mediaconvert', resource: 'queues', resourceName: 'Default' })],
+        resources: [stack.formatArn({ service: 'mediaconvert', resource: 'queues', resourceName: MEDIACONVERT_QUEUE_NAME })],
       }),
     );
-    this.submitJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['mediaconvert:Probe'], resources: ['*'] }));
+    this.submitJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['mediaconvert:Probe', 'mediaconvert:ListJobs'], resources: ['*'] }));
+    // HeadObject finds which reading of the event's URL-encoded key exists (ADR 0023). Without
+    // s3:ListBucket, S3 answers 403 instead of 404 for a key that does not exist.
+    this.submitJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.uploadBucket.bucketArn] }));
     // Probe reads the master with the caller's credentials (unlike CreateJob, which uses the role above).
     this.submitJob.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.uploadBucket.arnForObjects(`${UPLOAD_PREFIX}*`)] }),
@@ -103,7 +116,7 @@ export class IngestPipeline extends Construct {
     acknowledgeNagFinding(
       this.submitJob.role!,
       'AwsSolutions-IAM5[Resource::*]',
-      'mediaconvert:Probe has no resource type in the IAM service authorization reference, so it can only be granted on "*".',
+      'mediaconvert:Probe has no resource type in the IAM service authorization reference, so it can only be granted on "*"; mediaconvert:ListJobs (read-only) lists jobs across the account and is granted with it.',
     );
 
     this.jobStatus = new PlatformFunction(this, 'JobStatus', {

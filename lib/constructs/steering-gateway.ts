@@ -4,10 +4,12 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EdgeHandler } from './edge-handler';
 import { EdgeKeyringRef, grantKeyringRead } from './delivery-network';
 import { type SteeringEdgeConfig, steeringEdgeFunction } from '../../edge-functions/steering/config';
+import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
 
 export interface SteeringGatewayProps {
   readonly originBucket: s3.IBucket;
@@ -17,6 +19,11 @@ export interface SteeringGatewayProps {
   readonly steeringTtlSeconds: number;
   /** The player report ingest API, routed under /v1/cmcd/* so reports carry CloudFront's viewer country and ASN. */
   readonly ingestApi: apigwv2.IHttpApi;
+  /**
+   * Its value goes to the ingest API in the origin-verify header on every report, the proof the ingest
+   * requires that a report came through this distribution (ADR 0055).
+   */
+  readonly ingestOriginSecret: secretsmanager.ISecret;
   readonly logBucket: s3.IBucket;
   readonly edgeStack: Stack;
   /** Account-wide physical names (core/physical-names.ts): CloudFront resources are global. */
@@ -109,7 +116,12 @@ export class SteeringGateway extends Construct {
       },
       additionalBehaviors: {
         '/v1/cmcd/*': {
-          origin: new origins.HttpOrigin(ingestDomain, { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY, originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2] }),
+          origin: new origins.HttpOrigin(ingestDomain, {
+            protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+            // A CloudFormation dynamic reference: the value is resolved at deployment, never in the template.
+            customHeaders: { [ORIGIN_VERIFY_HEADER]: props.ingestOriginSecret.secretValue.unsafeUnwrap() },
+          }),
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
           originRequestPolicy: reportContext,
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,

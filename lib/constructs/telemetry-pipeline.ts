@@ -46,6 +46,8 @@ export class TelemetryPipeline extends Construct {
   readonly rollupsTable: dynamodb.TableV2;
   readonly rateLimitTable: dynamodb.TableV2;
   readonly ingestApi: apigwv2.HttpApi;
+  /** The value only the gateway distribution sends the ingest API, in the origin-verify header (ADR 0055). */
+  readonly ingestOriginSecret: secretsmanager.Secret;
   readonly aggregator: PlatformFunction;
   readonly routingWeights: PlatformFunction;
   readonly cmcdIngest: PlatformFunction;
@@ -80,7 +82,17 @@ export class TelemetryPipeline extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    // --- player report ingest: POST /v1/cmcd/{token} ---
+    // --- player report ingest: POST /v1/cmcd/{token}, only through the gateway distribution (ADR 0055) ---
+    this.ingestOriginSecret = new secretsmanager.Secret(this, 'IngestOriginSecret', {
+      description: 'Origin-verify header value the gateway distribution sends the report ingest API',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledgeNagFinding(
+      this.ingestOriginSecret,
+      'AwsSolutions-SMG4',
+      'The value is also the origin custom header of the gateway distribution, resolved at deployment: it is rotated by replacing the secret in a deployment, which changes the header and the function setting together (docs/adr/0055-report-ingest-only-through-the-edge.md), not by a rotation Lambda the distribution would not follow.',
+    );
     this.cmcdIngest = new PlatformFunction(this, 'CmcdIngest', {
       handlerDir: 'cmcd-ingest',
       serviceName: 'cmcd-ingest',
@@ -88,11 +100,13 @@ export class TelemetryPipeline extends Construct {
       environment: cmcdIngestConfig.encode({
         streamName: this.stream.streamName,
         keyringSecretArn: props.keyringSecret.secretArn,
+        originSecretArn: this.ingestOriginSecret.secretArn,
         rateLimitTableName: this.rateLimitTable.tableName,
       }),
     });
     this.stream.grantWrite(this.cmcdIngest);
     props.keyringSecret.grantRead(this.cmcdIngest);
+    this.ingestOriginSecret.grantRead(this.cmcdIngest);
     this.rateLimitTable.grantReadWriteData(this.cmcdIngest);
 
     const accessLogs = new logs.LogGroup(this, 'IngestApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });

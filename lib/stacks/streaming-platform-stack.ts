@@ -6,6 +6,7 @@ import { acknowledgeNagFinding } from '../nag';
 import { CfnOutput } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { platformNames } from '../../core/physical-names';
+import { STACK_OUTPUT_KEYS } from '../../core/stack-outputs';
 import type { PlatformConfig } from '../../core/platform-config';
 import { ContentStorage } from '../constructs/content-storage';
 import { DeliveryNetwork } from '../constructs/delivery-network';
@@ -106,6 +107,7 @@ export class StreamingPlatformStack extends Stack {
       routingTable: { name: names.routingTable, region: config.region },
       steeringTtlSeconds: config.steeringTtlSeconds,
       ingestApi: telemetry.ingestApi,
+      ingestOriginSecret: telemetry.ingestOriginSecret,
       logBucket: storage.accessLogsBucket,
       edgeStack,
       names: {
@@ -128,12 +130,21 @@ export class StreamingPlatformStack extends Stack {
       gateway: gateway.distribution,
       distributions: [...delivery.distributions.values()],
       catalogBus,
+      failureQueue,
       tokenLifetime: Duration.seconds(config.tokenLifetimeSeconds),
     });
 
-    new CfnOutput(this, 'UploadBucketName', { value: storage.uploadBucket.bucketName, description: 'Drop masters under uploads/' });
-    new CfnOutput(this, 'PlaybackApiUrl', { value: playback.api.apiEndpoint });
-    new CfnOutput(this, 'GatewayDomain', { value: gateway.distribution.distributionDomainName });
+    // What a platform team needs after a deploy, and everything `npm run smoke` proves a deployment from
+    // (core/stack-outputs.ts, ADR 0013).
+    new CfnOutput(this, STACK_OUTPUT_KEYS.uploadBucket, { value: storage.uploadBucket.bucketName, description: 'Drop masters under uploads/' });
+    new CfnOutput(this, STACK_OUTPUT_KEYS.playbackApiUrl, { value: playback.api.apiEndpoint });
+    new CfnOutput(this, STACK_OUTPUT_KEYS.gatewayDomain, { value: gateway.distribution.distributionDomainName });
+    new CfnOutput(this, STACK_OUTPUT_KEYS.assetsTable, { value: storage.assetsTable.tableName, description: 'The catalog' });
+    new CfnOutput(this, STACK_OUTPUT_KEYS.rollupsTable, { value: telemetry.rollupsTable.tableName, description: 'QoE rollups per pathway, country and minute' });
+    new CfnOutput(this, STACK_OUTPUT_KEYS.pathways, {
+      value: this.toJsonString(Object.fromEntries([...delivery.distributions].map(([id, distribution]) => [id, distribution.distributionDomainName]))),
+      description: 'Pathway id to CloudFront domain, as JSON',
+    });
     for (const [id, distribution] of delivery.distributions) new CfnOutput(this, `CdnDomain-${id}`, { value: distribution.distributionDomainName });
   }
 }

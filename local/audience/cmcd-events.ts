@@ -5,9 +5,10 @@
  * @svta/cml-cmcd's `encodeCmcd`, `sn` counting per target from 0, `msd` once, every line carrying the
  * session's data (`sid`, `cid`, `sta`, `bl`, `br`, `mtp`).
  *
- * Every line also carries `cdn` (the pathway id, CTA-5004-B "CDN ID"): core/cmcd-report.ts attributes
- * `rr` lines by their `url`, but a `t` or `ps` line is only attributable by `cdn` or by an earlier line
- * of the same POST, and a batch may start with one.
+ * Every line also carries `cdn` (the pathway id, CTA-5004-B "CDN ID"), for people reading the reports: the
+ * platform attributes nothing by it (a free-text claim, ADR 0054). A line counts for the host of a verified
+ * `url` (`rr` lines carry the segment URL with the session's token) or the session's last such host,
+ * which the ingest remembers across POSTs (ADR 0056).
  *
  * Pure apart from the encoder: the caller passes timestamps and sends the batches.
  */

@@ -4,9 +4,11 @@
  * counted and dropped unless asked for, and hls.js's two timeouts per request (first byte, whole load).
  *
  * Loopback only: the fleet is a load generator, so it refuses any URL whose host is not 127.0.0.1,
- * ::1 or localhost rather than be pointed at someone else's CDN by a stray URL in a manifest.
+ * ::1, localhost or a name under it (the twin's `cf-a.localhost`, resolved to 127.0.0.1 by the agent
+ * itself) rather than be pointed at someone else's CDN by a stray URL in a manifest.
  */
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { isLocalhostName, lookupLocalhostNames } from '../http-server';
 
 export class NonLoopbackUrlError extends Error {
   constructor(url: string) {
@@ -15,11 +17,12 @@ export class NonLoopbackUrlError extends Error {
   }
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', '[::1]']);
 
 export function assertLoopback(url: string): URL {
   const parsed = new URL(url);
-  if (parsed.protocol !== 'http:' || !LOOPBACK_HOSTS.has(parsed.hostname)) throw new NonLoopbackUrlError(url);
+  const loopback = LOOPBACK_ADDRESSES.has(parsed.hostname) || isLocalhostName(parsed.hostname);
+  if (parsed.protocol !== 'http:' || !loopback) throw new NonLoopbackUrlError(url);
   return parsed;
 }
 
@@ -68,7 +71,14 @@ function failureOf(error: unknown): HttpFailure {
 export function createHttpClient(options: { readonly maxSocketsPerOrigin?: number } = {}): HttpClient {
   // Idle sockets are closed after 4 s, before the twin's servers close theirs (Node's default
   // keepAliveTimeout is 5 s): a request written into a socket the server is closing fails with a reset.
-  const agent = new Agent({ keepAlive: true, timeout: 4_000, maxSockets: options.maxSocketsPerOrigin ?? 256, scheduling: 'lifo' });
+  // `lookup`: the twin's distributions are `cf-a.localhost:<port>`, which Node's resolver does not know.
+  const agent = new Agent({
+    keepAlive: true,
+    timeout: 4_000,
+    maxSockets: options.maxSocketsPerOrigin ?? 256,
+    scheduling: 'lifo',
+    lookup: lookupLocalhostNames,
+  });
 
   function once(url: URL, o: HttpRequestOptions, startedAt: number): Promise<HttpResult & { reusedSocket: boolean }> {
     return new Promise((resolve) => {

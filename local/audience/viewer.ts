@@ -34,7 +34,7 @@ import {
   type MediaPlaylist,
   type MultivariantPlaylist,
   type VariantStream,
-} from './hls-playlists';
+} from '../../core/steered-hls-playlists';
 import {
   failoverPathway,
   HLS_DEFAULT_ESTIMATE_BPS,

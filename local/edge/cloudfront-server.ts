@@ -32,15 +32,24 @@ export type EdgeRequestHandler = (
   callback: (error?: unknown, result?: CloudFrontRequestResult) => void,
 ) => Promise<CloudFrontRequestResult> | void;
 
+/**
+ * What can go wrong at a twin CDN (ADR 0073, 0083): the kinds the player matrix exercises
+ * (test/e2e/player-matrix.test.ts). Combinable; `{}` is a healthy CDN.
+ */
 export interface EdgeFaults {
-  /** Added before the first byte of every response. */
+  /** Added before the first byte of every response (an overloaded or far-away edge). */
   readonly latencyMs?: number;
-  /** Share (0..1) of requests answered 503 by the edge. */
+  /** Share (0..1) of requests answered 503 by the edge, each request drawn independently. */
   readonly errorRate?: number;
-  /** Cap on body throughput, kilobits per second. */
+  /** Cap on each response body's throughput, kilobits per second (a congested edge or peering link). */
   readonly throughputKbps?: number;
-  /** true/"reset": connections are reset; "503": every request gets 503. */
+  /** true/"reset": connections are reset before any answer; "503": every request gets 503. */
   readonly down?: boolean | 'reset' | '503';
+  /**
+   * The CDN heals by itself this long after these faults were set: every fault is lifted, as a DELETE
+   * would (down, then healed). Setting faults again restarts the clock.
+   */
+  readonly healAfterMs?: number;
 }
 
 export interface RealtimeLogTarget {
@@ -84,6 +93,8 @@ export interface DistributionOptions {
    * one for `/v1/cmcd/*` → the ingest API (ADR 0004).
    */
   readonly customOrigins?: readonly CustomOriginBehavior[];
+  /** Draws the error-rate fault's coin for each request, uniform in [0, 1). @default Math.random */
+  readonly random?: () => number;
   /**
    * The CORS part of the distribution's response headers policy (origin override on): the
    * Access-Control-* headers added to every response, preflight ones to OPTIONS answers. The delivery
@@ -99,14 +110,24 @@ export interface CustomOriginBehavior {
   readonly pathPrefix: string;
   /** e.g. `http://127.0.0.1:4570`; the viewer's path and query are appended. */
   readonly origin: string;
+  /** Origin custom headers, set on every request to the origin over any the viewer sent (ADR 0055). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface Distribution {
   readonly id: string;
   readonly endpoint: string;
   readonly domainName: string;
+  /** Replaces the faults (`{}` heals); `healAfterMs` lifts them later by itself. */
   setFaults(faults: EdgeFaults): void;
+  /** The faults in force now. */
+  readonly faults: EdgeFaults;
   purgeCache(pathPrefix?: string): number;
+  /**
+   * Removes what a CloudFront invalidation with these paths removes: a path ending in `*` every cached
+   * object under it, any other path that object only (ADR 0012). Returns how many entries went.
+   */
+  invalidate(paths: readonly string[]): number;
   /** Writes buffered real-time log records to the stream now. */
   flushLogs(): Promise<void>;
   stop(): Promise<void>;
@@ -215,7 +236,20 @@ export async function startDistribution(options: DistributionOptions): Promise<D
   const defaultCountry = options.defaultCountry ?? 'US';
   const cache = new Map<string, CacheEntry>();
   const sockets = new Set<Socket>();
-  let faults: EdgeFaults = options.faults ?? {};
+  const random = options.random ?? Math.random;
+  let faults: EdgeFaults = {};
+  let healTimer: NodeJS.Timeout | undefined;
+  /** Every fault change goes through here, so a pending heal is always the one of the faults in force. */
+  function applyFaults(next: EdgeFaults): void {
+    clearTimeout(healTimer);
+    healTimer = undefined;
+    faults = { ...next };
+    if (next.healAfterMs !== undefined && next.healAfterMs > 0) {
+      healTimer = setTimeout(() => applyFaults({}), next.healAfterMs);
+      healTimer.unref();
+    }
+  }
+  applyFaults(options.faults ?? {});
   let pendingLogs: string[] = [];
   let flushing: Promise<void> = Promise.resolve();
 
@@ -295,10 +329,13 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     viewerHeaders: Record<string, string>,
     base64Body: string | undefined,
   ): Promise<EdgeResponse> {
-    const headers: Record<string, string> = { ...viewerHeaders };
+    const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(forwarded)) {
       if (!['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive'].includes(name)) headers[name] = value;
     }
+    // CloudFront's viewer headers and the origin's custom headers replace any a viewer sent under those names (ADR 0055).
+    for (const [name, value] of Object.entries(viewerHeaders)) headers[name.toLowerCase()] = value;
+    for (const [name, value] of Object.entries(behavior.headers ?? {})) headers[name.toLowerCase()] = value;
     const answer = await fetch(`${behavior.origin}${url.pathname}${url.search}`, {
       method,
       headers,
@@ -343,7 +380,9 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     const behavior = options.customOrigins?.find((b) => url.pathname.startsWith(b.pathPrefix));
     if (behavior) {
       // ALLOW_ALL on this behavior (lib/constructs/steering-gateway.ts): a preflight reaches the origin, which answers it.
-      return { response: await fromCustomOrigin(behavior, url, req.method ?? 'GET', forwarded, viewerHeaders, request.body?.data), resultType: 'Miss', country, asn };
+      // The report origin request policy also forwards the viewer's address (lib/constructs/steering-gateway.ts).
+      const withAddress = { ...viewerHeaders, 'CloudFront-Viewer-Address': `${request.clientIp}:${req.socket.remotePort ?? 0}` };
+      return { response: await fromCustomOrigin(behavior, url, req.method ?? 'GET', forwarded, withAddress, request.body?.data), resultType: 'Miss', country, asn };
     }
 
     if (options.viewerRequest) {
@@ -407,8 +446,8 @@ export async function startDistribution(options: DistributionOptions): Promise<D
 
   async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (path === '/__twin/faults') {
-      if (req.method === 'POST') faults = { ...faults, ...(JSON.parse((await readBody(req)).toString() || '{}') as EdgeFaults) };
-      if (req.method === 'DELETE') faults = {};
+      if (req.method === 'POST') applyFaults({ ...faults, ...(JSON.parse((await readBody(req)).toString() || '{}') as EdgeFaults) });
+      if (req.method === 'DELETE') applyFaults({});
       return sendJson(res, 200, faults, CONTROL_CORS_HEADERS);
     }
     if (path === '/__twin/cache' && req.method === 'DELETE') {
@@ -427,6 +466,13 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     return purged;
   }
 
+  function invalidate(paths: readonly string[]): number {
+    const matches = (key: string) => paths.some((path) => (path.endsWith('*') ? key.startsWith(path.slice(0, -1)) : key === path));
+    let removed = 0;
+    for (const key of [...cache.keys()]) if (matches(key)) removed += Number(cache.delete(key));
+    return removed;
+  }
+
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path.startsWith('/__twin/')) return void control(req, res, path).catch(() => sendJson(res, 400, { message: 'bad request' }));
@@ -436,7 +482,7 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       const startedAt = Date.now();
       const requestId = randomBytes(21).toString('base64url');
       let outcome: { response: EdgeResponse; resultType: string; country: string; asn?: number };
-      if (faults.down === '503' || (faults.errorRate && Math.random() < faults.errorRate)) {
+      if (faults.down === '503' || (faults.errorRate && random() < faults.errorRate)) {
         outcome = {
           response: { status: 503, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body: Buffer.from('twin fault: service unavailable') },
           resultType: 'Error',
@@ -525,11 +571,16 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     id: options.id,
     endpoint,
     domainName,
-    setFaults: (next) => (faults = { ...next }),
+    setFaults: applyFaults,
+    get faults() {
+      return faults;
+    },
     purgeCache,
+    invalidate,
     flushLogs,
     async stop() {
       clearInterval(flushTimer);
+      clearTimeout(healTimer);
       for (const socket of sockets) socket.destroy();
       await closeServer(server);
       await flushLogs();

@@ -25,6 +25,10 @@ interface FfprobeStream {
   channels?: number;
   duration?: string;
   pix_fmt?: string;
+  sample_aspect_ratio?: string;
+  display_aspect_ratio?: string;
+  field_order?: string;
+  side_data_list?: { side_data_type?: string; rotation?: number }[];
   tags?: Record<string, string>;
 }
 
@@ -60,6 +64,34 @@ function rational(text: string | undefined): { Numerator: number; Denominator: n
 const toNumber = (text: string | undefined): number | undefined =>
   text === undefined || Number.isNaN(Number(text)) ? undefined : Number(text);
 
+/** ffprobe writes aspect ratios as `64:45` (`0:1` or `N/A` when undeclared). */
+function aspectRatio(text: string | undefined): { Numerator: number; Denominator: number } | undefined {
+  const match = /^(\d+):(\d+)$/.exec(text ?? '');
+  if (!match || match[1] === '0' || match[2] === '0') return undefined;
+  return { Numerator: Number(match[1]), Denominator: Number(match[2]) };
+}
+
+/**
+ * ffprobe's field order is coded-then-displayed (`tt`, `bt`: top field shown first; `bb`, `tb`:
+ * bottom first); Probe's CodecMetadata names the displayed order and is present only for interlaced video.
+ */
+function scanMetadata(fieldOrder: string | undefined): { ScanType?: string; FieldOrder?: string } {
+  if (fieldOrder === 'tt' || fieldOrder === 'bt') return { ScanType: 'interlaced', FieldOrder: 'TopFieldFirst' };
+  if (fieldOrder === 'bb' || fieldOrder === 'tb') return { ScanType: 'interlaced', FieldOrder: 'BottomFieldFirst' };
+  return fieldOrder === 'progressive' ? { ScanType: 'progressive' } : {};
+}
+
+/**
+ * Clockwise display rotation, as Probe reports it from the container. ffprobe's display matrix
+ * gives the counter-clockwise angle (-90 for a phone held upright); older files carry a `rotate` tag.
+ */
+function clockwiseRotation(stream: FfprobeStream): number | undefined {
+  const matrix = stream.side_data_list?.find((data) => data.side_data_type === 'Display Matrix')?.rotation;
+  const degrees = matrix !== undefined ? -matrix : toNumber(stream.tags?.rotate);
+  const normalised = degrees === undefined ? 0 : ((Math.round(degrees) % 360) + 360) % 360;
+  return normalised === 0 ? undefined : normalised;
+}
+
 /** ffprobe's JSON → ProbeResult (SDK member names; the server converts to wire names). */
 export function probeResultFromFfprobe(
   probe: FfprobeOutput,
@@ -84,7 +116,14 @@ export function probeResultFromFfprobe(
           Height: stream.height,
           BitRate: toNumber(stream.bit_rate),
           BitDepth: toNumber(stream.bits_per_raw_sample) ?? (stream.pix_fmt?.includes('10') ? 10 : 8),
+          // The average rate: for variable-rate video the planner picks the nearest standard rate.
           FrameRate: rational(stream.avg_frame_rate) ?? rational(stream.r_frame_rate),
+          Rotation: clockwiseRotation(stream),
+          // ffprobe reports the aspect ratio in effect (the container's, else the essence's): the twin
+          // reports it where the container's goes, which is the one the planner prefers (ADR 0026).
+          SampleAspectRatio: aspectRatio(stream.sample_aspect_ratio),
+          DisplayAspectRatio: aspectRatio(stream.display_aspect_ratio),
+          CodecMetadata: { Width: stream.width, Height: stream.height, ...scanMetadata(stream.field_order) },
         },
       });
     } else if (stream.codec_type === 'audio') {

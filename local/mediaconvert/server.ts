@@ -1,6 +1,6 @@
 /**
  * MediaConvert stand-in (ADR 0070): a REST-JSON server with the real wire shapes for CreateJob,
- * GetJob and Probe, so `@aws-sdk/client-mediaconvert` works unmodified against it through
+ * GetJob, CancelJob (ADR 0012) and Probe, so `@aws-sdk/client-mediaconvert` works unmodified against it through
  * `AWS_ENDPOINT_URL_MEDIACONVERT`. Jobs are encoded by Debian's ffmpeg from the same LadderPlan
  * MediaConvert would use, uploaded to the origin bucket, and announced with EventBridge-shaped
  * "MediaConvert Job State Change" events.
@@ -20,7 +20,7 @@ import { MEDIACONVERT_JOB_STATE_CHANGE } from '../../core/event-patterns';
 import { planFromJobSettings } from '../../core/job-settings-plan';
 import type { BusEvent } from '../event-bus';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../http-server';
-import { ffmpegArgsForPlan, ffmpegPosterArgs, POSTER } from './ffmpeg-ladder';
+import { ffmpegArgsForPlan, ffmpegPosterArgs, finishDashManifest, POSTER } from './ffmpeg-ladder';
 import {
   cmafOutputGroup,
   inputUrlOf,
@@ -31,7 +31,7 @@ import {
 import { probeResultFromFfprobe, runFfprobe } from './probe';
 import { fromWire, toWire } from './wire-shapes';
 
-export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR';
+export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR' | 'CANCELED';
 
 /** `detail` of a "MediaConvert Job State Change" event, as EventBridge delivers it. */
 export interface JobStateChangeDetail {
@@ -75,13 +75,14 @@ export interface MediaConvertServerOptions {
 export interface MediaConvertServer {
   readonly endpoint: string;
   getJob(id: string): Job | undefined;
-  /** Resolves when the job reaches COMPLETE or ERROR. */
+  /** Resolves when the job reaches COMPLETE, ERROR or CANCELED. */
   waitForJob(id: string): Promise<Job>;
   stop(): Promise<void>;
 }
 
 class BadRequestError extends Error {}
 class NotFoundError extends Error {}
+class ConflictError extends Error {}
 
 /** MediaConvert error codes the twin reports (https://docs.aws.amazon.com/mediaconvert/latest/ug/mediaconvert_error_codes.html). */
 const ERROR_CODE_INPUT_UNREADABLE = 1010;
@@ -115,16 +116,24 @@ async function downloadTo(s3: S3Client, url: string, path: string) {
   }
 }
 
-/** Runs ffmpeg; aborting `signal` kills it (and refuses to start it once aborted). */
+/**
+ * Runs ffmpeg; aborting `signal` kills it (and refuses to start it once aborted). Node reports the abort
+ * at once, before the killed process has ended; the promise settles only when it has, so a cancelled
+ * job has stopped writing by the time CancelJob answers.
+ */
 function run(binary: string, args: readonly string[], signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], signal, killSignal: 'SIGKILL' });
     let stderr = '';
+    let aborted: unknown;
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new JobError(ERROR_CODE_INPUT_UNREADABLE, stderr.trim() || `${binary} exited ${code}`)),
-    );
+    // No pid: the process never started (a missing binary); an abort of a started one waits for its close.
+    child.on('error', (error) => (child.pid === undefined ? reject(error) : (aborted = error)));
+    child.on('close', (code) => {
+      if (aborted !== undefined) reject(aborted);
+      else if (code === 0) resolve();
+      else reject(new JobError(ERROR_CODE_INPUT_UNREADABLE, stderr.trim() || `${binary} exited ${code}`));
+    });
   });
 }
 
@@ -167,6 +176,8 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
   let queue: Promise<void> = Promise.resolve();
   // stop() kills the running encode and drops queued ones: Ctrl-C must not wait for a backlog of masters.
   const stopped = new AbortController();
+  // CancelJob kills one job's ffmpeg (or keeps a queued one from starting): one controller per job.
+  const cancellations = new Map<string, AbortController>();
 
   const emit = (job: Job, detail: Partial<JobStateChangeDetail>) => {
     options.onJobStateChange?.({
@@ -197,12 +208,17 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
   };
 
   async function encode(id: string): Promise<void> {
+    // Cancelled while queued: CancelJob announced it already.
+    if (jobs.get(id)!.Status === 'CANCELED') return;
     if (stopped.signal.aborted) {
       // The twin is stopping: a queued job is dropped with it (its catalog is in memory too), not encoded.
       finished.get(id)?.resolve(update(id, { Status: 'ERROR', ErrorMessage: 'the MediaConvert stand-in stopped before this job ran' }));
       return;
     }
     const settings = jobs.get(id)!.Settings!;
+    const cancel = new AbortController();
+    cancellations.set(id, cancel);
+    const signal = AbortSignal.any([stopped.signal, cancel.signal]);
     const workDir = await mkdtemp(join(tmpdir(), `twin-mc-${id}-`));
     // Local file → the S3 name it stands for, so an ffmpeg message names what the user uploaded.
     const s3Names: [string, string][] = [];
@@ -235,11 +251,12 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       const durationSeconds = Number(probe.format?.duration ?? 0);
       // The video stream's own duration (the container's is the longest stream's, often the audio's).
       const videoSeconds = Number(probe.streams?.find((s) => s.codec_type === 'video')?.duration) || durationSeconds;
-      await run(ffmpeg, ffmpegArgsForPlan(encodedPlan, inputPath, outDir, destination.baseName, videoSeconds), stopped.signal);
+      await run(ffmpeg, ffmpegArgsForPlan(encodedPlan, inputPath, outDir, destination.baseName, videoSeconds), signal);
+      await finishDashManifest(outDir, destination.baseName);
       await run(
         ffmpeg,
         ffmpegPosterArgs(inputPath, join(outDir, POSTER), Math.min(1, durationSeconds / 2), encodedPlan.video[0]!.width),
-        stopped.signal,
+        signal,
       );
 
       update(id, { CurrentPhase: 'UPLOADING', JobPercentComplete: 90 });
@@ -248,6 +265,8 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
         key: `${destination.key}${POSTER}`,
       };
       for (const file of await readdir(outDir)) {
+        // A job cancelled while uploading writes nothing more.
+        signal.throwIfAborted();
         const target = file === POSTER ? posterTarget : { bucket: destination.bucket, key: `${destination.key}${file}` };
         await options.s3.send(
           new PutObjectCommand({
@@ -291,6 +310,11 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
         ],
       });
     } catch (error) {
+      if (cancel.signal.aborted) {
+        // MediaConvert's CANCELED event carries the basic job details only (user guide, "Events with CANCELED status").
+        emit(update(id, { Status: 'CANCELED', CurrentPhase: undefined, Timing: { ...jobs.get(id)!.Timing, FinishTime: new Date() } }), {});
+        return;
+      }
       const errorCode = error instanceof JobError ? error.code : ERROR_CODE_INPUT_UNREADABLE;
       const errorMessage = withS3Names((error as Error).message, s3Names, workDir);
       const job = update(id, {
@@ -303,9 +327,30 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       // A job ended by stop() is not announced: the bus and the catalog are going down with the twin.
       if (!stopped.signal.aborted) emit(job, { errorCode, errorMessage });
     } finally {
+      cancellations.delete(id);
       await rm(workDir, { recursive: true, force: true });
       finished.get(id)?.resolve(jobs.get(id)!);
     }
+  }
+
+  /**
+   * CancelJob: a queued job is CANCELED at once; a running one has its ffmpeg killed and uploads
+   * stopped, and is CANCELED when that has happened, which is when the call returns (so a GetJob
+   * after it sees the end). Either way the CANCELED job state change event goes out. A job that has
+   * ended is refused, as the service refuses it.
+   */
+  async function cancelJob(id: string): Promise<void> {
+    const job = jobs.get(id);
+    if (!job) throw new NotFoundError(`The specified job ${id} does not exist`);
+    const running = cancellations.get(id);
+    if (running) {
+      running.abort();
+      await finished.get(id)?.promise;
+      return;
+    }
+    if (job.Status !== 'SUBMITTED') throw new ConflictError(`The job ${id} is ${job.Status} and can no longer be canceled`);
+    emit(update(id, { Status: 'CANCELED', Timing: { ...job.Timing, FinishTime: new Date() } }), {});
+    finished.get(id)?.resolve(jobs.get(id)!);
   }
 
   function createJob(request: CreateJobRequest): Job {
@@ -381,6 +426,10 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       return sendJson(res, 201, toWire('CreateJobResponse', { Job: job }));
     }
     const getMatch = /^\/2017-08-29\/jobs\/([^/]+)$/.exec(path);
+    if (req.method === 'DELETE' && getMatch) {
+      await cancelJob(decodeURIComponent(getMatch[1]!));
+      return sendJson(res, 202, {});
+    }
     if (req.method === 'GET' && getMatch) {
       const job = jobs.get(decodeURIComponent(getMatch[1]!));
       if (!job) throw new NotFoundError(`The specified job ${getMatch[1]} does not exist`);
@@ -399,7 +448,9 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       const [status, type] =
         error instanceof NotFoundError
           ? [404, 'NotFoundException']
-          : error instanceof BadRequestError || error instanceof Error
+          : error instanceof ConflictError
+            ? [409, 'ConflictException']
+            : error instanceof BadRequestError || error instanceof Error
             ? [400, 'BadRequestException']
             : [500, 'InternalServerErrorException'];
       sendJson(res, status, { message: (error as Error).message }, { 'x-amzn-errortype': type });

@@ -116,7 +116,7 @@ function everySoOften(task, intervalMs) {
 
 // ---------- assets ----------
 
-const STATUS_CLASS = { READY: 'ok', RECEIVED: 'progress', SUBMITTED: 'progress', PROGRESSING: 'progress', FAILED: 'bad', CANCELED: 'bad', DELETED: 'bad' };
+const STATUS_CLASS = { READY: 'ok', RECEIVED: 'progress', SUBMITTED: 'progress', PROGRESSING: 'progress', FAILED: 'bad', CANCELED: 'bad', TAKEDOWN_PENDING: 'bad', TAKEN_DOWN: 'bad' };
 
 function badge(status) {
   return el('span', { class: `badge ${STATUS_CLASS[status] ?? ''}`, text: status ?? 'unknown' });
@@ -131,13 +131,14 @@ function renditionSummary(renditions) {
 
 /** Links to the player for an asset; the player waits for an asset that is not READY yet. */
 function playLinks(asset) {
-  const href = (player) => `/?asset=${encodeURIComponent(asset.assetId)}${player === 'dash' ? '&player=dash' : ''}`;
-  const playable = Boolean(asset.currentRevision) && asset.status !== 'DELETED';
+  const href = (player) => `/?asset=${encodeURIComponent(asset.assetId)}${player === 'hls' ? '' : `&player=${player}`}`;
+  const playable = Boolean(asset.currentRevision) && asset.status !== 'TAKEDOWN_PENDING' && asset.status !== 'TAKEN_DOWN';
   return el(
     'span',
     { class: 'play-links' },
     el('a', { href: href('hls'), title: playable ? 'play in hls.js' : 'opens the player, which starts when the asset is READY', text: playable ? 'play HLS' : 'open player' }),
     playable ? el('a', { href: href('dash'), title: 'play in dash.js', text: 'DASH' }) : null,
+    playable ? el('a', { href: href('shaka'), title: 'play the DASH manifest in Shaka Player', text: 'Shaka' }) : null,
   );
 }
 

@@ -1,5 +1,7 @@
 // Reference player of the local twin (docs/local-twin.md; ADR 0081): a signed session from the playback API, then
-// hls.js or dash.js with content steering and CMCD v2 event reports to the session's reportUrl.
+// hls.js, dash.js or Shaka Player (`&player=shaka`, `&format=dash|hls`) with content steering and CMCD v2
+// event reports to the session's reportUrl. `&stock=1` runs the player as it ships: no failover policy and
+// the library's own buffer (the twin's player-matrix e2e test plays them so; docs/benchmarks.md).
 // Opened for an asset that is not playable yet, it shows the asset's catalog state and starts by
 // itself once the asset is READY (docs/adr/0081-twin-player-waits-and-keeps-a-short-buffer.md).
 //
@@ -11,19 +13,25 @@
   'use strict';
   const params = new URLSearchParams(location.search);
   const assetId = params.get('asset') || 'twin-sample';
-  const kind = params.get('player') === 'dash' ? 'dash' : 'hls';
+  const PLAYERS = ['hls', 'dash', 'shaka'];
+  const kind = PLAYERS.includes(params.get('player')) ? params.get('player') : 'hls';
+  // The manifest a player plays: hls.js HLS, dash.js DASH, Shaka either (DASH unless `&format=hls`).
+  const format = kind === 'shaka' ? (params.get('format') === 'hls' ? 'hls' : 'dash') : kind;
+  const stock = params.get('stock') === '1';
   const video = document.getElementById('video');
   const $ = (id) => document.getElementById(id);
   $('asset').value = assetId;
   $('player-kind').value = kind;
+  $('format').value = format;
 
   // The twin keeps a short forward buffer by default (docs/local-twin.md, "Why the player keeps a short
   // buffer"): over loopback a stock player fills 30 s or more of a 3-minute asset within seconds and then
   // makes no request for half a minute, so breaking its CDN changes nothing you can see. With ~8 s it
   // asks for a 6 s segment every few seconds and a broken CDN moves it at once. `&maxBuffer=<s>`
-  // overrides; `&maxBuffer=0` keeps the libraries' own defaults (hls.js 30 s, dash.js 12–30 s).
+  // overrides; `&maxBuffer=0` (or `&stock=1`) keeps the libraries' own defaults (hls.js 30 s, dash.js 12–30 s, Shaka 10 s).
   const DEFAULT_MAX_BUFFER_SECONDS = 8;
-  const maxBufferParam = params.get('maxBuffer');
+  // `&stock=1` alone keeps the library's buffer too.
+  const maxBufferParam = params.get('maxBuffer') ?? (stock ? '0' : null);
   const maxBuffer = maxBufferParam === null ? DEFAULT_MAX_BUFFER_SECONDS : Number(maxBufferParam) > 0 ? Number(maxBufferParam) : undefined;
 
   /** How often the catalog is read while waiting for the asset to become READY. */
@@ -33,6 +41,8 @@
 
   const state = {
     player: kind,
+    format,
+    stock,
     assetId,
     assetState: null,
     assetReason: null,
@@ -159,6 +169,7 @@
     }
   }, 250);
 
+  const PLAYER_NAMES = { hls: 'hls.js', dash: 'dash.js', shaka: 'Shaka Player' };
   const CMCD_EVENTS = ['t', 'ps', 'e', 'rr', 'bc'];
   // dash.js 5 sends only the keys listed per event target (its default is none: a line is just `e,ts,v`),
   // and the ingest refuses lines whose `sid` is not the token's (ADR 0052), so dash.js must be told
@@ -187,7 +198,7 @@
     if (!window.Hls || !window.Hls.isSupported()) return fail('hls.js is not supported in this browser');
     const Hls = window.Hls;
     const hls = new Hls({
-      ...HLS_FAILOVER_POLICY,
+      ...(stock ? {} : HLS_FAILOVER_POLICY),
       // `?debug=1` turns on hls.js's own log in the browser console.
       debug: params.get('debug') === '1',
       ...(maxBuffer ? { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer } : {}),
@@ -214,6 +225,9 @@
     hls.attachMedia(video);
     hls.on(Hls.Events.MANIFEST_PARSED, () => void video.play().catch((e) => fail(`play() rejected: ${e}`)));
   }
+
+  /** dash.js Errors: DOWNLOAD_ERROR_ID_SIDX_CODE, DOWNLOAD_ERROR_ID_CONTENT_CODE, DOWNLOAD_ERROR_ID_INITIALIZATION_CODE. */
+  const DASH_RECOVERABLE_DOWNLOAD_ERRORS = [26, 27, 28];
 
   function playDash(session) {
     if (!window.dashjs) return fail('dash.js did not load');
@@ -244,12 +258,75 @@
       segmentLoaded(request.url, request.bandwidth ? request.bandwidth / 1000 : null);
     });
     player.on(events.ERROR, (e) => {
-      const message = `dash.js error ${e.error && e.error.code}: ${e.error && e.error.message}`;
-      // A CMCD report that could not be delivered is telemetry loss, not a playback failure.
-      if (message.includes('/v1/cmcd/')) warn(message);
+      const code = e.error && e.error.code;
+      const message = `dash.js error ${code}: ${e.error && e.error.message}`;
+      // dash.js 5.2 raises every error on this one event and marks none fatal. A segment download that
+      // failed after its retries (26 index, 27 media, 28 init segment: HTTPLoader) is reported and playback
+      // goes on: the scheduler asks again, from the next BaseURL once the failed one is blocked. dash.js's
+      // own fatal state is the media element's error (PLAYBACK_ERROR, its CMCD `sta=f`), caught below on
+      // the video element. A CMCD report that could not be delivered is telemetry loss. Everything else
+      // (manifest, MSE, capability errors) ends playback.
+      if (DASH_RECOVERABLE_DOWNLOAD_ERRORS.includes(code) || message.includes('/v1/cmcd/')) warn(message);
       else fail(message);
     });
     player.initialize(video, session.dash, true);
+  }
+
+  function playShaka(session) {
+    const shaka = window.shaka;
+    if (!shaka) return fail('Shaka Player did not load');
+    shaka.polyfill.installAll();
+    if (!shaka.Player.isBrowserSupported()) return fail('Shaka Player is not supported in this browser');
+    const player = new shaka.Player();
+    window.__shaka = player;
+    // Shaka follows content steering by itself (DASH <ContentSteering>, HLS EXT-X-CONTENT-STEERING) and has no
+    // failover policy to tune: a failed request bans the host for a while and the next pathway is used.
+    player.configure({
+      ...(maxBuffer ? { streaming: { bufferingGoal: maxBuffer } } : {}),
+      // CMCD as Shaka sends it: v2 keys on every media request's query, plus event reports to the session's
+      // reportUrl. Shaka reports every key when `includeKeys` is empty; the ingest keeps the ones it reads.
+      cmcd: {
+        enabled: true,
+        version: 2,
+        sessionId: session.sessionId,
+        contentId: session.assetId,
+        eventTargets: [{ enabled: true, useHeaders: false, url: session.reportUrl, events: CMCD_EVENTS, includeKeys: [], batchSize: 4 }],
+      },
+    });
+    const RequestType = shaka.net.NetworkingEngine.RequestType;
+    player.getNetworkingEngine().registerResponseFilter((type, response, context) => {
+      const stream = context && context.stream;
+      if (type !== RequestType.SEGMENT || !stream || stream.type !== 'video') return;
+      // A DASH Representation has its own bandwidth; an HLS rendition's is the variant's (Shaka's stats).
+      const bandwidth = stream.bandwidth || player.getStats().streamBandwidth;
+      segmentLoaded(response.uri, bandwidth ? bandwidth / 1000 : null);
+    });
+    player.addEventListener('error', (event) => {
+      const error = event.detail || {};
+      const uri = Array.isArray(error.data) && typeof error.data[0] === 'string' ? ` ${error.data[0]}` : '';
+      const message = `shaka error ${error.code} (category ${error.category}, severity ${error.severity})${uri}`;
+      // A CMCD report that could not be delivered is telemetry loss, not a playback failure; so is anything
+      // Shaka recovers from (severity RECOVERABLE).
+      if (error.severity === shaka.util.Error.Severity.CRITICAL && !uri.includes('/v1/cmcd/')) fail(message);
+      else warn(message);
+    });
+    player
+      .attach(video)
+      .then(() => player.load(format === 'hls' ? session.hls : session.dash))
+      .then(() => video.play())
+      .catch((error) => fail(`Shaka could not start: ${error && (error.code ? `error ${error.code}` : error.message || error)}`));
+  }
+
+  /** The chosen player's library, the only one the page loads. */
+  const LIBRARIES = { hls: '/vendor/hls.min.js', dash: '/vendor/dash.all.min.js', shaka: '/vendor/shaka-player.compiled.js' };
+  function loadLibrary() {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = LIBRARIES[kind];
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`${LIBRARIES[kind]} did not load`));
+      document.head.append(script);
+    });
   }
 
   // ---------- waiting for the asset ----------
@@ -278,7 +355,7 @@
       const latest = asset.latest || {};
       return {
         status: asset.status || latest.status || 'UNKNOWN',
-        playable: Boolean(asset.currentRevision) && asset.status !== 'DELETED',
+        playable: Boolean(asset.currentRevision) && asset.status !== 'TAKEDOWN_PENDING' && asset.status !== 'TAKEN_DOWN',
         reason: latest.status === 'FAILED' ? latest.errorReason || 'no reason recorded' : null,
       };
     } catch {
@@ -292,7 +369,8 @@
     SUBMITTED: 'is queued for encoding.',
     PROGRESSING: 'is being encoded.',
     FAILED: 'failed',
-    DELETED: 'was taken down.',
+    TAKEDOWN_PENDING: 'is being taken down.',
+    TAKEN_DOWN: 'was taken down.',
   };
 
   function showWaiting(catalog) {
@@ -303,7 +381,7 @@
     const what = catalog ? WAITING_TEXT[status] || `is ${status}.` : 'is not playable yet.';
     const reason = catalog && catalog.reason ? `: ${catalog.reason}. A new upload of the same name replaces it.` : '';
     box.textContent = `Asset ${assetId} ${what}${reason} Checking every ${WAIT_POLL_MS / 1000} s; playback starts by itself once it is READY.`;
-    box.classList.toggle('failed', status === 'FAILED' || status === 'DELETED');
+    box.classList.toggle('failed', status === 'FAILED' || status === 'TAKEDOWN_PENDING' || status === 'TAKEN_DOWN');
     box.hidden = false;
     $('asset-state').textContent = status;
   }
@@ -328,7 +406,7 @@
 
   async function start() {
     try {
-      const config = await (await fetch('/twin/config.json')).json();
+      const [config] = await Promise.all([fetch('/twin/config.json').then((answer) => answer.json()), loadLibrary()]);
       pathwayByOrigin = new Map(config.cdns.map((c) => [new URL(c.endpoint).origin, c.id]));
       colourByPathway = new Map(config.cdns.map((c, i) => [c.id, PALETTE[i % PALETTE.length]]));
       const session = await waitForSession();
@@ -339,8 +417,9 @@
       sessionAt = performance.now();
       state.sessionId = session.sessionId;
       state.session = session;
-      $('session').textContent = `${session.sessionId} (${kind})`;
+      $('session').textContent = `${session.sessionId} (${PLAYER_NAMES[kind]}${kind === 'shaka' ? `, ${format.toUpperCase()}` : ''}${stock ? ', stock settings' : ''})`;
       if (kind === 'dash') playDash(session);
+      else if (kind === 'shaka') playShaka(session);
       else playHls(session);
     } catch (error) {
       fail(`could not start: ${error.message || error}`);

@@ -15,6 +15,7 @@ import { qoeAggregatorConfig } from '../../lambdas/qoe-aggregator/config';
 import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
 import { submitJobConfig } from '../../lambdas/submit-job/config';
 import { takedownConfig } from '../../lambdas/takedown/config';
+import { takedownWorkerConfig } from '../../lambdas/takedown-worker/config';
 
 export interface TwinEnvironmentInputs {
   readonly stackName: string;
@@ -25,8 +26,10 @@ export interface TwinEnvironmentInputs {
   readonly rateLimitTable: string;
   readonly telemetryStream: string;
   readonly keyringSecret: string;
+  /** The origin-verify secret the gateway sends the report ingest (ADR 0055). */
+  readonly ingestOriginSecret: string;
   readonly pathways: readonly string[];
-  /** `127.0.0.1:<port>` of the gateway distribution. */
+  /** `gateway.localhost:<port>`, the gateway distribution's host (ADR 0076). */
   readonly gatewayHost: string;
   readonly ladder: LadderName;
   /** The twin's own timer runs routing-weights every this many seconds, one evaluation per call. */
@@ -50,6 +53,8 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       mediaConvertRoleArn: 'arn:aws:iam::000000000000:role/twin-mediaconvert',
       ladder: twin.ladder,
       perTitle: platform.perTitleEncoding,
+      // The twin's event bus delivers once and does not retry a failed target (local/event-bus.ts).
+      invocationAttempts: 1,
     }),
     'job-status': jobStatusConfig.encode(catalog),
     'playback-api': playbackApiConfig.encode({
@@ -60,7 +65,9 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       gatewayOrigin: `http://${twin.gatewayHost}`,
       tokenLifetimeSeconds: twin.tokenLifetimeSeconds,
     }),
-    takedown: takedownConfig.encode({
+    takedown: takedownConfig.encode({ assetsTableName: twin.assetsTable, eventBusName: 'default' }),
+    // The twin's distribution ids are its pathway ids; its CloudFront API stand-in invalidates them by id.
+    'takedown-worker': takedownWorkerConfig.encode({
       assetsTableName: twin.assetsTable,
       originBucketName: twin.originBucket,
       distributionIds: twin.pathways,
@@ -68,6 +75,7 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
     }),
     'cmcd-ingest': cmcdIngestConfig.encode({
       keyringSecretArn: twin.keyringSecret,
+      originSecretArn: twin.ingestOriginSecret,
       streamName: twin.telemetryStream,
       rateLimitTableName: twin.rateLimitTable,
     }),

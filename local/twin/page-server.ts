@@ -27,10 +27,12 @@ export interface PageServer {
   stop(): Promise<void>;
 }
 
-/** Player libraries as their packages ship them (checked paths: hls.js 1.7, dash.js 5, chart.js 4). */
+/** Player libraries as their packages ship them (checked paths: hls.js 1.7, dash.js 5, Shaka Player 5.2, chart.js 4). */
 export const VENDOR_FILES: Readonly<Record<string, string>> = {
   'hls.min.js': 'node_modules/hls.js/dist/hls.min.js',
   'dash.all.min.js': 'node_modules/dashjs/dist/modern/umd/dash.all.min.js',
+  // The full build (DASH and HLS), compiled to ES5: the one the Shaka docs load with a script tag.
+  'shaka-player.compiled.js': 'node_modules/shaka-player/dist/shaka-player.compiled.js',
   'chart.umd.js': 'node_modules/chart.js/dist/chart.umd.js',
 };
 

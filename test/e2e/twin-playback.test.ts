@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AudienceSettings } from '../../local/audience/fleet';
 import { startTwin, TWIN_NAMES, type Twin } from '../../local/dev';
 import { generateTestMaster } from '../../local/twin/media-tools';
+import { CHROMIUM, CHROMIUM_FLAGS, MISSING, MISSING_TOOLS, pageState, portBase, seconds, SKIP_HERE, waitFor } from './twin-harness';
 
 /**
  * The twin end to end in headless Debian Chromium (issues 5 and 13): the sample asset played by a page
@@ -18,28 +19,6 @@ import { generateTestMaster } from '../../local/twin/media-tools';
  * with a bound that is either a requirement (failover within 10 s, demotion within a minute) or a
  * failure detector several times the quiet-machine figure (docs/adr/0089-e2e-robust-on-a-loaded-machine.md).
  */
-
-const CHROMIUM = '/usr/bin/chromium';
-const FFMPEG = process.env.FFMPEG_PATH ?? '/usr/bin/ffmpeg';
-const missing = [CHROMIUM, FFMPEG].filter((path) => !existsSync(path));
-const MISSING_TOOLS = `${missing.join(' and ')} not installed (sudo apt-get install -y chromium ffmpeg)`;
-// A test that cannot run fails in CI; on a developer's machine it says why, loudly, and skips.
-const skipHere = missing.length > 0 && !process.env.CI;
-if (skipHere) console.warn(`\n[e2e] SKIPPED: ${MISSING_TOOLS}; in CI this fails the run.\n`);
-
-const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-/** `E2E_TWIN_PORT_BASE` moves the e2e twin's ports (docs/local-twin.md has the layout). */
-function portBase(): number {
-  const text = process.env.E2E_TWIN_PORT_BASE ?? '6160';
-  const base = Number(text);
-  if (!Number.isInteger(base) || base < 1024 || base > 65_000) throw new Error(`E2E_TWIN_PORT_BASE must be a port number in [1024, 65000], got "${text}"`);
-  return base;
-}
 
 const SAMPLE = 'twin-sample';
 const MASTER_1080P = 'e2e-1080p';
@@ -70,35 +49,7 @@ const DEMOTION_LIMIT_MS = 60_000;
  */
 const READMISSION_LIMIT_MS = 150_000;
 
-interface TwinPageState {
-  assetState: string | null;
-  currentTime: number;
-  ended: boolean;
-  firstFrameMs: number | null;
-  pathway: string | null;
-  segments: { at: number; pathway: string | null }[];
-  stalls: { at: number; ms: number }[];
-  currentStallMs: number;
-  errors: string[];
-  warnings: string[];
-  session?: { hls: string; dash: string; sessionId: string };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
-
-describe.skipIf(skipHere)('local twin end to end in Chromium', () => {
+describe.skipIf(SKIP_HERE)('local twin end to end in Chromium', () => {
   let twin: Twin;
   let browser: Browser;
   let earlyPage: Page;
@@ -126,7 +77,7 @@ describe.skipIf(skipHere)('local twin end to end in Chromium', () => {
     const pages = await Promise.all([minute, minute - 60_000].map(query));
     return pages.flatMap((page) => (page.Items ?? []).map((i) => `${i.minute}:${i.cell} requests=${i.requests} reports=${i.reports} errors=${i.errors}`));
   };
-  const state = (page: Page) => page.evaluate(() => (window as unknown as { __twin: TwinPageState }).__twin);
+  const state = pageState;
 
   /** HTTP statuses of the player's CMCD v2 event reports (POST /v1/cmcd/<token>), per page. */
   const reportStatuses = new WeakMap<Page, number[]>();
@@ -150,7 +101,7 @@ describe.skipIf(skipHere)('local twin end to end in Chromium', () => {
     }, 45_000);
 
   beforeAll(async () => {
-    if (missing.length > 0) throw new Error(`[e2e] cannot run: ${MISSING_TOOLS}`);
+    if (MISSING.length > 0) throw new Error(`[e2e] cannot run: ${MISSING_TOOLS}`);
     // The sample master is cached in <repo>/.twin (generated once); its ingest starts inside startTwin.
     twin = await startTwin({ portBase: portBase(), sampleMaster: true, audience: E2E_AUDIENCE });
     // playwright gives every launch a fresh temporary profile, so no state carries over between runs.

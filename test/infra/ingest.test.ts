@@ -95,6 +95,26 @@ describe('ingest pipeline infrastructure', () => {
     });
   });
 
+  it('runs submit-job at most three times per upload event and tells the handler so (ADR 0025)', () => {
+    const submitJob = Object.entries(synth.template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('IngestSubmitJob'))!;
+    synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: submitJob[0] },
+      MaximumRetryAttempts: 2,
+    });
+    expect((submitJob[1] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables.INVOCATION_ATTEMPTS).toBe('3');
+  });
+
+  it('lets submit-job list the upload bucket (404, not 403, for a missing key) and list MediaConvert jobs (ADR 0023, 0024)', () => {
+    const policies = synth.template.findResources('AWS::IAM::Policy', {
+      Properties: { PolicyName: Match.stringLikeRegexp('IngestSubmitJobRole') },
+    });
+    const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [expect.stringMatching(/Upload/), 'Arn'] } }),
+    );
+    expect(statements).toContainEqual(expect.objectContaining({ Action: ['mediaconvert:Probe', 'mediaconvert:ListJobs'], Resource: '*' }));
+  });
+
   it('gives the ingest handlers a dead-letter queue and bounded retries', () => {
     synth.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ MEDIACONVERT_ROLE_ARN: Match.anyValue() }) },

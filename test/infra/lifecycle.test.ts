@@ -41,6 +41,8 @@ const NOT_ACCOUNT_NAMES = new Set([
   'AWS::DynamoDB::GlobalTable AttributeDefinitions[].AttributeName',
   'AWS::DynamoDB::GlobalTable KeySchema[].AttributeName',
   'AWS::DynamoDB::GlobalTable TimeToLiveSpecification.AttributeName',
+  // An HTTP header the gateway adds on its way to the report API (ADR 0055), not a name in the account.
+  'AWS::CloudFront::Distribution DistributionConfig.Origins[].OriginCustomHeaders[].HeaderName',
 ]);
 
 interface PhysicalName {

@@ -31,7 +31,11 @@ describe('stateful resources keep their logical ids', () => {
 
   it('telemetry stream and keyring secret', () => {
     expect(logicalIds('AWS::Kinesis::Stream')).toEqual([expect.stringMatching(/^TelemetryTelemetryStream[0-9A-F]{8}$/)]);
-    expect(logicalIds('AWS::SecretsManager::Secret')).toEqual([expect.stringMatching(/^KeyringSecret[0-9A-F]{8}$/)]);
+    expect(logicalIds('AWS::SecretsManager::Secret')).toEqual([
+      expect.stringMatching(/^KeyringSecret[0-9A-F]{8}$/),
+      // Holds no data: replacing it rotates the gateway's origin-verify value (ADR 0055).
+      expect.stringMatching(/^TelemetryIngestOriginSecret[0-9A-F]{8}$/),
+    ]);
   });
 
   it('pins the exact ids', () => {
@@ -49,6 +53,7 @@ describe('stateful resources keep their logical ids', () => {
         ],
         "secrets": [
           "KeyringSecret2F72956B",
+          "TelemetryIngestOriginSecret5F9B83A1",
         ],
         "streams": [
           "TelemetryTelemetryStream473406FB",

@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AssetHead, newRevision, nextHead } from '../../core/asset-status';
+import { newTakedownRecord } from '../../core/takedown';
 import { CatalogTable } from '../../tables/catalog-table';
 import { type LocalDynamoDb, startLocalDynamoDb, TABLE_SPECS } from '../support/local-dynamodb';
 
@@ -97,6 +98,45 @@ describe('catalog table against dynalite', () => {
       expect((await table.getRevision(key))?.eventPublishedAt).toBe(T1);
       expect(await raw('marked', `rev#${R2}`)).toBeUndefined();
     });
+
+    it('counts submit attempts by compare-and-set: a stale count is refused, as is a revision past RECEIVED', async () => {
+      // Prepare
+      const claimed = { ...upload('attempts'), attempts: 1 };
+      await table.createRevision(claimed);
+      // Act
+      const second = await table.countSubmitAttempt(claimed, T1);
+      const stale = await table.countSubmitAttempt(claimed, T1);
+      const third = await table.countSubmitAttempt(second!, T2);
+      await table.advanceRevision(claimed, 'SUBMITTED', T2, {}, 'job-1');
+      const afterSubmit = await table.countSubmitAttempt(third!, T2);
+      // Assess
+      expect([second?.attempts, stale, third?.attempts, afterSubmit]).toEqual([2, undefined, 3, undefined]);
+      expect((await table.getRevision(claimed))?.attempts).toBe(3);
+    });
+
+    it('counts the first attempt of a revision written before attempts were counted', async () => {
+      // Prepare
+      const legacy = upload('legacy-attempts');
+      await table.createRevision(legacy);
+      // Act
+      const counted = await table.countSubmitAttempt(legacy, T1);
+      // Assess
+      expect(counted?.attempts).toBe(1);
+    });
+
+    it('records the start of a submission once and only while RECEIVED', async () => {
+      // Prepare
+      const key = { assetId: 'submitting', revision: R1 };
+      await table.createRevision(upload('submitting'));
+      // Act
+      const first = await table.markSubmitting(key, T1);
+      const again = await table.markSubmitting(key, T2);
+      await table.advanceRevision(key, 'FAILED', T2, { errorReason: 'x' });
+      const late = await table.markSubmitting({ assetId: 'submitting', revision: R2 }, T2);
+      // Assess
+      expect([first?.submittingSince, again, late]).toEqual([T1, undefined, undefined]);
+      expect((await table.getRevision(key))?.submittingSince).toBe(T1);
+    });
   });
 
   describe('head', () => {
@@ -121,11 +161,11 @@ describe('catalog table against dynalite', () => {
       await table.writeHead('head-race', undefined, change(undefined, R1, 'RECEIVED', T0));
       const snapshot = await table.getHead('head-race', { consistent: true });
       // Act
-      const takenDown = await table.markDeleted('head-race', T1);
+      const takenDown = await table.requestTakedown('head-race', newTakedownRecord(T1));
       const stale = await table.writeHead('head-race', snapshot, change(snapshot, R1, 'READY', T2));
       // Assess
       expect([takenDown, stale]).toEqual([true, false]);
-      expect(await raw('head-race', 'asset')).toMatchObject({ status: 'DELETED', deletedAt: T1, updatedAt: T1 });
+      expect(await raw('head-race', 'asset')).toMatchObject({ status: 'TAKEDOWN_PENDING', deletedAt: T1, updatedAt: T1 });
       expect(await raw('head-race', 'asset')).not.toHaveProperty('currentRevision');
     });
 
@@ -145,7 +185,7 @@ describe('catalog table against dynalite', () => {
 
     it('takes down only an asset it knows, and creates nothing for an unknown one', async () => {
       // Act
-      const unknown = await table.markDeleted('ghost', T1);
+      const unknown = await table.requestTakedown('ghost', newTakedownRecord(T1));
       // Assess
       expect(unknown).toBe(false);
       expect(await raw('ghost', 'asset')).toBeUndefined();

@@ -52,4 +52,25 @@ describe('rate-limit table against dynalite', () => {
     expect(firstExpiry).toBe((MINUTE + 2 * 60_000) / 1000 + 3600);
     expect((await counter('s5'))?.expiresAt).toBe(firstExpiry);
   });
+
+  it('grants concurrent reports of one session no more evidence together than the session-minute budget', async () => {
+    // Prepare: eight reports racing, each claiming 30 s and 20 lines of a 60 s / 60 lines budget
+    const report = { lines: 1, budget: 600, claim: { ms: 30_000, lines: 20 }, evidenceBudget: { ms: 60_000, lines: 60 } };
+    // Act
+    const grants = await Promise.all(Array.from({ length: 8 }, () => table.takeReport('s6', MINUTE, report)));
+    // Assess
+    expect(grants.reduce((sum, g) => sum + g!.ms, 0)).toBe(60_000);
+    expect(grants.reduce((sum, g) => sum + g!.lines, 0)).toBe(60);
+  });
+
+  it('remembers the session\'s verified host and last time-interval event across reports', async () => {
+    // Act
+    const first = await table.swapSessionState('s7', { host: 'd1.cloudfront.net', lastT: 1_000 }, MINUTE);
+    const second = await table.swapSessionState('s7', { lastT: 31_000 }, MINUTE + 30_000);
+    const third = await table.swapSessionState('s7', {}, MINUTE + 60_000);
+    // Assess
+    expect(first).toEqual({});
+    expect(second).toEqual({ host: 'd1.cloudfront.net', lastT: 1_000 });
+    expect(third).toEqual({ host: 'd1.cloudfront.net', lastT: 31_000 });
+  });
 });

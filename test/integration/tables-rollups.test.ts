@@ -84,6 +84,34 @@ describe('rollups table against dynalite', () => {
     const cells = await table.readMinute(MINUTE);
     // Assess
     expect(cells.map((c) => c.cell).sort()).toEqual(['cf-a#DE', 'cf-b#US', 'cf-c#FR', 'cf-d#JP']);
-    expect(cells.find((c) => c.cell === 'cf-d#JP')).toEqual({ ...emptyCounters(), requests: 7, cell: 'cf-d#JP', pathway: 'cf-d', country: 'JP', minute: MINUTE });
+    expect(cells.find((c) => c.cell === 'cf-d#JP')).toEqual({
+      ...emptyCounters(),
+      requests: 7,
+      sessions: 0,
+      errorSessions: 0,
+      stallSessions: 0,
+      networks: 0,
+      cell: 'cf-d#JP',
+      pathway: 'cf-d',
+      country: 'JP',
+      minute: MINUTE,
+    });
+  });
+
+  it('unions the session bitmaps, so a redelivery or another shard never counts a session twice, and reads them as counts', async () => {
+    // Prepare: the same two sessions reach the cell from two shards, one of them twice
+    const bits = (...values: number[]) => new Set(values);
+    const withSessions = (n: number, sessions: number[], errors: number[]): CellContribution => ({
+      ...record(n),
+      sessions: { sessions: bits(...sessions), errorSessions: bits(...errors), stallSessions: bits(), networks: bits(7) },
+    });
+    // Act
+    await table.addToCell(cellWrite('cf-e#BR', SHARD_A, [withSessions(1, [11, 12], [12])]), OPTS);
+    await table.addToCell(cellWrite('cf-e#BR', SHARD_A, [withSessions(1, [11, 12], [12])]), OPTS);
+    await table.addToCell(cellWrite('cf-e#BR', SHARD_B, [withSessions(5, [12], [12]), record(6)]), OPTS);
+    const cell = (await table.readMinute(MINUTE)).find((c) => c.cell === 'cf-e#BR')!;
+    // Assess
+    expect(await raw('cf-e#BR')).toMatchObject({ sessionBits: bits(11, 12), errorSessionBits: bits(12), networkBits: bits(7) });
+    expect(cell).toMatchObject({ requests: 3, sessions: 2, errorSessions: 1, stallSessions: 0, networks: 1 });
   });
 });

@@ -3,8 +3,12 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateInitialKeyring } from '../../core/keyring';
-import { COUNTER_NAMES } from '../../core/qoe-aggregate';
+import { minuteStartOf, COUNTER_NAMES } from '../../core/qoe-aggregate';
+import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
 import { signToken } from '../../core/token';
+import { RollupsTable } from '../../tables/rollups-table';
+import { SESSION_MINUTE_BUDGET } from '../../core/cmcd-report';
+import { bitOf, estimateDistinct } from '../../core/session-evidence';
 import { createIngestHandler } from '../../lambdas/cmcd-ingest/index';
 import { createAggregatorHandler } from '../../lambdas/qoe-aggregator/index';
 import { type LocalAws, startLocalAws } from '../../local/aws-servers';
@@ -21,15 +25,23 @@ const SID = '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d';
 const logLines = realtimeLogFixtureLines();
 const bodies = hlsjsCmcdReportBodies();
 const quiet = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+const ORIGIN_SECRET = 'the-gateway-origin-secret';
 const noMetrics = () => ({ addMetric: vi.fn(), publishStoredMetrics: vi.fn(), singleMetric: () => ({ addDimension: vi.fn(), addMetric: vi.fn() }) });
 
-function ingestEvent(token: string, body: string): APIGatewayProxyEventV2 {
+/** A report as the gateway distribution forwards it: the edge's viewer headers and its origin-verify secret. */
+function ingestEvent(token: string, body: string, viewer: { country?: string; asn?: number } = {}): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
     routeKey: 'POST /v1/cmcd/{token}',
     rawPath: `/v1/cmcd/${token}`,
     rawQueryString: '',
-    headers: { 'content-type': 'application/cmcd', 'cloudfront-viewer-country': 'DE', 'cloudfront-viewer-asn': '3320' },
+    headers: {
+      'content-type': 'application/cmcd',
+      'cloudfront-viewer-country': viewer.country ?? 'DE',
+      'cloudfront-viewer-asn': String(viewer.asn ?? 3320),
+      'cloudfront-viewer-address': '198.51.100.20:50123',
+      [ORIGIN_VERIFY_HEADER]: ORIGIN_SECRET,
+    },
     pathParameters: { token },
     body,
     isBase64Encoded: false,
@@ -70,10 +82,10 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
     await aws?.stop();
   });
 
-  async function readStream(): Promise<KinesisStreamEvent> {
-    const { StreamDescription } = await kinesis.send(new DescribeStreamCommand({ StreamName: STREAM }));
+  async function readStream(streamName = STREAM): Promise<KinesisStreamEvent> {
+    const { StreamDescription } = await kinesis.send(new DescribeStreamCommand({ StreamName: streamName }));
     const shardId = StreamDescription!.Shards![0]!.ShardId!;
-    const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
     const { Records } = await kinesis.send(new GetRecordsCommand({ ShardIterator }));
     // The shape the Lambda event source mapping delivers (Lambda developer guide, "Kinesis event").
     return {
@@ -91,7 +103,7 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
         eventName: 'aws:kinesis:record',
         invokeIdentityArn: 'arn:aws:iam::123456789012:role/qoe-aggregator',
         awsRegion: 'eu-west-1',
-        eventSourceARN: `arn:aws:kinesis:eu-west-1:123456789012:stream/${STREAM}`,
+        eventSourceARN: `arn:aws:kinesis:eu-west-1:123456789012:stream/${streamName}`,
       })),
     };
   }
@@ -121,15 +133,18 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
       kinesis,
       ddb,
       keyring: { get: async () => keyring },
+      originSecret: { get: async () => ORIGIN_SECRET, refresh: async () => ORIGIN_SECRET },
       // The deployed defaults (lambdas/cmcd-ingest/config.ts), as the function decodes them at cold start.
-      config: cmcdIngestConfig.decode({ KEYRING_SECRET_ARN: 'keyring', TELEMETRY_STREAM_NAME: STREAM, RATE_LIMIT_TABLE_NAME: RATE }),
+      config: cmcdIngestConfig.decode({ KEYRING_SECRET_ARN: 'keyring', ORIGIN_VERIFY_SECRET_ARN: 'origin', TELEMETRY_STREAM_NAME: STREAM, RATE_LIMIT_TABLE_NAME: RATE }),
       logger: quiet,
       metrics: noMetrics(),
     });
     const token = signToken({ sid: SID, aid: 'big-buck', exp: Math.floor(Date.now() / 1000) + 3600 }, keyring);
     const forged = signToken({ sid: SID, aid: 'big-buck', exp: Math.floor(Date.now() / 1000) + 3600 }, generateInitialKeyring({ kid: 'k1' }));
-    expect((await ingest(ingestEvent(token, bodies[1]!))).statusCode).toBe(204);
-    expect((await ingest(ingestEvent(forged, bodies[1]!))).statusCode).toBe(403);
+    // The fixture's response URL carries the session's token, as a real player's does.
+    const report = bodies[1]!.replace('/TOKEN/', `/${token}/`);
+    expect((await ingest(ingestEvent(token, report))).statusCode).toBe(204);
+    expect((await ingest(ingestEvent(forged, report))).statusCode).toBe(403);
 
     const event = await readStream();
     expect(event.Records).toHaveLength(logLines.length + 2);
@@ -162,5 +177,73 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
     expect(item).toMatchObject({ minute: 1_699_999_980_000, pathway: 'cf-b', country: 'US', expiresAt: 1_699_999_980 + 7 * 86_400 });
     expect(Object.keys(item).filter((k) => k.startsWith('hwm_'))).toEqual(['hwm_shardId-000000000000']);
     expect(item['hwm_shardId-000000000000']).toHaveLength(129);
+  });
+
+  describe('one hostile session among honest ones: its evidence is one bounded session (ADR 0054)', () => {
+    const POISON_STREAM = 'telemetry-poison';
+    const HOST_A = FIXTURE_PATHWAYS[0]!.host;
+    // One fixed receive time: the budgets are per session and receive minute, and the test must not straddle two.
+    const NOW = minuteStartOf(Date.now()) + 30_000;
+    const tokenOf = (sid: string) => signToken({ sid, aid: 'big-buck', exp: Math.floor(NOW / 1000) + 3600 }, keyring);
+    const rr = (sid: string, rc: number) => `e=rr,rc=${rc},ttfb=40,url="https://${HOST_A}/${tokenOf(sid)}/media/big-buck/r1/v720/seg_1.m4s",sid="${sid}"`;
+    const repeat = (n: number, line: string) => Array.from({ length: n }, () => line);
+
+    it('bounds a stall flood, an absurd bsd and a flood of fake 503s, and counts distinct sessions and networks', async () => {
+      // Prepare
+      await aws.createStream(POISON_STREAM, 1);
+      const ingest = createIngestHandler({
+        kinesis,
+        ddb,
+        keyring: { get: async () => keyring },
+        originSecret: { get: async () => ORIGIN_SECRET, refresh: async () => ORIGIN_SECRET },
+        config: cmcdIngestConfig.decode({ KEYRING_SECRET_ARN: 'k', ORIGIN_VERIFY_SECRET_ARN: 'o', TELEMETRY_STREAM_NAME: POISON_STREAM, RATE_LIMIT_TABLE_NAME: RATE }),
+        now: () => NOW,
+        logger: quiet,
+        metrics: noMetrics(),
+      });
+      // Viewers in BR: a cell of its own (the test above writes DE cells of this minute from another stream).
+      const post = async (sid: string, lines: readonly string[], asn: number) => (await ingest(ingestEvent(tokenOf(sid), lines.join('\n'), { asn, country: 'BR' }))).statusCode ?? 0;
+      const honest = Array.from({ length: 20 }, (_, i) => `honest-${i}`);
+      const statuses: number[] = [];
+      for (const [i, sid] of honest.entries()) statuses.push(await post(sid, [rr(sid, 200), `e=t,sta=p,sid="${sid}"`], 100 + i));
+      // 3 POSTs of 200 `e=t,sta=r` lines (the first starts with a response, which verifies the session's pathway)
+      statuses.push(await post('stall-flood', [rr('stall-flood', 200), ...repeat(199, 'e=t,sta=r,sid="stall-flood"')], 666));
+      statuses.push(await post('stall-flood', repeat(200, 'e=t,sta=r,sid="stall-flood"'), 666));
+      statuses.push(await post('stall-flood', repeat(200, 'e=t,sta=r,sid="stall-flood"'), 666));
+      statuses.push(await post('absurd-bsd', [rr('absurd-bsd', 200), 'e=t,sta=r,bsd=(999999999),sid="absurd-bsd"'], 666));
+      for (let i = 0; i < 3; i++) statuses.push(await post('fake-503s', repeat(200, rr('fake-503s', 503)), 666));
+      const aggregate = createAggregatorHandler({
+        ddb,
+        config: { rollupsTableName: ROLLUPS, routingTableName: ROUTING, rollupTtlDays: 7 },
+        logger: quiet,
+        metrics: noMetrics(),
+      });
+
+      // Act: aggregate, then aggregate a redelivery of the same records
+      const event = await readStream(POISON_STREAM);
+      expect((await aggregate(event)).batchItemFailures).toEqual([]);
+      const [cell] = (await new RollupsTable(ddb, ROLLUPS).readMinute(minuteStartOf(NOW))).filter((item) => item.cell === 'cf-a#BR');
+      await aggregate(event);
+      const [again] = (await new RollupsTable(ddb, ROLLUPS).readMinute(minuteStartOf(NOW))).filter((item) => item.cell === 'cf-a#BR');
+
+      // Assess
+      expect(statuses.every((status) => status === 204)).toBe(true);
+      const everyone = [...honest, 'stall-flood', 'absurd-bsd', 'fake-503s'];
+      const distinct = (kind: 'session' | 'network', values: readonly string[]) => estimateDistinct(new Set(values.map((v) => bitOf(kind, v))).size);
+      expect(cell).toMatchObject({
+        sessions: distinct('session', everyone),
+        errorSessions: 1,
+        stallSessions: 1,
+        networks: distinct('network', [...honest.map((_, i) => String(100 + i)), '666']),
+        // one session stalled for the whole minute at most, whatever it claimed; the absurd bsd added nothing
+        stallMs: 60_000,
+        playMs: 20 * 30_000,
+        // the CDN's own error count is untouched by player claims
+        errors: 0,
+      });
+      // each hostile session's lines count up to one session-minute budget, the rest only mark the session
+      expect(cell!.reports).toBeLessThanOrEqual(20 * 2 + 2 * SESSION_MINUTE_BUDGET.lines + 2);
+      expect(again).toEqual(cell);
+    });
   });
 });

@@ -5,6 +5,11 @@ import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontRequestResult
 import { startLocalAws, type LocalAws } from '../../local/aws-servers';
 import { startDistribution, type Distribution } from '../../local/edge/cloudfront-server';
 import { DELIVERY_CORS } from '../../core/identifiers';
+import { resolveLocalhostNames } from '../../local/http-server';
+import { waitFor } from '../support/wait-for';
+
+/** A 25 KB segment: 400 ms at 500 kbit/s. */
+const SEGMENT_2_BYTES = 25_000;
 
 const LOG_FIELDS = ['sc-status', 'cs-uri-stem', 'c-country', 'x-host-header', 'cmcd-session-id', 'cmcd-encoded-bitrate', 'x-edge-result-type'];
 
@@ -43,6 +48,7 @@ describe('twin CloudFront distribution', () => {
       aws.clients.s3.send(new PutObjectCommand({ Bucket: 'origin', Key, Body, ...extra }));
     await put('media/a/r1/seg-0-00001.m4s', 'segment-bytes', { ContentType: 'video/mp4' });
     await put('media/a/r1/live.m3u8', '#EXTM3U', { ContentType: 'application/vnd.apple.mpegurl', CacheControl: 'no-store' });
+    await put('media/a/r1/seg-0-00002.m4s', 'x'.repeat(SEGMENT_2_BYTES), { ContentType: 'video/mp4' });
     cdn = await startDistribution({
       id: 'cf-a',
       origin: { s3: aws.clients.s3, bucket: 'origin', region: aws.region },
@@ -169,6 +175,49 @@ describe('twin CloudFront distribution', () => {
     expect(reset).toBe('reset');
   });
 
+  it('caps each response body at the throughput fault, so a segment takes its size over the cap', async () => {
+    cdn.setFaults({ throughputKbps: 500 });
+    const url = `${cdn.endpoint}/good/media/a/r1/seg-0-00002.m4s`;
+
+    const started = performance.now();
+    const response = await fetch(url);
+    const body = await response.arrayBuffer();
+    const elapsedMs = performance.now() - started;
+
+    expect(response.status).toBe(200);
+    expect(body.byteLength).toBe(SEGMENT_2_BYTES);
+    // 25,000 B at 500 kbit/s is 400 ms, paced in 50 ms slices: the last slice cannot leave before 350 ms
+    // (a few ms less where timers round down). A loaded machine only makes it slower.
+    expect(elapsedMs).toBeGreaterThanOrEqual(300);
+  });
+
+  it('heals by itself after healAfterMs (down, then healed), set through the control API', async () => {
+    const url = `${cdn.endpoint}/good/media/a/r1/seg-0-00001.m4s`;
+    await fetch(`${cdn.endpoint}/__twin/faults`, { method: 'POST', body: JSON.stringify({ down: '503', healAfterMs: 300 }) });
+
+    const whileDown = await fetch(url);
+    const healed = await waitFor('the CDN to heal', async () => {
+      const response = await fetch(url);
+      return response.status === 200 ? response : undefined;
+    }, 10_000, 20);
+
+    expect(whileDown.status).toBe(503);
+    expect(healed.status).toBe(200);
+    expect(cdn.faults).toEqual({});
+  });
+
+  it('lifts only the faults in force: setting faults again restarts the heal clock', async () => {
+    const setAt = performance.now();
+    cdn.setFaults({ down: '503', healAfterMs: 50 });
+    cdn.setFaults({ latencyMs: 1, healAfterMs: 300 });
+
+    await waitFor('the second faults to heal', async () => Object.keys(cdn.faults).length === 0, 10_000, 10);
+    const healedAfterMs = performance.now() - setAt;
+
+    // Had the first timer survived, the latency would have been lifted after 50 ms; timers never fire early.
+    expect(healedAfterMs).toBeGreaterThanOrEqual(250);
+  });
+
   it('writes one real-time log line per request to the stream, in the configured field order, with CMCD', async () => {
     await cdn.flushLogs();
     const shards = await aws.clients.kinesis.send(new ListShardsCommand({ StreamName: 'telemetry' }));
@@ -188,6 +237,47 @@ describe('twin CloudFront distribution', () => {
       '200\t/good/media/a/r1/seg-0-00001.m4s\tFR\tcf-a.cloudfront.twin\ts-42\t3200\tHit\n',
       '403\t/nope/media/a/r1/seg-0-00001.m4s\tUS\tcf-a.cloudfront.twin\ts-43\t-\tError\n',
     ]);
+  });
+});
+
+describe('twin CloudFront distribution faults that need their own distribution', () => {
+  let aws: LocalAws;
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    await aws.createBuckets(['origin']);
+    await aws.clients.s3.send(new PutObjectCommand({ Bucket: 'origin', Key: 'seg.m4s', Body: 'x' }));
+  });
+  afterAll(async () => {
+    await aws?.stop();
+  });
+
+  it('answers the error-rate share of requests with 503, drawing a coin per request', async () => {
+    // Ten requests whose coins are 0.00, 0.10, …, 0.90: at 30 % the first three fail.
+    let draw = 0;
+    const cdn = await startDistribution({ id: 'cf-e', origin: { s3: aws.clients.s3, bucket: 'origin' }, random: () => (draw++ % 10) / 10 });
+    try {
+      cdn.setFaults({ errorRate: 0.3 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) statuses.push((await fetch(`${cdn.endpoint}/seg.m4s`)).status);
+
+      expect(statuses).toEqual([503, 503, 503, 200, 200, 200, 200, 200, 200, 200]);
+    } finally {
+      await cdn.stop();
+    }
+  });
+
+  it('is reached by a *.localhost host name from Node once the process resolves such names', async () => {
+    resolveLocalhostNames();
+    const cdn = await startDistribution({ id: 'cf-h', origin: { s3: aws.clients.s3, bucket: 'origin' } });
+    try {
+      const port = new URL(cdn.endpoint).port;
+      const response = await fetch(`http://cf-h.localhost:${port}/seg.m4s`);
+
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('x');
+    } finally {
+      await cdn.stop();
+    }
   });
 });
 
@@ -219,7 +309,9 @@ describe('twin CloudFront distribution with the platform\'s real-time log config
         line,
         buildPathwayHosts([{ id: 'cf-b', host: 'cf-b.cloudfront.twin', enabled: true, cap: 1 }]),
       );
-      expect(sample).toMatchObject({ source: 'cdn-log', pathway: 'cf-b', country: 'NL', status: 200, sid: 's-9', bitrateKbps: 800 });
+      expect(sample).toMatchObject({ source: 'cdn-log', pathway: 'cf-b', country: 'NL', status: 200, bitrateKbps: 800 });
+      // The session is the path token's (none here), never the client-chosen CMCD sid (ADR 0054).
+      expect(sample.sid).toBeUndefined();
     } finally {
       await aws.stop();
     }

@@ -4,6 +4,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { jobStateChangePattern, matchesEventPattern, uploadCreatedPattern } from '../../core/event-patterns';
 import { startLocalAws, type LocalAws } from '../../local/aws-servers';
 import { LocalEventBus, type BusEvent } from '../../local/event-bus';
+import { decodeNotificationKey } from '../../core/upload-key';
 
 describe('twin event bus', () => {
   let aws: LocalAws;
@@ -27,7 +28,7 @@ describe('twin event bus', () => {
     await aws?.stop();
   });
 
-  it('delivers an upload under uploads/ as an S3 "Object Created" event with the raw key', async () => {
+  it('delivers an upload under uploads/ as an S3 "Object Created" event with the key URL-encoded as S3 does', async () => {
     await aws.clients.s3.send(
       new PutObjectCommand({ Bucket: 'upload-bucket', Key: 'uploads/Big Buck.mov', Body: 'master' }),
     );
@@ -38,8 +39,22 @@ describe('twin event bus', () => {
       source: 'aws.s3',
       'detail-type': 'Object Created',
       resources: ['arn:aws:s3:::upload-bucket'],
-      detail: { bucket: { name: 'upload-bucket' }, object: { key: 'uploads/Big Buck.mov', size: 6 }, reason: 'PutObject' },
+      detail: { bucket: { name: 'upload-bucket' }, object: { key: 'uploads/Big+Buck.mov', size: 6 }, reason: 'PutObject' },
     });
+  });
+
+  it.each([
+    ['uploads/My Movie (Final) + été.mov', 'uploads/My+Movie+%28Final%29+%2B+%C3%A9t%C3%A9.mov'],
+    ['uploads/100% sure/C++ [v2]!.mp4', 'uploads/100%25+sure/C%2B%2B+%5Bv2%5D%21.mp4'],
+    ['uploads/e\u0301te\u0301 ~ it\'s*.mov', 'uploads/e%CC%81te%CC%81+%7E+it%27s%2A.mov'],
+    ['uploads/今晩は.mov', 'uploads/%E4%BB%8A%E6%99%A9%E3%81%AF.mov'],
+  ])('encodes the key %j of a real s3rver upload as %j', async (key, encoded) => {
+    const before = uploads.length;
+    await aws.clients.s3.send(new PutObjectCommand({ Bucket: 'upload-bucket', Key: key, Body: 'master' }));
+    await bus.idle();
+
+    expect(uploads.slice(before).map((event) => (event.detail as { object: { key: string } }).object.key)).toEqual([encoded]);
+    expect(decodeNotificationKey(encoded)).toBe(key);
   });
 
   it('ignores objects outside uploads/ and objects in other buckets', async () => {

@@ -12,6 +12,7 @@ import {
   type JobSettings,
 } from '@aws-sdk/client-mediaconvert';
 import { buildCreateJobRequest, POSTER_PATH } from '../../core/mediaconvert-job';
+import { sourceInfoFromProbe } from '../../core/probe';
 import { startLocalAws, TWIN_CREDENTIALS, type LocalAws } from '../../local/aws-servers';
 import type { BusEvent } from '../../local/event-bus';
 import { startMediaConvertServer, type JobStateChangeDetail, type MediaConvertServer } from '../../local/mediaconvert/server';
@@ -121,6 +122,27 @@ describe('twin MediaConvert', () => {
     expect(result.ProbeResults?.[0]?.Metadata?.FileSize).toBeGreaterThan(0);
   });
 
+  it('answers Probe with the pixel aspect ratio and field order of an anamorphic interlaced master, over the wire', async () => {
+    const path = join(workDir, 'pal.mp4');
+    makeTestMaster(path, { size: '720x576', aspect: '16:9', interlaced: true, seconds: 1, audio: false });
+    await aws.clients.s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'uploads/pal.mp4', Body: readFileSync(path) }));
+
+    const result = await client.send(new ProbeCommand({ InputFiles: [{ FileUrl: 's3://uploads/uploads/pal.mp4' }] }));
+
+    const video = result.ProbeResults?.[0]?.Container?.Tracks?.find((t) => t.TrackType === 'video');
+    expect(video?.VideoProperties).toMatchObject({
+      Width: 720,
+      Height: 576,
+      SampleAspectRatio: { Numerator: 64, Denominator: 45 },
+      DisplayAspectRatio: { Numerator: 16, Denominator: 9 },
+      CodecMetadata: { ScanType: 'interlaced', FieldOrder: 'TopFieldFirst' },
+    });
+    expect(sourceInfoFromProbe(result.ProbeResults?.[0])).toMatchObject({
+      sampleAspectRatio: { numerator: 64, denominator: 45 },
+      scan: { type: 'interlaced', fieldOrder: 'top-first' },
+    });
+  });
+
   it('encodes a job into CMAF at the destination and announces PROGRESSING then COMPLETE', async () => {
     const created = await client.send(
       new CreateJobCommand({
@@ -158,6 +180,10 @@ describe('twin MediaConvert', () => {
       ]),
     );
     expect(hls.match(/#EXT-X-STREAM-INF/g)).toHaveLength(2);
+    // Both rungs in one video adaptation set (ADR 0029), as MediaConvert writes them.
+    const mpd = await (await aws.clients.s3.send(new GetObjectCommand({ Bucket: 'origin', Key: 'media/big-buck/r1/main.mpd' }))).Body!.transformToString();
+    expect(mpd.match(/<AdaptationSet [^>]*contentType="video"/g)).toHaveLength(1);
+    expect(mpd.match(/<Representation [^>]*\swidth=/g)).toHaveLength(2);
     // The probed video duration reaches the encoder: the audio rendition ends with the video.
     const durations = async (name: string) =>
       (await (await aws.clients.s3.send(new GetObjectCommand({ Bucket: 'origin', Key: `media/big-buck/r1/${name}` }))).Body!.transformToString())

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { type CmcdIngestRecord, encodeIngestRecord, SESSION_MINUTE_BUDGET } from '../../core/cmcd-report';
 import { MalformedRecordError } from '../../core/realtime-log';
 import type { PathwayEntry } from '../../core/routing-types';
 
@@ -35,4 +36,21 @@ export function malformedReasonOf(fn: () => unknown): string | undefined {
     throw error;
   }
   return undefined;
+}
+
+/**
+ * A stream record as the ingest writes it, for lines whose verified host is `host` (default: the first
+ * fixture pathway's), at the default interval with a whole session-minute budget unless given.
+ */
+export function ingestRecordText(
+  record: Omit<CmcdIngestRecord, 't' | 'v' | 'vh' | 'iv' | 'gms' | 'gn'> & Partial<Pick<CmcdIngestRecord, 'iv' | 'gms' | 'gn'>> & { readonly host?: string },
+): string {
+  const { host = FIXTURE_PATHWAYS[0]!.host, ...rest } = record;
+  return encodeIngestRecord({
+    iv: 30_000,
+    gms: SESSION_MINUTE_BUDGET.ms,
+    gn: SESSION_MINUTE_BUDGET.lines,
+    ...rest,
+    vh: record.lines.map(() => host),
+  });
 }

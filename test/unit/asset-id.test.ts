@@ -9,7 +9,14 @@ import {
 } from '../../core/asset-id';
 import { isAssetId, isRevision, MAX_ASSET_ID_LENGTH } from '../../core/identifiers';
 import { parsePlaybackPath } from '../../core/playback-paths';
-import { classifyUploadKey, decodeNotificationKey } from '../../core/upload-key';
+import {
+  classifyUploadKey,
+  decodeNotificationKey,
+  encodeNotificationKey,
+  notificationKeyCandidates,
+  unusableKeyReason,
+} from '../../core/upload-key';
+import { seededRandom } from '../support/seeded-random';
 
 describe('assetIdFromKey', () => {
   it.each([
@@ -179,4 +186,69 @@ describe('decodeNotificationKey', () => {
   it('returns a malformed escape undecoded instead of throwing', () => {
     expect(decodeNotificationKey('uploads/100%+done.mov')).toBe('uploads/100% done.mov');
   });
+});
+
+describe('encodeNotificationKey', () => {
+  it.each([
+    ['uploads/red flower.jpg', 'uploads/red+flower.jpg'],
+    ['uploads/My Movie (Final) + été.mov', 'uploads/My+Movie+%28Final%29+%2B+%C3%A9t%C3%A9.mov'],
+    ['uploads/100%/a=b&c;d,e:f@g$h.mov', 'uploads/100%25/a%3Db%26c%3Bd%2Ce%3Af%40g%24h.mov'],
+    ["uploads/it's ~*!.mov", 'uploads/it%27s+%7E%2A%21.mov'],
+    ['uploads/a-b_c.d.mov', 'uploads/a-b_c.d.mov'],
+  ])('writes %j as S3 writes it in events: %j', (key, encoded) => {
+    expect(encodeNotificationKey(key)).toBe(encoded);
+  });
+
+  it('round-trips any key through the decoder (seeded fuzz over ASCII, Latin, CJK, emoji and marks)', () => {
+    // Prepare
+    const random = seededRandom(20261202);
+    const alphabet = [...' +%/()[]!~*\'&=?#:;,.-_azAZ09éÉßø今晩\u0301\u00a0😀\t'];
+    // Act + Assess
+    for (let i = 0; i < 500; i++) {
+      const key = `uploads/${Array.from({ length: 1 + Math.floor(random() * 40) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('')}`;
+      const encoded = encodeNotificationKey(key);
+      expect(encoded, key).toMatch(/^uploads\/[A-Za-z0-9%+._\-/]*$/);
+      expect(decodeNotificationKey(encoded), key).toBe(key);
+      expect(notificationKeyCandidates(encoded)[0], key).toBe(key);
+    }
+  });
+});
+
+describe('notificationKeyCandidates', () => {
+  it('lists the form-decoded, the percent-decoded and the verbatim key, most likely first, without repeats', () => {
+    expect(notificationKeyCandidates('uploads/a+b%20c.mov')).toEqual(['uploads/a b c.mov', 'uploads/a+b c.mov', 'uploads/a+b%20c.mov']);
+    expect(notificationKeyCandidates('uploads/plain.mov')).toEqual(['uploads/plain.mov']);
+    expect(notificationKeyCandidates('uploads/a+b.mov')).toEqual(['uploads/a b.mov', 'uploads/a+b.mov']);
+  });
+
+  it('drops the decoded forms of a key with a malformed escape', () => {
+    expect(notificationKeyCandidates('uploads/100%+done.mov')).toEqual(['uploads/100%+done.mov']);
+    expect(notificationKeyCandidates('uploads/%E9t%E9.mov')).toEqual(['uploads/%E9t%E9.mov']);
+  });
+});
+
+describe('unusableKeyReason', () => {
+  it.each([
+    ['uploads/a\nb.mov', 'U+000A'],
+    ['uploads/a\rb.mov', 'U+000D'],
+    ['uploads/a\u0000b.mov', 'U+0000'],
+    ['uploads/a\u007fb.mov', 'U+007F'],
+    ['uploads/a\u0085b.mov', 'U+0085'],
+    ['uploads/a\u2028b.mov', 'U+2028'],
+    ['uploads/a\u2029b.mov', 'U+2029'],
+  ])('refuses %j, naming %s', (key, codePoint) => {
+    expect(unusableKeyReason(key)).toContain(codePoint);
+  });
+
+  it('refuses a key longer than 1,024 bytes of UTF-8, counting bytes, not characters', () => {
+    expect(unusableKeyReason(`uploads/${'é'.repeat(508)}`)).toBeUndefined();
+    expect(unusableKeyReason(`uploads/${'é'.repeat(509)}`)).toContain('1026 bytes');
+  });
+
+  it.each(['uploads/My Movie (Final) + été.mov', 'uploads/e\u0301te\u0301.mov', 'uploads/今晩は 🎬.mov', 'uploads/a\u00a0b.mov'])(
+    'accepts %j',
+    (key) => {
+      expect(unusableKeyReason(key)).toBeUndefined();
+    },
+  );
 });

@@ -119,7 +119,7 @@ describe('nextHead', () => {
     const head: AssetHead = {
       assetId: 'a',
       latestRevision: R1,
-      status: 'DELETED',
+      status: 'TAKEDOWN_PENDING',
       currentRevision: R1,
       deletedAt: '2024-05-14T12:00:00.000Z',
     };
@@ -132,7 +132,7 @@ describe('nextHead', () => {
     const head: AssetHead = {
       assetId: 'a',
       latestRevision: R1,
-      status: 'DELETED',
+      status: 'TAKEN_DOWN',
       currentRevision: R1,
       deletedAt: '2024-05-14T12:00:00.000Z',
       version: 5,
@@ -152,7 +152,8 @@ describe('playableRevision', () => {
   it('serves nothing for an unknown asset, one without a READY revision, or a taken-down one', () => {
     expect(playableRevision(undefined)).toBeUndefined();
     expect(playableRevision({ assetId: 'a', status: 'PROGRESSING', latestRevision: R1 })).toBeUndefined();
-    expect(playableRevision({ assetId: 'a', status: 'DELETED', currentRevision: R1 })).toBeUndefined();
+    expect(playableRevision({ assetId: 'a', status: 'TAKEDOWN_PENDING', currentRevision: R1 })).toBeUndefined();
+    expect(playableRevision({ assetId: 'a', status: 'TAKEN_DOWN', currentRevision: R1 })).toBeUndefined();
   });
 });
 

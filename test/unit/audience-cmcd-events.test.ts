@@ -1,6 +1,6 @@
 import { decodeCmcd, type Cmcd } from '@svta/cml-cmcd';
 import { describe, expect, it } from 'vitest';
-import { cmcdEventsToSamples } from '../../core/cmcd-report';
+import { cmcdEventsToSamples, SESSION_MINUTE_BUDGET, verifiedHostsOf } from '../../core/cmcd-report';
 import { buildPathwayHosts } from '../../core/pathway-hosts';
 import { CmcdEventLog, reportBody, type PlayerSnapshot } from '../../local/audience/cmcd-events';
 
@@ -75,14 +75,23 @@ describe('CmcdEventLog', () => {
   });
 
   it('writes reports the ingest turns into samples of the right pathway, time-interval lines included', () => {
-    // Prepare: a batch that starts with a time-interval line (no URL), as the fleet's batches may
+    // Prepare: a batch that starts with a time-interval line (no URL), as the fleet's batches may; the
+    // session's last verified host (the ingest's state, here from an earlier report) attributes it
     const log = new CmcdEventLog({ sessionId: 'sid-1', contentId: 'twin-sample', batchSize: 3 });
     log.timeInterval(T0, PLAYING);
     log.responseReceived({ requestedAt: T0 + 10, url: SEGMENT, status: 503, ttfbMs: 2, ttlbMs: 3, objectType: 'v' }, PLAYING);
     const lines = log.bitrateChange(T0 + 20, PLAYING)!;
     // Act
     const events = reportBody(lines).split('\n').map(decode);
-    const { samples, unattributed } = cmcdEventsToSamples(events, { receivedAt: T0 + 1_000, country: 'US', hosts: HOSTS, intervalMs: 30_000 });
+    const verifiedHosts = verifiedHostsOf(events, (url) => new URL(url).host, new URL(SEGMENT).host).hosts;
+    const { samples, unattributed } = cmcdEventsToSamples(events, {
+      receivedAt: T0 + 1_000,
+      country: 'US',
+      hosts: HOSTS,
+      verifiedHosts,
+      intervalMs: 30_000,
+      grant: SESSION_MINUTE_BUDGET,
+    });
     // Assess
     expect(unattributed).toBe(0);
     expect(samples.map((s) => s.pathway)).toEqual(['cf-b', 'cf-b', 'cf-b']);

@@ -9,7 +9,7 @@ import {
   PlaylistError,
   rungsInFailoverOrder,
   sameVariantOn,
-} from '../../local/audience/hls-playlists';
+} from '../../core/steered-hls-playlists';
 import { ORIGIN_RUNGS, originMultivariant } from '../support/origin-manifests';
 
 const GATEWAY = 'http://127.0.0.1:4580/tok/play/a1/rev/main.m3u8';

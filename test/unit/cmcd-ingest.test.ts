@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseIngestRecord } from '../../core/cmcd-report';
 import { generateInitialKeyring } from '../../core/keyring';
+import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
 import { signToken } from '../../core/token';
 import { createIngestHandler, type IngestConfig } from '../../lambdas/cmcd-ingest/index';
 
@@ -15,6 +16,10 @@ const SID = '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d';
 const keyring = generateInitialKeyring({ nowSeconds: 1_699_990_000, kid: 'k1', key: Buffer.alloc(32, 7) });
 const otherKeyring = generateInitialKeyring({ nowSeconds: 1_699_990_000, kid: 'k1', key: Buffer.alloc(32, 9) });
 const token = signToken({ sid: SID, aid: 'big-buck', exp: NOW_MS / 1000 + 3600 }, keyring);
+const ORIGIN_SECRET = 'gateway-origin-secret-value';
+const BUDGET_KEY = `${SID}#1699999980000`;
+const STATE_KEY = `${SID}#session`;
+const HOST_A = 'd111111abcdef8.cloudfront.net';
 const { bodies } = JSON.parse(readFileSync(new URL('../fixtures/telemetry/hlsjs-cmcd-v2-reports.json', import.meta.url), 'utf8')) as {
   bodies: string[];
 };
@@ -29,6 +34,8 @@ function post(body: string, over: { token?: string; contentType?: string; header
       'content-type': over.contentType ?? 'application/cmcd',
       'cloudfront-viewer-country': 'DE',
       'cloudfront-viewer-asn': '3320',
+      'cloudfront-viewer-address': '198.51.100.20:50123',
+      [ORIGIN_VERIFY_HEADER]: ORIGIN_SECRET,
       ...over.headers,
     },
     pathParameters: { token: over.token ?? token },
@@ -53,11 +60,12 @@ const kinesisMock = mockClient(KinesisClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);
 const config: IngestConfig = { streamName: 'telemetry', rateLimitTableName: 'rate', linesPerSessionMinute: 10 };
 
-function makeHandler(over: Partial<IngestConfig> = {}, ring = keyring) {
+function makeHandler(over: Partial<IngestConfig> = {}, ring = keyring, originSecret: { get(): Promise<string>; refresh(): Promise<string> } = fixedSecret(ORIGIN_SECRET)) {
   return createIngestHandler({
     kinesis: new KinesisClient({ region: 'eu-west-1' }),
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
     keyring: { get: async () => ring },
+    originSecret,
     config: { ...config, ...over },
     now: () => NOW_MS,
     sleep: async () => {},
@@ -66,6 +74,14 @@ function makeHandler(over: Partial<IngestConfig> = {}, ring = keyring) {
     metrics: { addMetric: vi.fn() },
   });
 }
+
+function fixedSecret(value: string) {
+  return { get: async () => value, refresh: async () => value };
+}
+
+/** The stream records of every PutRecords call so far. */
+const putRecords = () =>
+  kinesisMock.commandCalls(PutRecordsCommand).flatMap((call) => call.args[0].input.Records!.map((entry) => parseIngestRecord(Buffer.from(entry.Data!).toString('utf8'))));
 
 const reasonOf = (body: string | undefined) => (JSON.parse(body ?? '{}') as { reason?: string }).reason;
 
@@ -162,7 +178,7 @@ describe('cmcd-ingest handler', () => {
   });
 
   it('answers 429 with Retry-After when the session exceeded its per-minute budget', async () => {
-    ddbMock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    ddbMock.on(UpdateCommand, { Key: { pk: BUDGET_KEY } }).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
 
     const response = await makeHandler()(post(bodies[1]!));
 
@@ -174,12 +190,12 @@ describe('cmcd-ingest handler', () => {
   it('takes the rate budget atomically per session and UTC minute', async () => {
     await makeHandler()(post(bodies[1]!));
 
-    const input = ddbMock.commandCalls(UpdateCommand)[0]!.args[0].input;
+    const input = ddbMock.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key!.pk === BUDGET_KEY)!.args[0].input;
     expect(input).toMatchObject({
       TableName: 'rate',
-      Key: { pk: `${SID}#1699999980000` },
       ConditionExpression: 'attribute_not_exists(#lines) OR #lines <= :room',
-      ExpressionAttributeValues: { ':lines': 4, ':room': 6 },
+      // 4 lines, one 30 s interval of rebuffering claimed as evidence
+      ExpressionAttributeValues: { ':lines': 4, ':room': 6, ':ms': 30_000, ':n': 4 },
     });
   });
 
@@ -210,5 +226,84 @@ describe('cmcd-ingest handler', () => {
 
     expect(response.statusCode).toBe(503);
     expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(3);
+  });
+
+  describe('only through the edge (ADR 0055)', () => {
+    it.each([
+      ['without the origin-verify header', { [ORIGIN_VERIFY_HEADER]: undefined as unknown as string }],
+      ['with a wrong origin-verify value', { [ORIGIN_VERIFY_HEADER]: 'guess' }],
+    ])('refuses a direct request %s with 403 before touching anything', async (_name, headers) => {
+      const event = post(bodies[1]!, { headers });
+      if (event.headers[ORIGIN_VERIFY_HEADER] === undefined) delete event.headers[ORIGIN_VERIFY_HEADER];
+
+      const response = await makeHandler()(event);
+
+      expect(response.statusCode).toBe(403);
+      expect(reasonOf(response.body)).toBe('not-through-edge');
+      expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+      expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+    });
+
+    it('accepts the new value right after a rotation by re-reading the secret once', async () => {
+      const rotated = { get: vi.fn(async () => 'old-value'), refresh: vi.fn(async () => ORIGIN_SECRET) };
+
+      const response = await makeHandler({}, keyring, rotated)(post(bodies[1]!));
+
+      expect(response.statusCode).toBe(204);
+      expect(rotated.refresh).toHaveBeenCalledTimes(1);
+    });
+
+    it('binds an IP-bound token to the address the edge saw, never to the API\'s source IP', async () => {
+      const bound = signToken({ sid: SID, aid: 'big-buck', exp: NOW_MS / 1000 + 3600, ip: '203.0.113.7' }, keyring);
+      const noEdgeAddress = post(bodies[1]!, { token: bound });
+      delete noEdgeAddress.headers['cloudfront-viewer-address'];
+
+      const viaSourceIp = await makeHandler()(noEdgeAddress);
+      const viaEdge = await makeHandler()(post(bodies[1]!, { token: bound, headers: { 'cloudfront-viewer-address': '203.0.113.7:443' } }));
+
+      expect([viaSourceIp.statusCode, reasonOf(viaSourceIp.body)]).toEqual([403, 'ip-mismatch']);
+      expect(viaEdge.statusCode).toBe(204);
+    });
+  });
+
+  describe('verified pathway and evidence budget (ADR 0054)', () => {
+    const ownUrl = `https://${HOST_A}/${token}/media/big-buck/r1/v720/seg_1.m4s`;
+
+    it('verifies a response URL that carries the session\'s own token and remembers its host for the session', async () => {
+      await makeHandler()(post(`e=rr,rc=200,url="${ownUrl}",sid="${SID}"\ne=t,sta=p,sid="${SID}",ts=${NOW_MS}`));
+
+      expect(putRecords()[0]!.vh).toEqual([HOST_A, HOST_A]);
+      const state = ddbMock.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key!.pk === STATE_KEY)!.args[0].input;
+      expect(state.ExpressionAttributeValues).toMatchObject({ ':host': HOST_A, ':lastT': NOW_MS });
+    });
+
+    it('does not take a URL with another session\'s token or a forged one as the pathway', async () => {
+      const otherSession = signToken({ sid: 'other-session', aid: 'big-buck', exp: NOW_MS / 1000 + 3600 }, keyring);
+      const forged = signToken({ sid: SID, aid: 'big-buck', exp: NOW_MS / 1000 + 3600 }, otherKeyring);
+
+      await makeHandler()(
+        post([otherSession, forged].map((t) => `e=rr,rc=503,url="https://${HOST_A}/${t}/media/big-buck/r1/v720/seg_1.m4s",sid="${SID}"`).join('\n')),
+      );
+
+      expect(putRecords()[0]!.vh).toEqual(['', '']);
+    });
+
+    it('attributes a report without a URL (stock hls.js, batch size 1) to the host the session\'s state remembers', async () => {
+      ddbMock.on(UpdateCommand, { Key: { pk: STATE_KEY } }).resolves({ Attributes: { host: HOST_A, lastT: NOW_MS - 10_000 } });
+
+      await makeHandler()(post(`e=t,sta=p,sid="${SID}",ts=${NOW_MS}`));
+
+      // Assess: attributed, and the interval is the gap since the session's previous t event
+      expect(putRecords()[0]).toMatchObject({ vh: [HOST_A], iv: 10_000, gms: 10_000, gn: 1 });
+    });
+
+    it('grants only what is left of the session-minute budget to a later report of the same minute', async () => {
+      // 50 s of the minute's 60 s and 58 of its 60 lines were taken before this report
+      ddbMock.on(UpdateCommand, { Key: { pk: BUDGET_KEY } }).resolves({ Attributes: { lines: 9, evidenceMs: 80_000, evidenceLines: 62 } });
+
+      await makeHandler()(post(`e=t,sta=r,sid="${SID}"`));
+
+      expect(putRecords()[0]).toMatchObject({ gms: 10_000, gn: 0 });
+    });
   });
 });

@@ -254,11 +254,11 @@ describe('job-status', () => {
 
   it('does not bring back an asset taken down while its job was running', async () => {
     // Prepare
-    table.items.set('big-buck|asset', { ...table.head('big-buck'), status: 'DELETED', deletedAt: '2024-05-14T09:25:00.000Z', updatedAt: '2024-05-14T09:25:00.000Z' });
+    table.items.set('big-buck|asset', { ...table.head('big-buck'), status: 'TAKEN_DOWN', deletedAt: '2024-05-14T09:25:00.000Z', updatedAt: '2024-05-14T09:25:00.000Z' });
     // Act
     await handler()(complete());
     // Assess
-    expect(table.head('big-buck')).toMatchObject({ status: 'DELETED' });
+    expect(table.head('big-buck')).toMatchObject({ status: 'TAKEN_DOWN' });
     expect(table.head('big-buck')?.currentRevision).toBeUndefined();
     expect(publishedEvents(eventBridge)).toEqual([expect.objectContaining({ DetailType: 'Asset Ready', Detail: expect.objectContaining({ current: false }) })]);
   });

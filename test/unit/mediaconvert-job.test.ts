@@ -123,6 +123,55 @@ describe('buildCreateJobRequest', () => {
     expect(video[0]!.VideoDescription!.ScalingBehavior).not.toBe('FIT_NO_UPSCALE');
   });
 
+  it('writes square pixels, the rung\'s own rate, GOP and level, and stretches the whole picture onto the rung', () => {
+    const plan = planLadder(SAMPLE_SOURCES.pal576i16x9);
+
+    const [top, , , bottom] = videoOutputs(cmafGroup(buildCreateJobRequest(plan, ctx)));
+
+    expect(top!.VideoDescription).toMatchObject({ Width: 960, Height: 540, ScalingBehavior: 'STRETCH_TO_OUTPUT' });
+    expect(top!.VideoDescription!.CodecSettings!.H264Settings).toMatchObject({
+      ParControl: 'SPECIFIED',
+      ParNumerator: 1,
+      ParDenominator: 1,
+      InterlaceMode: 'PROGRESSIVE',
+      CodecLevel: 'LEVEL_3_1',
+      FramerateNumerator: 25,
+      GopSize: 50,
+    });
+    expect(bottom!.VideoDescription).toMatchObject({ Width: 512, Height: 288 });
+  });
+
+  it('deinterlaces every output of an interlaced source, frame captures included, and no output of a progressive one', () => {
+    const interlaced = buildCreateJobRequest(planLadder(SAMPLE_SOURCES.hd1080i2997), ctx);
+    const progressive = buildCreateJobRequest(planLadder(SAMPLE_SOURCES.hd1080p30Stereo), ctx);
+
+    const outputs = groups(interlaced).flatMap((group) => group.Outputs!).filter((output) => output.VideoDescription);
+    expect(outputs.length).toBeGreaterThan(6);
+    for (const output of outputs) {
+      expect(output.VideoDescription!.VideoPreprocessors!.Deinterlacer).toEqual({ Mode: 'DEINTERLACE', Algorithm: 'INTERPOLATE', Control: 'NORMAL' });
+    }
+    const progressiveOutputs = groups(progressive).flatMap((group) => group.Outputs!);
+    expect(progressiveOutputs.some((output) => output.VideoDescription?.VideoPreprocessors)).toBe(false);
+  });
+
+  it('encodes rungs above 1080p in HEVC (hvc1, Main, the rung\'s level) and the small rungs of 60 fps at 30', () => {
+    const outputs = videoOutputs(cmafGroup(buildCreateJobRequest(planLadder(SAMPLE_SOURCES.uhd4k60), ctx)));
+
+    expect(outputs.map((output) => output.VideoDescription!.CodecSettings!.Codec)).toEqual(['H_265', 'H_265', 'H_264', 'H_264', 'H_264', 'H_264', 'H_264', 'H_264']);
+    expect(outputs[0]!.VideoDescription!.CodecSettings!.H265Settings).toMatchObject({
+      CodecProfile: 'MAIN_MAIN',
+      CodecLevel: 'LEVEL_5_1',
+      WriteMp4PackagingType: 'HVC1',
+      RateControlMode: 'QVBR',
+      MaxBitrate: 16_000_000,
+      FramerateNumerator: 60,
+      GopSize: 120,
+      GopSizeUnits: 'FRAMES',
+      ParControl: 'SPECIFIED',
+    });
+    expect(outputs.at(-1)!.VideoDescription!.CodecSettings!.H264Settings).toMatchObject({ FramerateNumerator: 30, FramerateDenominator: 1, GopSize: 60 });
+  });
+
   it.each([
     [{ inputS3Uri: 'https://example.com/a.mov' }, /inputS3Uri/],
     [{ outputS3Prefix: 's3://origin/media/a/r1' }, /outputS3Prefix/],
@@ -151,18 +200,34 @@ describe('planFromJobSettings', () => {
   });
 
   it('recovers sizes, frame rate, GOP and audio of a per-title job, with bitrates spread within its range', () => {
-    const plan = planLadder(SAMPLE_SOURCES.uhd4k60);
+    const plan = planLadder(SAMPLE_SOURCES.hd1080p30Stereo);
 
     const recovered = planFromJobSettings(buildCreateJobRequest(plan, { ...ctx, perTitle: true }).Settings!);
 
-    expect(recovered.video.map(({ name, width, height }) => ({ name, width, height }))).toEqual(
-      plan.video.map(({ name, width, height }) => ({ name, width, height })),
+    expect(recovered.video.map(({ name, width, height, frameRate, gopFrames }) => ({ name, width, height, frameRate, gopFrames }))).toEqual(
+      plan.video.map(({ name, width, height, frameRate, gopFrames }) => ({ name, width, height, frameRate, gopFrames })),
     );
     expect(recovered.video[0]!.maxBitrate).toBe(plan.video[0]!.maxBitrate);
     expect(recovered.video.at(-1)!.maxBitrate).toBe(plan.video.at(-1)!.maxBitrate);
     const bitrates = recovered.video.map((rung) => rung.maxBitrate);
     expect(bitrates).toEqual([...bitrates].sort((a, b) => b - a));
     expect({ ...recovered, video: plan.video }).toEqual(plan);
+  });
+
+  it('keeps a per-title job of a 4K60 source to the H.264 ladder at the full rate (one base output, one codec)', () => {
+    const plan = planLadder(SAMPLE_SOURCES.uhd4k60);
+
+    const request = buildCreateJobRequest(plan, { ...ctx, perTitle: true });
+
+    const abr = cmafGroup(request).AutomatedEncodingSettings!.AbrSettings!;
+    expect(abr.Rules![0]!.AllowedRenditions!.map(({ Width, Height }) => `${Width}x${Height}`)).toEqual(
+      plan.video.filter((rung) => rung.codec === 'H_264').map((rung) => `${rung.width}x${rung.height}`),
+    );
+    expect(videoOutputs(cmafGroup(request))[0]!.VideoDescription!.CodecSettings!.H264Settings).toMatchObject({
+      CodecLevel: 'AUTO',
+      FramerateNumerator: 60,
+      GopSize: 120,
+    });
   });
 
   it('refuses settings without a CMAF output group', () => {

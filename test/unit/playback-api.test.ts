@@ -61,7 +61,7 @@ describe('playback API: POST /sessions', () => {
   });
 
   it('answers 404 for a taken-down asset', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { assetId: 'a', currentRevision: 'r1', status: 'DELETED' } });
+    dynamo.on(GetCommand).resolves({ Item: { assetId: 'a', currentRevision: 'r1', status: 'TAKEDOWN_PENDING' } });
     expect((await handler(post('{"assetId":"a"}'))).statusCode).toBe(404);
   });
 

@@ -72,6 +72,49 @@ describe('sourceInfoFromProbe', () => {
     expect(source).toMatchObject({ width: 1280, height: 720, frameRate: { numerator: 50, denominator: 1 } });
   });
 
+  it('reads the container\'s pixel aspect ratio of anamorphic PAL, reduced', () => {
+    const pal = withVideo({ Width: 720, Height: 576, SampleAspectRatio: { Numerator: 128, Denominator: 90 } });
+
+    expect(sourceInfoFromProbe(pal).sampleAspectRatio).toEqual({ numerator: 64, denominator: 45 });
+  });
+
+  it('derives the pixel aspect ratio from a display aspect ratio alone (4:3 on 720x480 is 8:9)', () => {
+    const ntsc = withVideo({ Width: 720, Height: 480, DisplayAspectRatio: { Numerator: 4, Denominator: 3 } });
+
+    expect(sourceInfoFromProbe(ntsc).sampleAspectRatio).toEqual({ numerator: 8, denominator: 9 });
+  });
+
+  it('prefers the container\'s declaration over the essence\'s and falls back to the essence', () => {
+    const both = withVideo({
+      Width: 720,
+      Height: 576,
+      SampleAspectRatio: { Numerator: 16, Denominator: 15 },
+      CodecMetadata: { SampleAspectRatio: { Numerator: 64, Denominator: 45 } },
+    });
+    const essenceOnly = withVideo({ Width: 720, Height: 576, CodecMetadata: { DisplayAspectRatio: { Numerator: 16, Denominator: 9 } } });
+
+    expect(sourceInfoFromProbe(both).sampleAspectRatio).toEqual({ numerator: 16, denominator: 15 });
+    expect(sourceInfoFromProbe(essenceOnly).sampleAspectRatio).toEqual({ numerator: 64, denominator: 45 });
+  });
+
+  it('treats square, undeclared and 0:1 aspect ratios as square pixels', () => {
+    for (const declared of [{ Numerator: 1, Denominator: 1 }, { Numerator: 0, Denominator: 1 }, undefined]) {
+      expect(sourceInfoFromProbe(withVideo({ SampleAspectRatio: declared })).sampleAspectRatio).toBeUndefined();
+    }
+  });
+
+  it('reports interlaced video with its field order, and progressive as no scan at all', () => {
+    const tff = withVideo({ CodecMetadata: { ScanType: 'Interlaced', FieldOrder: 'TopFieldFirst' } });
+    const bff = withVideo({ CodecMetadata: { FieldOrder: 'BottomFieldFirst' } });
+    const unordered = withVideo({ CodecMetadata: { ScanType: 'interlaced' } });
+    const progressive = withVideo({ CodecMetadata: { ScanType: 'Progressive' } });
+
+    expect(sourceInfoFromProbe(tff).scan).toEqual({ type: 'interlaced', fieldOrder: 'top-first' });
+    expect(sourceInfoFromProbe(bff).scan).toEqual({ type: 'interlaced', fieldOrder: 'bottom-first' });
+    expect(sourceInfoFromProbe(unordered).scan).toEqual({ type: 'interlaced' });
+    expect(sourceInfoFromProbe(progressive).scan).toBeUndefined();
+  });
+
   it.each<[string, ProbeResult | undefined, RegExp]>([
     ['no result at all', undefined, /does not recognise the file/],
     ['an unrecognised file', { Container: { Tracks: [] }, TrackMappings: [] }, /does not recognise the file/],

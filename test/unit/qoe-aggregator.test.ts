@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand, type UpdateCommandIn
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { encodeIngestRecord } from '../../core/cmcd-report';
+import { ingestRecordText } from '../support/telemetry';
 import { COUNTER_NAMES } from '../../core/qoe-aggregate';
 import { createAggregatorHandler } from '../../lambdas/qoe-aggregator/index';
 
@@ -18,12 +18,12 @@ const REGISTRY = {
 };
 const logLines = readFileSync(new URL('../fixtures/telemetry/realtime-log-lines.tsv', import.meta.url), 'utf8').split('\n').filter(Boolean);
 const [hitA, errorB, hitANextMinute] = logLines as [string, string, string];
-const reportA = encodeIngestRecord({
+const reportA = ingestRecordText({
   rt: 1_700_000_030_000,
   country: 'DE',
   sid: 's1',
   aid: 'big-buck',
-  lines: ['e=t,sta=p,cdn="cf-a",sid="s1",ts=1700000029000', 'e=ps,sta=r,sid="s1",ts=1700000029500'],
+  lines: ['e=t,sta=p,sid="s1",ts=1700000029000', 'e=ps,sta=r,sid="s1",ts=1700000029500'],
 });
 
 function kinesisEvent(records: readonly { data: string; seq: string }[], shard = SHARD): KinesisStreamEvent {
@@ -154,11 +154,11 @@ describe('qoe-aggregator handler', () => {
     // Prepare
     const { metrics, recorded } = metricsSpy();
     const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics });
-    const epochTtfb = encodeIngestRecord({
+    const epochTtfb = ingestRecordText({
       rt: 1_700_000_030_000,
       country: 'DE',
       sid: 'dash-1',
-      lines: ['e=rr,sid="dash-1",cdn="cf-a",rc=200,ttfb=1796182414387', 'e=rr,sid="dash-1",cdn="cf-a",rc=200,ttfb=80'],
+      lines: ['e=rr,sid="dash-1",rc=200,ttfb=1796182414387', 'e=rr,sid="dash-1",rc=200,ttfb=80'],
     });
 
     // Act

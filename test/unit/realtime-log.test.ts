@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { buildPathwayHosts, pathwayOfCdnValue, pathwayOfUrl } from '../../core/pathway-hosts';
+import { generateInitialKeyring } from '../../core/keyring';
 import {
   assetIdOfLoggedPath,
   formatRealtimeLogLine,
+  isRefusedByEdge,
   parseRealtimeLogLine,
+  parseRealtimeLogRecord,
   REALTIME_LOG_FIELDS,
 } from '../../core/realtime-log';
+import { signToken } from '../../core/token';
 import { FIXTURE_PATHWAYS, malformedReasonOf, realtimeLogFixtureLines } from '../support/telemetry';
 
 const hosts = buildPathwayHosts([...FIXTURE_PATHWAYS, { id: 'ext-c', host: 'Video.Example.COM', enabled: false, cap: 0.5 }]);
@@ -54,7 +58,8 @@ describe('parseRealtimeLogLine', () => {
       country: 'DE',
       asn: 3320,
       status: 200,
-      sid: '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d',
+      // the path token's session (the fixture's MAC is zeros: the parser trusts the edge, it does not verify)
+      sid: 's1',
       assetId: 'big-buck',
       ttfbMs: 12,
       bytes: 1_843_200,
@@ -112,6 +117,67 @@ describe('parseRealtimeLogLine', () => {
     ['bad country', fixtureLines[0]!.replace('\tDE\t', '\tGermany\t'), 'bad-c-country'],
   ])('rejects a %s line with a typed reason', (_name, line, reason) => {
     expect(malformedReasonOf(() => parseRealtimeLogLine(line, hosts))).toBe(reason);
+  });
+});
+
+describe('which CDN log lines count', () => {
+  const keyring = generateInitialKeyring({ nowSeconds: 1_699_990_000, kid: 'k1', key: Buffer.alloc(32, 7) });
+  const token = signToken({ sid: 'sess-1', aid: 'big-buck', exp: 1_700_003_600 }, keyring);
+  const logged = (fields: Record<string, string | number>) =>
+    formatRealtimeLogLine({ timestamp: '1700000001.250', 'sc-status': 200, 'x-host-header': 'd111111abcdef8.cloudfront.net', ...fields });
+
+  it('takes the session from the path token the edge verified, never from the client-chosen cmcd-session-id', () => {
+    const line = logged({ 'cs-uri-stem': `/${token}/media/big-buck/r1/v720/seg_1.m4s`, 'cmcd-session-id': 'someone-else' });
+
+    expect(parseRealtimeLogLine(line, hosts)).toMatchObject({ sid: 'sess-1', assetId: 'big-buck' });
+    expect(parseRealtimeLogLine(logged({ 'cmcd-session-id': 'forged' }), hosts).sid).toBeUndefined();
+  });
+
+  it.each([
+    ['the token check\'s 403', 403, 'Error'],
+    ['a response an edge function generated', 200, 'LambdaGeneratedResponse'],
+    ['a CloudFront Function response', 200, 'FunctionGeneratedResponse'],
+    ['a redirect', 301, 'Redirect'],
+    ['an edge error below 500', 404, 'Error'],
+  ])('sets aside %s', (_name, status, resultType) => {
+    const parsed = parseRealtimeLogRecord(logged({ 'sc-status': status, 'x-edge-result-type': resultType, 'cmcd-buffer-starvation': 'true' }), hosts);
+
+    expect(parsed.refused).toBe(true);
+    expect(isRefusedByEdge(status, resultType)).toBe(true);
+  });
+
+  it.each([
+    ['a 503 the CDN served', 503, 'Error'],
+    ['a capacity failure', 503, 'CapacityExceeded'],
+    ['a cache miss', 200, 'Miss'],
+  ])('counts %s', (_name, status, resultType) => {
+    expect(parseRealtimeLogRecord(logged({ 'sc-status': status, 'x-edge-result-type': resultType }), hosts).refused).toBe(false);
+  });
+});
+
+describe('lenient CMCD fields of a log line', () => {
+  const logged = (fields: Record<string, string | number>) =>
+    formatRealtimeLogLine({ timestamp: '1700000001.250', 'sc-status': 503, 'time-taken': '0.250', 'x-host-header': 'd111111abcdef8.cloudfront.net', ...fields });
+
+  it.each([
+    ['a v1 integer', '3000', 3000],
+    ['a v2 inner list', '(3000)', 3000],
+    ['a v2 inner list with parameters', '(3000;v 128;a)', 3000],
+    ['a decimal', '1234.5', 1235],
+  ])('reads %s', (_name, text, expected) => {
+    const parsed = parseRealtimeLogRecord(logged({ 'cmcd-measured-throughput': text, 'cmcd-encoded-bitrate': text }), hosts);
+
+    expect(parsed.sample).toMatchObject({ throughputKbps: expected, bitrateKbps: expected, status: 503 });
+    expect(parsed.implausible).toBe(0);
+  });
+
+  it('drops an unreadable or implausible value and keeps the line with its status', () => {
+    const parsed = parseRealtimeLogRecord(logged({ 'cmcd-measured-throughput': 'fast', 'cmcd-buffer-length': '99999999999', 'cmcd-buffer-starvation': 'maybe' }), hosts);
+
+    expect(parsed.implausible).toBe(3);
+    expect(parsed.sample.status).toBe(503);
+    expect(parsed.sample.throughputKbps).toBeUndefined();
+    expect(parsed.sample.bufferMs).toBeUndefined();
   });
 });
 

@@ -86,7 +86,8 @@ describe('computeRoutingWeights', () => {
     expect(de.spikes).toEqual(['cf-b']);
     expect(de.weights['cf-b']).toBe(DEFAULT_SCORING_PARAMS.explorationFloor);
     expect(de.weights['cf-a'] + de.weights['cf-b'] + de.weights['cf-c']).toBeCloseTo(1, 9);
-    expect(de.reason).toMatch(/^cf-b error rate 20% over 1,200 requests in DE; demoted 0\.33 → 0\.03/);
+    // The fresh window at 12:00:30: the current half minute and the last half of the previous one.
+    expect(de.reason).toMatch(/^cf-b error rate 13% over 1,800 requests vs 0\.0% in DE; demoted 0\.33 → 0\.03/);
     expect(scope(decisions, 'US').weights['cf-b']).toBeGreaterThan(0.3);
   });
 
@@ -159,7 +160,7 @@ describe('computeRoutingWeights', () => {
       weights: { 'cf-a': 0.485, 'cf-b': 0.03, 'cf-c': 0.485 },
       control: { 'cf-b': { cost: 10, direction: -1, changedAt: T0 - 600_000 } },
     };
-    const rollups = healthyMinutes(T0, ['DE']).map((r) => (r.pathway === 'cf-b' ? { ...r, errors: 240 } : r));
+    const rollups = healthyMinutes(T0, ['DE']).map((r) => (r.pathway === 'cf-b' ? { ...r, errors: 600 } : r));
 
     const de = scope(computeRoutingWeights({ pathways: registry(), rollups, previous: new Map([['DE', demoted]]), now: T0 }), 'DE');
 
@@ -176,17 +177,13 @@ describe('computeRoutingWeights', () => {
     expect(de.reason).toMatch(/^cf-b recovered, error rate 0\.0% over 1,200 requests in DE; promoted 0\.03 → 0\.\d\d \(target 0\.33\)/);
   });
 
-  it('does not promote a pathway again within the reversal hold after it was demoted', () => {
+  it('does not promote a pathway again within the reversal hold after it was demoted for cause', () => {
     const previous = new Map([
       [
         'DE',
         {
           weights: { 'cf-a': 0.485, 'cf-b': 0.03, 'cf-c': 0.485 },
-          control: {
-            'cf-a': { cost: 0, direction: 1 as const, changedAt: T0 - 60_000 },
-            'cf-b': { cost: 10, direction: -1 as const, changedAt: T0 - 60_000 },
-            'cf-c': { cost: 0, direction: 1 as const, changedAt: T0 - 60_000 },
-          },
+          control: { 'cf-b': { cost: 10, direction: 1 as const, changedAt: T0 - 60_000, localFailure: true } },
         },
       ],
     ]);
@@ -194,8 +191,8 @@ describe('computeRoutingWeights', () => {
     const de = scope(computeRoutingWeights({ pathways: registry(), rollups: healthyMinutes(T0, ['DE']), previous, now: T0 }), 'DE');
 
     expect(de.changed).toBe(false);
-    expect(de.reason).toBe('cf-a, cf-b, cf-c changed direction too recently in DE; holding');
-    expect(de.control['cf-b'].cost).toBe(0);
+    expect(de.reason).toBe('cf-b demoted too recently in DE to be promoted yet; holding');
+    expect(de.control['cf-b']).toMatchObject({ cost: 10, localFailure: true });
   });
 
   it('does not move weights for a noisy cell below the minimum sample count', () => {
@@ -214,27 +211,12 @@ describe('computeRoutingWeights', () => {
     expect(de.spikes).toEqual([]);
   });
 
-  it('falls back to the global figures of a pathway whose country cell is thin', () => {
-    const now = T0 + 30_000;
-    const rollups = [
-      ...healthyMinutes(now, ['US']).map((r) => (r.pathway === 'cf-b' ? { ...r, errors: 300 } : r)),
-      cell('cf-a', 'DE', T0),
-      cell('cf-b', 'DE', T0, { requests: 20, reports: 1 }),
-      cell('cf-c', 'DE', T0),
-    ];
-
-    const de = scope(computeRoutingWeights({ pathways: registry(), rollups, previous: new Map(), now }), 'DE');
-
-    expect(de.weights['cf-b']).toBe(0.03);
-    expect(de.reason).toContain('cf-b error rate 25% over 1,220 requests (global figures: only 21 samples in DE)');
-  });
-
   it('demotes a pathway whose throughput halved below 10% within a minute of ticks, not at once', () => {
     let previous = new Map([['*', equalState()]]);
     const shares: number[] = [];
     for (let tick = 0; tick < 6; tick++) {
       const now = T0 + tick * 10_000;
-      const rollups = healthyMinutes(now, ['US']).map((r) => (r.pathway === 'cf-a' ? { ...r, throughputKbpsSum: r.throughputCount * 1500 } : r));
+      const rollups = healthyMinutes(now, ['US']).map((r) => ({ ...r, reports: 600, ...(r.pathway === 'cf-a' ? { throughputKbpsSum: r.throughputCount * 1500 } : {}) }));
       const decisions = computeRoutingWeights({ pathways: registry(), rollups, previous, now });
       previous = stateOf(decisions, previous);
       shares.push(previous.get('*')!.weights['cf-a']);
@@ -244,11 +226,11 @@ describe('computeRoutingWeights', () => {
     expect(shares.at(-1)).toBeLessThan(0.1);
     const first = computeRoutingWeights({
       pathways: registry(),
-      rollups: healthyMinutes(T0, ['US']).map((r) => (r.pathway === 'cf-a' ? { ...r, throughputKbpsSum: r.throughputCount * 1500 } : r)),
+      rollups: healthyMinutes(T0, ['US']).map((r) => ({ ...r, reports: 600, ...(r.pathway === 'cf-a' ? { throughputKbpsSum: r.throughputCount * 1500 } : {}) })),
       previous: new Map([['*', equalState()]]),
       now: T0,
     });
-    expect(first[0].reason).toMatch(/^cf-a throughput 1,500 kbps vs best 3,000 kbps globally; demoted 0\.33 → 0\.\d\d \(target 0\.04\)/);
+    expect(first[0].reason).toMatch(/^cf-a throughput 1,500 kbps vs best 3,000 kbps globally; demoted 0\.33 → 0\.\d\d \(target 0\.0\d\)/);
   });
 
   it('honours capacity caps, also when another pathway is demoted', () => {

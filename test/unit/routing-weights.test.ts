@@ -7,6 +7,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createRoutingWeightsHandler, createRoutingWeightsTick, RegistryMissingError } from '../../lambdas/routing-weights';
 import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
 import { FunctionConfigError } from '../../lambdas/shared/function-config';
+import { DEFAULT_SCORING_PARAMS } from '../../core/routing/scoring-params';
 
 const configFromEnvironment = (env: Record<string, string>) => routingWeightsConfig.decode(env);
 
@@ -43,6 +44,7 @@ const quietLogger = new Logger({ logLevel: 'SILENT' });
 const metrics = new Metrics({ namespace: 'test', serviceName: 'routing-weights' });
 
 function seedRollups(deErrorsCfB: number): void {
+  ddbMock.on(QueryCommand).resolves({ Items: [] });
   ddbMock.on(QueryCommand, { ExpressionAttributeValues: { ':minute': MINUTE } }).resolves({
     Items: ['cf-a', 'cf-b', 'cf-c'].flatMap((p) => [rollup(p, 'DE', MINUTE, p === 'cf-b' ? deErrorsCfB : 0), rollup(p, 'US', MINUTE)]),
   });
@@ -56,7 +58,7 @@ describe('routing-weights tick', () => {
     ddbMock.on(GetCommand, { Key: { pk: 'pathways' } }).resolves({ Item: registry });
   });
 
-  it('queries the current and the previous minute of rollups, naming the reserved word "minute"', async () => {
+  it('queries the minutes of the scoring window (late and early records included), naming the reserved word "minute"', async () => {
     seedRollups(0);
     ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
     ddbMock.on(PutCommand).resolves({});
@@ -64,7 +66,9 @@ describe('routing-weights tick', () => {
     await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
 
     const queries = ddbMock.commandCalls(QueryCommand).map((c) => c.args[0].input);
-    expect(queries.map((q) => q.ExpressionAttributeValues?.[':minute']).sort()).toEqual([MINUTE - 60_000, MINUTE]);
+    const { windowMinutes, clockSkewMinutes } = DEFAULT_SCORING_PARAMS;
+    const expected = Array.from({ length: windowMinutes + clockSkewMinutes }, (_, i) => MINUTE + (i - windowMinutes + 1) * 60_000);
+    expect(queries.map((q) => q.ExpressionAttributeValues?.[':minute']).sort()).toEqual(expected);
     expect(queries[0]).toMatchObject({ TableName: 'Rollups', KeyConditionExpression: '#minute = :minute', ExpressionAttributeNames: { '#minute': 'minute' } });
   });
 
@@ -95,7 +99,7 @@ describe('routing-weights tick', () => {
     expect(de.ConditionExpression).toBe('#version = :version');
     expect(de.ExpressionAttributeValues).toEqual({ ':version': 4 });
     expect(de.Item).toMatchObject({ scope: 'DE', version: 5, weights: { 'cf-b': 0.03 } });
-    expect(de.Item?.reason).toMatch(/^cf-b error rate 20% over 1,200 requests in DE; demoted 0\.33 → 0\.03/);
+    expect(de.Item?.reason).toMatch(/^cf-b error rate 20% over 1,200 requests vs 0\.0% in DE; demoted 0\.33 → 0\.03/);
     expect(ddbMock.commandCalls(PutCommand).some((c) => c.args[0].input.Item?.pk === 'weights#US')).toBe(false);
   });
 
@@ -238,7 +242,7 @@ describe('routingWeightsConfig', () => {
     expect(() => configFromEnvironment({ ...base, SCORING_PARAMS_JSON: '{oops' })).toThrow(/not valid JSON/);
   });
 
-  it('hands the overridden parameters to the tick: windowMinutes 1 reads only the current minute', async () => {
+  it('hands the overridden parameters to the tick: windowMinutes 1 and no clock skew read only the current minute', async () => {
     // Prepare
     ddbMock.reset();
     vi.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
@@ -246,7 +250,7 @@ describe('routingWeightsConfig', () => {
     seedRollups(0);
     ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
     ddbMock.on(PutCommand).resolves({});
-    const fromEnv = configFromEnvironment({ ROUTING_TABLE_NAME: 'Routing', ROLLUPS_TABLE_NAME: 'Rollups', TICKS: '1', TICK_SECONDS: '10', SCORING_PARAMS_JSON: '{"windowMinutes":1}' });
+    const fromEnv = configFromEnvironment({ ROUTING_TABLE_NAME: 'Routing', ROLLUPS_TABLE_NAME: 'Rollups', TICKS: '1', TICK_SECONDS: '10', SCORING_PARAMS_JSON: '{"windowMinutes":1,"clockSkewMinutes":0}' });
     // Act
     await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, fromEnv)(NOW);
     // Assess

@@ -177,12 +177,13 @@ describe('steering edge handler: /play manifests', () => {
 });
 
 describe('steering edge handler: /steer', () => {
-  it('returns the steering manifest with TTL, RELOAD-URI on the token path and no-store', async () => {
+  it('returns the steering manifest with TTL, RELOAD-URI on the token path carrying the session memory, and no-store', async () => {
     // Prepare
     const { handler } = setup();
     const t = token({ sid: 'sess-9' });
+    const priority = rankPathways('sess-9', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 });
     // Act
-    const res = await handler(originRequest(`/${t}/steer/big-buck`, { querystring: '_HLS_pathway=cf-b&_HLS_throughput=4000000' }));
+    const res = await handler(originRequest(`/${t}/steer/big-buck`, { querystring: `_HLS_pathway=${priority[0]}&_HLS_throughput=4000000` }));
     // Assess
     expect(res.status).toBe('200');
     expect(header(res, 'content-type')).toBe('application/json');
@@ -190,14 +191,32 @@ describe('steering edge handler: /steer', () => {
     expect(JSON.parse(res.body as string)).toEqual({
       VERSION: 1,
       TTL: 10,
-      'RELOAD-URI': `https://${GATEWAY}/${t}/steer/big-buck`,
-      'PATHWAY-PRIORITY': rankPathways('sess-9', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }),
+      'RELOAD-URI': `https://${GATEWAY}/${t}/steer/big-buck?first=${priority[0]}&on=${priority[0]}&kbps=4000`,
+      'PATHWAY-PRIORITY': priority,
     });
+  });
+
+  it('logs what it held and why with each decision when decision logging is on', async () => {
+    const { handler, log } = setup({ logSteeringDecisions: true });
+    const t = token({ sid: 'sess-9' });
+    const [first, second] = rankPathways('sess-9', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 });
+    await handler(originRequest(`/${t}/steer/big-buck`, { querystring: `first=${first}&on=${first}&kbps=4000_4000&_HLS_pathway=${first}&_HLS_throughput=300000` }));
+    expect(log).toHaveBeenLastCalledWith(expect.objectContaining({ message: 'steer', sid: 'sess-9', held: [first], collapsedFrom: first }));
+    expect(log.mock.lastCall?.[0].priority[0]).toBe(second);
+  });
+
+  it('keeps RELOAD-URI bare and the platform order for a request that reports nothing', async () => {
+    const { handler } = setup();
+    const t = token({ sid: 'sess-9' });
+    const res = JSON.parse((await handler(originRequest(`/${t}/steer/big-buck`))).body as string);
+    expect(res['RELOAD-URI']).toBe(`https://${GATEWAY}/${t}/steer/big-buck`);
+    expect(res['PATHWAY-PRIORITY']).toEqual(rankPathways('sess-9', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }));
   });
 
   it('accepts dash.js steering parameters and quoted _HLS_pathway alike', async () => {
     const { handler } = setup();
-    const dash = await handler(originRequest(`/${token()}/steer/big-buck`, { querystring: '_DASH_pathway=%22cf-a%2Ccf-b%22&_DASH_throughput=100%2C' }));
+    // dash.js lists the locations used since its last request; the last one is where it is now.
+    const dash = await handler(originRequest(`/${token()}/steer/big-buck`, { querystring: '_DASH_pathway=%22cf-b%2Ccf-a%22&_DASH_throughput=%2C100' }));
     const hls = await handler(originRequest(`/${token()}/steer/big-buck`, { querystring: '_HLS_pathway=%22cf-a%22' }));
     expect(dash.status).toBe('200');
     expect(JSON.parse(hls.body as string)['PATHWAY-PRIORITY']).toEqual(JSON.parse(dash.body as string)['PATHWAY-PRIORITY']);

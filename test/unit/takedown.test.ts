@@ -1,92 +1,187 @@
-import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { AssetHead, TakedownRecord } from '../../core/asset-status';
 import { createTakedownHandler } from '../../lambdas/takedown';
+import { publishedEvents } from '../support/published-events';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
-const s3 = new S3Client({ region: 'eu-west-1' });
-const cloudfront = new CloudFrontClient({ region: 'us-east-1' });
 const events = new EventBridgeClient({ region: 'eu-west-1' });
-const [dynamo, s3Mock, cfMock, ebMock] = [mockClient(documents), mockClient(s3), mockClient(cloudfront), mockClient(events)];
+const [dynamo, eventBridge] = [mockClient(documents), mockClient(events)];
 
-const handler = createTakedownHandler({
-  documents,
-  s3,
-  cloudfront,
-  events,
-  assetsTableName: 'Assets',
-  originBucketName: 'origin',
-  distributionIds: ['E1', 'E2', 'E3'],
-  eventBusName: 'catalog',
-  now: () => new Date('2026-11-24T09:00:00Z'),
+const NOW = '2026-12-02T09:00:00.000Z';
+const EARLIER = '2026-12-02T08:00:00.000Z';
+const handler = createTakedownHandler({ documents, events, assetsTableName: 'Assets', eventBusName: 'catalog', now: () => new Date(NOW) });
+const request = (method: 'DELETE' | 'GET', assetId: string) =>
+  ({ pathParameters: { assetId }, requestContext: { http: { method } } }) as unknown as APIGatewayProxyEventV2;
+const body = (result: { body?: string }) => JSON.parse(result.body!);
+
+const READY: AssetHead = { assetId: 'big-buck', status: 'READY', latestRevision: 'r1', currentRevision: 'r1', version: 3, updatedAt: EARLIER };
+const PENDING: TakedownRecord = { requestedAt: EARLIER, status: 'PENDING', attempts: 1, deletedObjects: 12, invalidations: { E1: 'I1' } };
+const DONE: TakedownRecord = {
+  requestedAt: EARLIER,
+  status: 'TAKEN_DOWN',
+  attempts: 2,
+  canceledJobs: ['job-2'],
+  jobsSettledAt: EARLIER,
+  deletedObjects: 40,
+  objectsDeletedAt: EARLIER,
+  invalidations: { E1: 'I1', E2: 'I2' },
+  completedAt: '2026-12-02T08:01:00.000Z',
+};
+const takenDown = (record: TakedownRecord): AssetHead => ({
+  ...READY,
+  status: record.status === 'PENDING' ? 'TAKEDOWN_PENDING' : 'TAKEN_DOWN',
+  deletedAt: record.requestedAt,
+  takedown: record,
 });
-const del = (assetId: string) => ({ pathParameters: { assetId } }) as unknown as APIGatewayProxyEventV2;
 
 beforeEach(() => {
-  for (const m of [dynamo, s3Mock, cfMock, ebMock]) m.reset();
-  dynamo.on(GetCommand).resolves({ Item: { assetId: 'big-buck', sk: 'asset', currentRevision: 'r1' } });
+  dynamo.reset();
+  eventBridge.reset();
+  dynamo.on(GetCommand).resolves({ Item: { ...READY, sk: 'asset' } });
   dynamo.on(UpdateCommand).resolves({});
-  cfMock.on(CreateInvalidationCommand).resolves({ Invalidation: { Id: 'I1', Status: 'InProgress', CreateTime: new Date(), InvalidationBatch: undefined } });
-  ebMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
 });
 
-describe('takedown: DELETE /assets/{assetId}', () => {
-  it('marks the asset deleted, deletes every origin object page by page and invalidates every distribution', async () => {
-    s3Mock
-      .on(ListObjectsV2Command)
-      .resolvesOnce({ Contents: [{ Key: 'media/big-buck/r1/main.m3u8' }, { Key: 'media/big-buck/r1/seg1.m4s' }], IsTruncated: true, NextContinuationToken: 't' })
-      .resolvesOnce({ Contents: [{ Key: 'media/big-buck/r2/main.mpd' }], IsTruncated: false });
-    s3Mock.on(DeleteObjectsCommand).resolves({});
+describe('takedown API: DELETE /assets/{assetId}', () => {
+  it('answers 202 at once with the status URL, the asset marked pending and the request on the bus', async () => {
+    // Act
+    const result = await handler(request('DELETE', 'big-buck'));
 
-    const result = await handler(del('big-buck'));
-
+    // Assess
     expect(result.statusCode).toBe(202);
-    expect(JSON.parse(result.body!)).toMatchObject({ assetId: 'big-buck', status: 'DELETED', deletedObjects: 3 });
-    expect(dynamo.commandCalls(UpdateCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({ ':deleted': 'DELETED' });
-    expect(s3Mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix)).toEqual(['media/big-buck/', 'media/big-buck/']);
-    const invalidations = cfMock.commandCalls(CreateInvalidationCommand).map((c) => c.args[0].input);
-    expect(invalidations.map((i) => i.DistributionId)).toEqual(['E1', 'E2', 'E3']);
-    for (const i of invalidations) expect(i.InvalidationBatch!.Paths!.Items).toEqual(['/media/big-buck/*']);
-    expect(JSON.parse(ebMock.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!)).toMatchObject({ assetId: 'big-buck', deletedObjects: 3 });
+    expect(result.headers).toMatchObject({ location: '/assets/big-buck' });
+    expect(body(result)).toEqual({
+      assetId: 'big-buck',
+      status: 'TAKEDOWN_PENDING',
+      latestRevision: 'r1',
+      currentRevision: 'r1',
+      updatedAt: NOW,
+      statusUrl: '/assets/big-buck',
+      takedown: { status: 'PENDING', requestedAt: NOW, attempts: 0, canceledJobs: [], deletedObjects: 0, invalidations: [] },
+    });
+    const write = dynamo.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(write.ExpressionAttributeValues).toMatchObject({ ':pending': 'TAKEDOWN_PENDING', ':at': NOW, ':record': { requestedAt: NOW, status: 'PENDING' } });
+    expect(publishedEvents(eventBridge)).toEqual([
+      expect.objectContaining({ EventBusName: 'catalog', Source: 'streaming.catalog', DetailType: 'Asset Takedown Requested', Detail: { assetId: 'big-buck', requestedAt: NOW } }),
+    ]);
   });
 
-  it('marks the catalog before deleting so no new session is signed mid-takedown', async () => {
+  it('marks the catalog before the request goes out, so no session is signed once the worker runs', async () => {
+    // Prepare
     const order: string[] = [];
     dynamo.on(UpdateCommand).callsFake(() => (order.push('catalog'), {}));
-    s3Mock.on(ListObjectsV2Command).callsFake(() => (order.push('list'), { Contents: [{ Key: 'media/big-buck/r1/a' }], IsTruncated: false }));
-    s3Mock.on(DeleteObjectsCommand).callsFake(() => (order.push('delete'), {}));
-    cfMock.on(CreateInvalidationCommand).callsFake(() => (order.push('invalidate'), { Invalidation: { Id: 'I' } }));
-
-    await handler(del('big-buck'));
-
-    expect(order).toEqual(['catalog', 'list', 'delete', 'invalidate', 'invalidate', 'invalidate']);
+    eventBridge.on(PutEventsCommand).callsFake(() => (order.push('event'), { FailedEntryCount: 0 }));
+    // Act
+    await handler(request('DELETE', 'big-buck'));
+    // Assess
+    expect(order).toEqual(['catalog', 'event']);
   });
 
-  it('fails loudly when S3 reports per-key delete errors, so the operator can retry', async () => {
-    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'media/big-buck/r1/a' }], IsTruncated: false });
-    s3Mock.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: 'media/big-buck/r1/a', Code: 'AccessDenied' }] });
-    await expect(handler(del('big-buck'))).rejects.toThrow(/could not delete 1 objects/);
-    expect(cfMock.commandCalls(CreateInvalidationCommand)).toHaveLength(0);
+  it('answers a repeat while pending with the same status, writes nothing and hands the same takedown to the worker again', async () => {
+    // Prepare
+    dynamo.on(GetCommand).resolves({ Item: { ...takenDown(PENDING), sk: 'asset' } });
+    // Act
+    const result = await handler(request('DELETE', 'big-buck'));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(body(result)).toMatchObject({ status: 'TAKEDOWN_PENDING', takedown: { status: 'PENDING', requestedAt: EARLIER, deletedObjects: 12 } });
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(publishedEvents(eventBridge).map((e) => e.Detail)).toEqual([{ assetId: 'big-buck', requestedAt: EARLIER }]);
   });
 
-  it('answers 404 for an unknown asset and touches nothing', async () => {
+  it('answers a repeat after the takedown finished with its result and starts no work', async () => {
+    // Prepare
+    dynamo.on(GetCommand).resolves({ Item: { ...takenDown(DONE), sk: 'asset' } });
+    // Act
+    const result = await handler(request('DELETE', 'big-buck'));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(body(result).takedown).toEqual({
+      status: 'TAKEN_DOWN',
+      requestedAt: EARLIER,
+      completedAt: '2026-12-02T08:01:00.000Z',
+      attempts: 2,
+      canceledJobs: ['job-2'],
+      deletedObjects: 40,
+      invalidations: [
+        { distributionId: 'E1', invalidationId: 'I1' },
+        { distributionId: 'E2', invalidationId: 'I2' },
+      ],
+    });
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+  });
+
+  it('answers a DELETE that lost the race to a concurrent one like a repeat of the winner', async () => {
+    // Prepare
+    dynamo.on(GetCommand).resolvesOnce({ Item: { ...READY, sk: 'asset' } }).resolves({ Item: { ...takenDown(PENDING), sk: 'asset' } });
+    dynamo.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'taken', $metadata: {} }));
+    // Act
+    const result = await handler(request('DELETE', 'big-buck'));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(body(result).takedown.requestedAt).toBe(EARLIER);
+    expect(publishedEvents(eventBridge).map((e) => e.Detail.requestedAt)).toEqual([EARLIER]);
+  });
+
+  it('starts a new takedown for an asset an upload revived after an earlier one', async () => {
+    // Prepare
+    dynamo.on(GetCommand).resolves({ Item: { ...takenDown(DONE), status: 'PROGRESSING', latestRevision: 'r2', sk: 'asset' } });
+    // Act
+    const result = await handler(request('DELETE', 'big-buck'));
+    // Assess
+    expect(body(result)).toMatchObject({ status: 'TAKEDOWN_PENDING', takedown: { status: 'PENDING', requestedAt: NOW, deletedObjects: 0 } });
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  it('fails the call when EventBridge refuses the request, leaving the takedown pending for the caller to ask again', async () => {
+    // Prepare
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try later' }] });
+    // Act + Assess
+    await expect(handler(request('DELETE', 'big-buck'))).rejects.toThrow(/Asset Takedown Requested not published: InternalFailure/);
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  it('answers 404 for an unknown asset and writes nothing', async () => {
     dynamo.on(GetCommand).resolves({});
-    expect((await handler(del('ghost'))).statusCode).toBe(404);
-    expect(s3Mock.calls()).toHaveLength(0);
+    const result = await handler(request('DELETE', 'ghost'));
+    expect(result.statusCode).toBe(404);
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(eventBridge.calls()).toHaveLength(0);
   });
 
-  it('answers 404 when the asset disappears between read and update', async () => {
-    dynamo.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
-    expect((await handler(del('big-buck'))).statusCode).toBe(404);
-  });
-
-  it('answers 400 for something that is not an asset id', async () => {
-    expect((await handler(del('../etc'))).statusCode).toBe(400);
+  it.each(['../etc', 'Big_Buck', ''])('answers 400 for %j, which is not an asset id, and reads nothing', async (assetId) => {
+    expect((await handler(request('DELETE', assetId))).statusCode).toBe(400);
     expect(dynamo.calls()).toHaveLength(0);
+  });
+});
+
+describe('takedown API: GET /assets/{assetId}', () => {
+  it('shows a pending takedown with its progress so far', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { ...takenDown({ ...PENDING, lastError: { at: NOW, message: 'CloudFront throttled' } }), sk: 'asset' } });
+    const result = await handler(request('GET', 'big-buck'));
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toMatchObject({
+      status: 'TAKEDOWN_PENDING',
+      statusUrl: '/assets/big-buck',
+      takedown: { status: 'PENDING', attempts: 1, deletedObjects: 12, invalidations: [{ distributionId: 'E1', invalidationId: 'I1' }], lastError: { at: NOW, message: 'CloudFront throttled' } },
+    });
+    expect(dynamo.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({ Key: { assetId: 'big-buck', sk: 'asset' }, ConsistentRead: true });
+  });
+
+  it('shows an asset never taken down without a takedown', async () => {
+    const result = await handler(request('GET', 'big-buck'));
+    expect(body(result)).toEqual({ assetId: 'big-buck', status: 'READY', latestRevision: 'r1', currentRevision: 'r1', updatedAt: EARLIER, statusUrl: '/assets/big-buck' });
+  });
+
+  it('answers 404 for an unknown asset and 400 for a bad id', async () => {
+    dynamo.on(GetCommand).resolves({});
+    expect((await handler(request('GET', 'ghost'))).statusCode).toBe(404);
+    expect((await handler(request('GET', 'NOT AN ID'))).statusCode).toBe(400);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The part of HLS (RFC 8216bis) a simulated viewer needs: the multi-pathway multivariant playlist the
- * gateway writes (core/hls-multivariant.ts) and VOD media playlists as the MediaConvert stand-in
+ * The part of HLS (RFC 8216bis) a client of the platform needs (the twin's simulated viewers and
+ * `npm run smoke`): hls-parser 0.16 reads neither PATHWAY-ID nor EXT-X-CONTENT-STEERING, so this is ours. It reads
+ * the multi-pathway multivariant playlist the gateway writes (core/hls-multivariant.ts) and VOD media playlists as the MediaConvert stand-in
  * writes them. Deliberately small and line-based: a viewer parses one multivariant per session and
  * two media playlists per pathway it uses, so cost matters more than covering every tag.
  */

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import type { QoeSample, QoeSessionCounts } from './qoe-types';
+
+/**
+ * Distinct sessions, error sessions, stall sessions and client networks per cell (docs/telemetry.md
+ * "Per-session evidence", ADR 0054), as linear-counting bitmaps (Whang, Vander-Zanden, Taylor 1990):
+ * an element sets bit `hash(element) mod m`, and `m · ln(m / zeros)` estimates how many distinct
+ * elements were seen. Stored as DynamoDB number sets of bit positions, so a write is a set union:
+ * idempotent under any redelivery, and never more than `m` members per set however large the audience.
+ */
+
+/**
+ * Bits per bitmap. 1,024 keeps an item's four sets under ≈ 12 KiB at saturation, is exact enough for a
+ * quorum of a few sessions (two of 10 sessions share a bit with probability ≈ 4 %), within ± 3 % at 1,000
+ * and saturates near `m · ln m` ≈ 7,100, far beyond any quorum.
+ */
+export const SESSION_BITMAP_BITS = 1024;
+
+/** What "all bits set" reads as: the expected count that fills a bitmap (coupon collector, `m · ln m`). */
+export const SATURATED_COUNT = Math.round(SESSION_BITMAP_BITS * Math.log(SESSION_BITMAP_BITS));
+
+export interface SessionBits {
+  readonly sessions: Set<number>;
+  readonly errorSessions: Set<number>;
+  readonly stallSessions: Set<number>;
+  readonly networks: Set<number>;
+}
+
+export const SESSION_BIT_FIELDS: readonly (keyof SessionBits)[] = Object.freeze(['sessions', 'errorSessions', 'stallSessions', 'networks'] as const);
+
+export function emptySessionBits(): SessionBits {
+  return { sessions: new Set(), errorSessions: new Set(), stallSessions: new Set(), networks: new Set() };
+}
+
+/**
+ * The bit of one element. Domain-separated so a session and a network never share a position by design;
+ * SHA-256 because session ids come from the playback API and ASNs are small integers: both must spread evenly.
+ */
+export function bitOf(kind: 'session' | 'network', value: string): number {
+  return createHash('sha256').update(`${kind}:${value}`).digest().readUInt32BE(0) % SESSION_BITMAP_BITS;
+}
+
+/** Linear-counting estimate from the number of set bits; a full bitmap reads as SATURATED_COUNT. */
+export function estimateDistinct(setBits: number): number {
+  if (setBits <= 0) return 0;
+  if (setBits >= SESSION_BITMAP_BITS) return SATURATED_COUNT;
+  return Math.round(SESSION_BITMAP_BITS * Math.log(SESSION_BITMAP_BITS / (SESSION_BITMAP_BITS - setBits)));
+}
+
+export function sessionCountsOf(bits: { readonly [K in keyof SessionBits]: ReadonlySet<number> }): QoeSessionCounts {
+  return {
+    sessions: estimateDistinct(bits.sessions.size),
+    errorSessions: estimateDistinct(bits.errorSessions.size),
+    stallSessions: estimateDistinct(bits.stallSessions.size),
+    networks: estimateDistinct(bits.networks.size),
+  };
+}
+
+/**
+ * 5xx responses and player fatal errors. A player-reported status 0 is "no response received" (CTA-5004-B
+ * `rc`), i.e. the CDN did not answer; a CDN log's 000 is a viewer that hung up.
+ */
+export function isErrorSample(sample: QoeSample): boolean {
+  if (sample.fatalError === true) return true;
+  if (sample.status === undefined) return false;
+  return sample.status >= 500 || (sample.source === 'cmcd' && sample.status === 0);
+}
+
+export function isStallSample(sample: QoeSample): boolean {
+  return sample.starved === true || (sample.stallMs !== undefined && sample.stallMs > 0);
+}
+
+/** Adds one sample's session evidence; a sample without a verified session adds nothing. */
+export function addSessionEvidence(into: SessionBits, sample: QoeSample): SessionBits {
+  if (sample.sid === undefined) return into;
+  const bit = bitOf('session', sample.sid);
+  into.sessions.add(bit);
+  if (isErrorSample(sample)) into.errorSessions.add(bit);
+  if (isStallSample(sample)) into.stallSessions.add(bit);
+  if (sample.asn !== undefined) into.networks.add(bitOf('network', String(sample.asn)));
+  return into;
+}

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { SCENARIOS } from '../../bench/reaction/scenarios';
+
+/**
+ * Issue 9's reaction scenarios on a small world (bench/reaction/scenarios.ts; the full table comes from
+ * `npm run bench -- reaction`). Outcomes only: whether each target is met, never how long the run took.
+ */
+const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
+const SEED = 7;
+
+describe('reaction scenarios on a small world (real aggregation, controller and steering)', () => {
+  it.each(['one-country outage', 'equal degradation', 'hostile sessions'])('%s meets its target', (name) => {
+    const result = scenario(name).run('small', SEED);
+
+    expect(result.pass, `${result.name}: ${result.measured} (target: ${result.target})`).toBe(true);
+  });
+});
