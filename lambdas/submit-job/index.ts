@@ -196,6 +196,12 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
       if (error instanceof InvalidJobContextError) throw new BadUploadError(error.message, 'JOB_REJECTED');
       throw error;
     }
+    // A takedown requested after this upload must not be followed by its encode: the takedown worker
+    // cancels the jobs it finds, and one created after it looked would write the asset back (ADR 0011).
+    const head = await table.getHead(item.assetId, { consistent: true });
+    if (head?.deletedAt !== undefined && item.uploadedAt <= head.deletedAt) {
+      throw new BadUploadError(`the asset was taken down (${head.deletedAt}) before its encode was submitted`, 'TAKEN_DOWN');
+    }
     if (item.submittingSince === undefined && !(await table.markSubmitting(item, now().toISOString()))) {
       const current = await table.getRevision(item);
       if (current && current.status !== 'RECEIVED') throw new RevisionMovedOnError(current.status);

@@ -24,6 +24,7 @@ import { parseMediaPlaylist, parseMultivariant, PlaylistError } from '../../core
 import { CatalogTable } from '../../tables/catalog-table';
 import { RollupsTable } from '../../tables/rollups-table';
 import type { SignedFetch } from './signed-fetch';
+import type { PlaybackSession } from '../../lambdas/playback-api/sessions';
 
 /**
  * The steps of `npm run smoke` (ADR 0013) with their I/O: each proves one promise of the platform through
@@ -82,16 +83,8 @@ export interface SmokeState {
   headBefore?: AssetHead;
   uploadedAt?: number;
   revision?: string;
-  /** The playback API's answer (lambdas/playback-api/sessions.ts `PlaybackSession`). */
-  session?: {
-    readonly sessionId: string;
-    readonly assetId: string;
-    readonly revision: string;
-    readonly hls: string;
-    readonly dash: string;
-    readonly reportUrl: string;
-    readonly expiresAt: string;
-  };
+  /** The playback API's answer. */
+  session?: PlaybackSession;
   /** Pathways the HLS manifest offers, in its order. */
   pathways?: readonly string[];
   /** The variant URL per pathway (from the multivariant playlist). */

@@ -342,6 +342,42 @@ describe('submit-job', () => {
   });
 });
 
+describe('submit-job: a takedown requested before the encode (ADR 0011)', () => {
+  it('submits no job for an upload older than the takedown and fails it with the reason', async () => {
+    // Prepare: the takedown came after the upload but before its (late, e.g. throttled) event was handled.
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    await documents.send(
+      new PutCommand({
+        TableName: config.assetsTableName,
+        Item: { assetId: 'big-buck', sk: 'asset', status: 'TAKEDOWN_PENDING', deletedAt: '2024-05-14T09:30:00.000Z', updatedAt: '2024-05-14T09:30:00.000Z' },
+      }),
+    );
+    // Act
+    const outcome = await handler()(uploaded('uploads/Big Buck.mov'));
+    // Assess
+    expect(outcome).toMatchObject({ outcome: 'failed', assetId: 'big-buck' });
+    expect(mediaConvert.commandCalls(CreateJobCommand)).toHaveLength(0);
+    expect(table.revision('big-buck', REVISION)).toMatchObject({ status: 'FAILED', errorCode: 'TAKEN_DOWN' });
+    expect(table.head('big-buck')).toMatchObject({ status: 'TAKEDOWN_PENDING' });
+  });
+
+  it('submits an upload made after the takedown (it revives the asset)', async () => {
+    // Prepare
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    await documents.send(
+      new PutCommand({
+        TableName: config.assetsTableName,
+        Item: { assetId: 'big-buck', sk: 'asset', status: 'TAKEN_DOWN', deletedAt: '2024-05-14T09:00:00.000Z', updatedAt: '2024-05-14T09:00:05.000Z' },
+      }),
+    );
+    // Act
+    const outcome = await handler()(uploaded('uploads/Big Buck.mov'));
+    // Assess
+    expect(outcome).toMatchObject({ outcome: 'submitted', assetId: 'big-buck' });
+    expect(mediaConvert.commandCalls(CreateJobCommand)).toHaveLength(1);
+  });
+});
+
 describe('submit-job: keys as S3 events carry them (ADR 0023)', () => {
   // [stored key, the key S3 puts in the event (form-encoded), the asset id]
   const VERY_LONG = `uploads/${'A very long title '.repeat(50).trim()}.mov`;
