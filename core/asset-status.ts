@@ -15,6 +15,7 @@
  */
 import { MANIFEST_FILE, originKey } from './playback-paths';
 import { ASSET_FAILED, ASSET_READY, CATALOG_EVENT_SOURCE } from './identifiers';
+import type { DynamicRange } from './media-types';
 
 export const REVISION_STATUSES = ['RECEIVED', 'SUBMITTED', 'PROGRESSING', 'READY', 'FAILED', 'CANCELED'] as const;
 export type RevisionStatus = (typeof REVISION_STATUSES)[number];
@@ -114,6 +115,12 @@ export interface Revision {
   readonly jobId?: string;
   readonly durationMs?: number;
   readonly renditions?: readonly Rendition[];
+  /**
+   * The master's dynamic range, recorded by submit-job from the plan (ADR 0015): PQ and HLG assets
+   * have an HDR ladder (VIDEO-RANGE=PQ|HLG) and a tone-mapped SDR one. Absent on revisions from
+   * before it was recorded and when a retry found the job an earlier attempt created.
+   */
+  readonly dynamicRange?: DynamicRange;
   readonly manifests?: ManifestPaths;
   readonly errorReason?: string;
   readonly errorCode?: string;

@@ -1,5 +1,6 @@
 import { fitsCap, NO_CAP, type RenditionCap } from './device-class';
 import { mediaBaseUrl, type UrlScheme } from './playback-paths';
+import { dynamicRangeOfOutputName } from './dynamic-range';
 import { isPathwayHost, isPathwayId } from './identifiers';
 
 /**
@@ -156,9 +157,11 @@ function compileStreamInf(tag: string, attrs: Attribute[], uri: string | undefin
   let height: number | undefined;
   let bandwidth: number | undefined;
   let hasStableId = false;
+  let hasVideoRange = false;
   let first = true;
   for (const [name, raw] of attrs) {
     if (name === 'PATHWAY-ID') continue;
+    if (name === 'VIDEO-RANGE') hasVideoRange = true;
     parts.push(first ? '' : ',');
     first = false;
     if (name === 'RESOLUTION') {
@@ -184,6 +187,13 @@ function compileStreamInf(tag: string, attrs: Attribute[], uri: string | undefin
     }
   }
   if (bandwidth === undefined || !Number.isFinite(bandwidth)) throw new InvalidOriginPlaylistError(`${tag} without BANDWIDTH`);
+  // RFC 8216bis VIDEO-RANGE (required by Apple's authoring spec for HDR): every video variant says
+  // whether it is SDR, PQ or HLG, so players that cannot show HDR pick from the SDR variants. An
+  // origin's own is kept; otherwise the rung name in the URI tells it (core/dynamic-range.ts, ADR 0016).
+  const variantUri = uri ?? attrs.find(([name]) => name === 'URI')?.[1];
+  if (!hasVideoRange && width !== undefined && variantUri !== undefined) {
+    parts.push(`,VIDEO-RANGE=${dynamicRangeOfOutputName(unquoted(variantUri))}`);
+  }
   // The same STABLE-VARIANT-ID on every pathway tells players the variants are interchangeable.
   if (!hasStableId) parts.push(`,STABLE-VARIANT-ID="${tag.startsWith('#EXT-X-I-FRAME') ? 'i' : 'v'}${index}"`);
   parts.push(',PATHWAY-ID="', PID, '"\n');

@@ -7,9 +7,11 @@
  * sizes and the bitrate range, because MediaConvert itself picks the bitrates: the twin gets the
  * sizes exactly and bitrates spread geometrically between the range's ends.
  */
-import type { AutomatedAbrSettings, JobSettings, Output, VideoDescription } from '@aws-sdk/client-mediaconvert';
-import type { AudioRung, LadderPlan, VideoCodec, VideoRung } from './media-types';
+import type { AutomatedAbrSettings, CaptionSelector, JobSettings, Output, VideoDescription } from '@aws-sdk/client-mediaconvert';
+import type { AudioRung, DynamicRange, LadderPlan, SubtitleRendition, VideoCodec, VideoRung } from './media-types';
+import { dynamicRangeOfOutputName } from './dynamic-range';
 import { codecLevelFor, rungNameForShortSide } from './ladder';
+import { normaliseLanguage } from './renditions';
 
 export class UnrecognisedJobSettingsError extends Error {
   override readonly name = 'UnrecognisedJobSettingsError';
@@ -20,7 +22,7 @@ const stripModifier = (output: Output): string | undefined => output.NameModifie
 /** The codec-independent part of an H.264 or HEVC output's settings, as the builder writes both. */
 interface VideoCodecSettings {
   readonly codec: VideoCodec;
-  readonly profile: 'HIGH' | 'MAIN';
+  readonly profile: 'HIGH' | 'MAIN' | 'MAIN10';
   readonly level?: string;
   readonly maxBitrate?: number;
   readonly qvbrQualityLevel?: number;
@@ -36,7 +38,10 @@ function videoCodecOf(description: VideoDescription | undefined): VideoCodecSett
   const { FramerateNumerator: numerator, FramerateDenominator: denominator } = settings;
   return {
     codec: codec.Codec as VideoCodec,
-    profile: codec.Codec === 'H_264' && codec.H264Settings?.CodecProfile === 'MAIN' ? 'MAIN' : codec.Codec === 'H_264' ? 'HIGH' : 'MAIN',
+    profile:
+      codec.Codec === 'H_264'
+        ? codec.H264Settings?.CodecProfile === 'MAIN' ? 'MAIN' : 'HIGH'
+        : codec.H265Settings?.CodecProfile?.startsWith('MAIN10') ? 'MAIN10' : 'MAIN',
     level: settings.CodecLevel,
     maxBitrate: settings.MaxBitrate,
     qvbrQualityLevel: settings.QvbrSettings?.QvbrQualityLevel,
@@ -55,6 +60,17 @@ function timingOf(settings: VideoCodecSettings, where: string): { frameRate: { n
   return { frameRate: settings.frameRate, gopFrames: settings.gopFrames };
 }
 
+/** Whether an output converts an HDR source to SDR (the builder's tone mapping, ADR 0015). */
+const isToneMapped = (description: VideoDescription | undefined): boolean =>
+  description?.VideoPreprocessors?.ColorCorrector?.ColorSpaceConversion === 'FORCE_709' &&
+  description.VideoPreprocessors.ColorCorrector.HdrToSdrToneMapper !== undefined;
+
+/** An HDR rung: 10-bit HEVC, not converted to SDR, named `<p>p-pq|hlg` by the builder. */
+function hdrRangeOf(output: Output, settings: VideoCodecSettings): DynamicRange {
+  if (settings.profile !== 'MAIN10' || isToneMapped(output.VideoDescription)) return 'SDR';
+  return dynamicRangeOfOutputName(stripModifier(output) ?? '');
+}
+
 function videoRungFromOutput(output: Output, index: number): VideoRung {
   const description = output.VideoDescription!;
   const settings = videoCodecOf(description)!;
@@ -65,6 +81,7 @@ function videoRungFromOutput(output: Output, index: number): VideoRung {
     throw new UnrecognisedJobSettingsError(`${where} is not QVBR with MaxBitrate and a quality level`);
   }
   const { frameRate, gopFrames } = timingOf(settings, where);
+  const dynamicRange = hdrRangeOf(output, settings);
   return {
     name: stripModifier(output) ?? rungNameForShortSide(Math.min(Width, Height)),
     codec: settings.codec,
@@ -79,6 +96,7 @@ function videoRungFromOutput(output: Output, index: number): VideoRung {
       settings.level && settings.level !== 'AUTO'
         ? settings.level
         : codecLevelFor(settings.codec, Width, Height, frameRate, settings.maxBitrate),
+    ...(dynamicRange !== 'SDR' ? { dynamicRange } : {}),
   };
 }
 
@@ -113,16 +131,51 @@ function videoRungsFromAutomatedAbr(abr: AutomatedAbrSettings, base: VideoCodecS
 }
 
 function audioRungFromOutput(output: Output, index: number): AudioRung | undefined {
-  const aac = output.AudioDescriptions?.[0]?.CodecSettings?.AacSettings;
-  if (!aac) return undefined;
-  if (!aac.Bitrate) throw new UnrecognisedJobSettingsError(`CMAF output ${index} has AAC without a Bitrate`);
-  const channels = aac.CodingMode === 'CODING_MODE_1_0' ? 1 : 2;
+  const description = output.AudioDescriptions?.[0];
+  const aac = description?.CodecSettings?.AacSettings;
+  const eac3 = description?.CodecSettings?.Eac3Settings;
+  if (!description || (!aac && !eac3)) return undefined;
+  const bitrate = aac?.Bitrate ?? eac3?.Bitrate;
+  if (!bitrate) throw new UnrecognisedJobSettingsError(`CMAF output ${index} has audio without a Bitrate`);
+  const channels = eac3 ? 6 : aac?.CodingMode === 'CODING_MODE_1_0' ? 1 : 2;
+  const selector = /^Audio Selector (\d+)$/.exec(description.AudioSourceName ?? '');
+  const trackType = output.ContainerSettings?.CmfcSettings?.AudioTrackType;
+  const sourceChannels = description.RemixSettings?.ChannelsIn;
   return {
-    name: stripModifier(output) ?? `aac-${channels === 1 ? 'mono' : 'stereo'}-${aac.Bitrate / 1000}k`,
-    bitrate: aac.Bitrate,
+    name: stripModifier(output) ?? (eac3 ? `eac3-5.1-${bitrate / 1000}k` : `aac-${channels === 1 ? 'mono' : 'stereo'}-${bitrate / 1000}k`),
+    bitrate,
     channels,
     sampleRate: 48000,
+    codec: eac3 ? 'EAC3' : 'AAC',
+    language: normaliseLanguage(description.CustomLanguageCode ?? description.LanguageCode),
+    sourceTrack: selector ? Number(selector[1]) : 1,
+    ...(sourceChannels ? { sourceChannels } : eac3 ? { sourceChannels: 6 } : {}),
+    isDefault: trackType === 'ALTERNATE_AUDIO_AUTO_SELECT_DEFAULT',
   };
+}
+
+const SIDECAR_FORMATS: Readonly<Record<string, 'vtt' | 'srt' | 'scc'>> = { WEBVTT: 'vtt', SRT: 'srt', SCC: 'scc' };
+
+/** Text renditions: the CMAF group's WebVTT outputs and the input caption selectors they name. */
+function subtitlesFromOutputs(outputs: readonly Output[], selectors: Record<string, CaptionSelector>): SubtitleRendition[] {
+  return outputs.flatMap((output, index): SubtitleRendition[] => {
+    const description = output.CaptionDescriptions?.[0];
+    if (!description) return [];
+    const where = `CMAF output ${index}`;
+    if (description.DestinationSettings?.DestinationType !== 'WEBVTT') throw new UnrecognisedJobSettingsError(`${where} has captions that are not WebVTT`);
+    const selector = selectors[description.CaptionSelectorName ?? ''];
+    const source = selector?.SourceSettings;
+    const kind = description.DestinationSettings.WebvttDestinationSettings?.Accessibility === 'ENABLED' ? 'captions' : 'subtitles';
+    const language = normaliseLanguage(description.CustomLanguageCode ?? description.LanguageCode);
+    const name = stripModifier(output) ?? `${kind}-${language}`;
+    if (source?.SourceType === 'EMBEDDED') {
+      return [{ name, language, kind, source: { type: 'embedded', channel: 1 } }];
+    }
+    const format = SIDECAR_FORMATS[source?.SourceType ?? ''];
+    const uri = source?.FileSourceSettings?.SourceFile;
+    if (!format || !uri) throw new UnrecognisedJobSettingsError(`${where} reads captions from an unsupported selector "${description.CaptionSelectorName}"`);
+    return [{ name, language, kind, source: { type: 'sidecar', uri, format } }];
+  });
 }
 
 /**
@@ -143,18 +196,25 @@ export function planFromJobSettings(settings: JobSettings): LadderPlan {
   const video = abr
     ? videoRungsFromAutomatedAbr(abr, videoCodecOf(base.VideoDescription)!)
     : outputs.flatMap((output, index) => (videoCodecOf(output.VideoDescription) ? [videoRungFromOutput(output, index)] : []));
+  const subtitles = subtitlesFromOutputs(outputs, settings.Inputs?.[0]?.CaptionSelectors ?? {});
   const audio = outputs.flatMap((output, index) => {
     const rung = audioRungFromOutput(output, index);
     return rung ? [rung] : [];
   });
 
   const top = video[0]!;
+  // The source's range: the HDR rungs'; a job that only tone-maps (per-title) says "HDR" but not
+  // which — the twin's tone mapper reads the transfer from the file, so PQ stands for either.
+  const hdrRange = video.find((rung) => rung.dynamicRange !== undefined)?.dynamicRange;
+  const dynamicRange = hdrRange ?? (videoOutputs.some((output) => isToneMapped(output.VideoDescription)) ? 'PQ' : undefined);
   return {
     video,
     audio,
+    ...(subtitles.length > 0 ? { subtitles } : {}),
     frameRate: top.frameRate,
     gopSeconds: cmaf.FragmentLength ?? 2,
     segmentSeconds: cmaf.SegmentLength ?? 6,
+    ...(dynamicRange ? { dynamicRange } : {}),
     deinterlace: base.VideoDescription?.VideoPreprocessors?.Deinterlacer !== undefined,
     orientation: top.width > top.height ? 'landscape' : top.width < top.height ? 'portrait' : 'square',
   };

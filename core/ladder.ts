@@ -13,8 +13,13 @@
  * - AWS Elemental MediaConvert user guide, "Guidelines for QVBR settings": quality level 9 for
  *   large screens at 1080p and above, 8 for 720p, 7 and below for small screens; max bitrate as the
  *   ceiling for complex scenes.
- * Decisions: display geometry ADR 0026, codecs and levels ADR 0027, frame rates and deinterlacing ADR 0028.
+ * - Apple's authoring specification §1.6, §1.22: HDR in HEVC Main10 (HDR10 or HLG), every HDR
+ *   variant with an SDR variant of the same content, VIDEO-RANGE on every variant.
+ * Decisions: display geometry ADR 0026, codecs and levels ADR 0027, frame rates and deinterlacing
+ * ADR 0028, HDR and SDR ladders ADR 0015.
  */
+import { type AudioRenditionOptions, planAudioRenditions } from './renditions';
+import { type HdrRange, hdrRungName } from './dynamic-range';
 import type { AudioRung, LadderPlan, Ratio, SourceInfo, VideoCodec, VideoRung } from './media-types';
 
 /** One video rung of a ladder spec: a 16:9 box (transposed for portrait sources) the picture is fitted into. */
@@ -158,6 +163,21 @@ function reduced(rate: Ratio): Ratio {
 
 export function rungNameForShortSide(shortSide: number): string {
   return `${shortSide}p`;
+}
+
+/**
+ * The HDR twin of an SDR rung (ADR 0015): same picture size, rate and GOP, HEVC Main10 (Apple §1.6:
+ * HDR is HEVC), the same QVBR ceiling (HEVC's efficiency pays for the 10 bits), the source's range.
+ */
+function hdrRungOf(rung: VideoRung, range: HdrRange): VideoRung {
+  return {
+    ...rung,
+    name: hdrRungName(rung.name, range),
+    codec: 'H_265',
+    profile: 'MAIN10',
+    level: codecLevelFor('H_265', rung.width, rung.height, rung.frameRate, rung.maxBitrate),
+    dynamicRange: range,
+  };
 }
 
 const isPositiveInteger = (value: number) => Number.isInteger(value) && value > 0;
@@ -341,6 +361,10 @@ export function codecLevelFor(codec: VideoCodec, width: number, height: number, 
  *
  * Codecs (ADR 0027): rungs above 1080p in HEVC, the 1080p-and-below ladder in H.264 High ≤ 4.2.
  *
+ * Dynamic range (ADR 0015): an HDR (PQ or HLG) source gets an HDR ladder in HEVC Main10 that keeps
+ * its transfer function (every size of the SDR ladder, listed first) and the SDR ladder above,
+ * tone-mapped to BT.709 by the encoder, so every player has a complete ladder it can show.
+ *
  * Frame rate (ADR 0028): one standard constant rate for the ladder; rungs up to 432p at half of it
  * when it is above 30 fps. GOPs are a whole number of frames closest to `gopSeconds` and segments
  * hold `segmentSeconds / gopSeconds` GOPs, so every rung switches at the same instants. Interlaced
@@ -348,7 +372,7 @@ export function codecLevelFor(codec: VideoCodec, width: number, height: number, 
  *
  * @throws UnsupportedSourceError when the source cannot be encoded (the reason says why).
  */
-export function planLadder(source: SourceInfo, spec: LadderSpec = STANDARD_LADDER): LadderPlan {
+export function planLadder(source: SourceInfo, spec: LadderSpec = STANDARD_LADDER, options: Partial<AudioRenditionOptions> = {}): LadderPlan {
   validateSource(source);
   const display = displaySize(source);
   const orientation = display.width > display.height ? 'landscape' : display.width < display.height ? 'portrait' : 'square';
@@ -402,23 +426,20 @@ export function planLadder(source: SourceInfo, spec: LadderSpec = STANDARD_LADDE
     );
   }
 
-  const audio: AudioRung[] = !source.hasAudio
-    ? []
-    : source.audioChannels === 1
-      ? spec.audio.map((audioRung) => ({
-          ...audioRung,
-          name: audioRung.name.replace('stereo', 'mono').replace(/\d+k$/, `${audioRung.bitrate / 2000}k`),
-          bitrate: audioRung.bitrate / 2,
-          channels: 1 as const,
-        }))
-      : spec.audio.map((audioRung) => ({ ...audioRung }));
+  // HDR sources: the HDR ladder first, the tone-mapped SDR ladder after (ADR 0015).
+  const sourceRange = source.dynamicRange ?? 'SDR';
+  const hdrVideo = sourceRange === 'SDR' ? [] : video.map((rung) => hdrRungOf(rung, sourceRange));
+
+  // One rendition per audio track with its language, 5.1 downmixed (ADR 0017).
+  const audio: AudioRung[] = planAudioRenditions(source, { surroundAudio: options.surroundAudio ?? false, ...(spec.audio[0] ? { stereo: spec.audio[0] } : {}) });
 
   return {
-    video,
+    video: [...hdrVideo, ...video],
     audio,
     frameRate: video[0]!.frameRate,
     gopSeconds: spec.gopSeconds,
     segmentSeconds: spec.segmentSeconds,
+    ...(sourceRange !== 'SDR' ? { dynamicRange: sourceRange } : {}),
     deinterlace: source.scan?.type === 'interlaced',
     orientation,
   };

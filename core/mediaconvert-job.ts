@@ -7,8 +7,10 @@
  * Every request is checked against the MediaConvert API model by test/contract/.
  */
 import type {
+  AudioDescription,
   AudioSelector,
   AutomatedEncodingSettings,
+  CaptionSelector,
   CreateJobCommandInput,
   H264Settings,
   H265Settings,
@@ -17,7 +19,8 @@ import type {
   VideoDescription,
   VideoPreprocessor,
 } from '@aws-sdk/client-mediaconvert';
-import type { AudioRung, LadderPlan, VideoRung } from './media-types';
+import type { AudioRung, DynamicRange, LadderPlan, SubtitleRendition, VideoRung } from './media-types';
+import { DOWNMIX_5_1_TO_STEREO_DB, UNDETERMINED_LANGUAGE } from './renditions';
 
 export interface JobContext {
   /** The master, `s3://<upload bucket>/uploads/<name>.<ext>`. */
@@ -55,10 +58,19 @@ export const PREVIEW_INTERVAL_SECONDS = 10;
 /** Six hours of previews; MediaConvert stops capturing after MaxCaptures. */
 const PREVIEW_MAX_CAPTURES = (6 * 3600) / PREVIEW_INTERVAL_SECONDS;
 
-/** The only audio selector: MediaConvert's default track pick (first audio track). */
+/** The first track's audio selector (MediaConvert's default track pick); track n has `Audio Selector n`. */
 export const AUDIO_SELECTOR_NAME = 'Audio Selector 1';
-/** HLS GROUP-ID of the audio renditions (CMAF writes audio as alternate renditions). */
+/** HLS GROUP-ID of the AAC renditions (CMAF writes audio as alternate renditions). */
 export const AUDIO_GROUP_ID = 'audio';
+/**
+ * HLS GROUP-ID of the E-AC-3 5.1 renditions: one codec per group, and every video variant is offered
+ * with each group, so a player that cannot decode E-AC-3 keeps the AAC variants (Apple HLS authoring
+ * spec, "Audio"; ADR 0017).
+ */
+export const SURROUND_AUDIO_GROUP_ID = 'audio-ec3';
+/** Caption selector of text rendition n (1-based). */
+export const captionSelectorName = (index: number): string => `Captions Selector ${index}`;
+export const audioSelectorName = (track: number): string => `Audio Selector ${track}`;
 /** Name modifier of the single base video output in per-title (Automated ABR) mode. */
 export const PER_TITLE_VIDEO_NAME_MODIFIER = '_video';
 
@@ -108,7 +120,7 @@ function encodingSettings(perTitle: boolean, rung: VideoRung) {
 
 function h264Settings(perTitle: boolean, rung: VideoRung, withBitrate: boolean): H264Settings {
   return {
-    CodecProfile: rung.profile,
+    CodecProfile: rung.profile === 'MAIN' ? 'MAIN' : 'HIGH',
     // Per-title renditions vary in size: MediaConvert picks each one's level.
     CodecLevel: perTitle ? 'AUTO' : (rung.level as H264Settings['CodecLevel']),
     // Automated ABR picks bitrate and quality per rendition; it requires MULTI_PASS_HQ + QVBR
@@ -120,8 +132,8 @@ function h264Settings(perTitle: boolean, rung: VideoRung, withBitrate: boolean):
 
 function h265Settings(rung: VideoRung): H265Settings {
   return {
-    // MAIN_MAIN: Main profile, Main tier (8-bit SDR); within Apple's Main10 / High tier (§1.6).
-    CodecProfile: 'MAIN_MAIN',
+    // Main tier, Main (8-bit SDR) or Main10 (the HDR rungs, ADR 0015); within Apple's Main10 / High tier (§1.6).
+    CodecProfile: rung.profile === 'MAIN10' ? 'MAIN10_MAIN' : 'MAIN_MAIN',
     CodecLevel: rung.level as H265Settings['CodecLevel'],
     MaxBitrate: rung.maxBitrate,
     QvbrSettings: { QvbrQualityLevel: rung.qvbrQualityLevel },
@@ -136,11 +148,20 @@ function h265Settings(rung: VideoRung): H265Settings {
  * The deinterlacer for interlaced sources (ADR 0028): DEINTERLACE (the source is known to be
  * interlaced; inverse telecine would change the rate the plan fixed), motion-adaptive INTERPOLATE,
  * NORMAL control so frames tagged progressive inside the stream are left alone.
+ *
+ * Colour (ADR 0015): an SDR output of an HDR source (SDR rungs, frame captures) is converted to
+ * BT.709 with MediaConvert's HDR-to-SDR tone mapper; PRESERVE_DETAILS keeps highlight detail
+ * rather than VIBRANT's saturation, the safer default for content we have not seen. HDR rungs get no
+ * conversion: the source's colour description and its HDR10 static metadata pass through
+ * (ColorMetadata INSERT), which FORCE_HDR10 would replace with values we would have to invent.
  */
-function preprocessors(plan: LadderPlan): { VideoPreprocessors?: VideoPreprocessor } {
-  return plan.deinterlace
-    ? { VideoPreprocessors: { Deinterlacer: { Mode: 'DEINTERLACE', Algorithm: 'INTERPOLATE', Control: 'NORMAL' } } }
-    : {};
+function preprocessors(plan: LadderPlan, outputRange: DynamicRange = 'SDR'): { VideoPreprocessors?: VideoPreprocessor } {
+  const toneMapped = (plan.dynamicRange ?? 'SDR') !== 'SDR' && outputRange === 'SDR';
+  const preprocessor: VideoPreprocessor = {
+    ...(plan.deinterlace ? { Deinterlacer: { Mode: 'DEINTERLACE', Algorithm: 'INTERPOLATE', Control: 'NORMAL' } } : {}),
+    ...(toneMapped ? { ColorCorrector: { ColorSpaceConversion: 'FORCE_709', HdrToSdrToneMapper: 'PRESERVE_DETAILS' } } : {}),
+  };
+  return Object.keys(preprocessor).length > 0 ? { VideoPreprocessors: preprocessor } : {};
 }
 
 /**
@@ -158,7 +179,7 @@ function videoDescription(plan: LadderPlan, perTitle: boolean, rung: VideoRung):
     ScalingBehavior: SCALING_BEHAVIOR,
     Sharpness: 50,
     ColorMetadata: 'INSERT',
-    ...preprocessors(plan),
+    ...preprocessors(plan, rung.dynamicRange),
     CodecSettings:
       rung.codec === 'H_265'
         ? { Codec: 'H_265', H265Settings: h265Settings(rung) }
@@ -166,40 +187,139 @@ function videoDescription(plan: LadderPlan, perTitle: boolean, rung: VideoRung):
   };
 }
 
+/**
+ * Video outputs name the audio groups they play with when there is more than one, so MediaConvert
+ * writes every variant once per group (AAC for everyone, E-AC-3 for players that decode it).
+ */
+function videoContainer(plan: LadderPlan): Output['ContainerSettings'] {
+  return plan.audio.some((rung) => rung.codec === 'EAC3')
+    ? { Container: 'CMFC', CmfcSettings: { AudioRenditionSets: `${AUDIO_GROUP_ID},${SURROUND_AUDIO_GROUP_ID}` } }
+    : { Container: 'CMFC' };
+}
+
 function videoOutput(plan: LadderPlan, rung: VideoRung): Output {
   return {
     NameModifier: nameModifierFor(rung),
-    ContainerSettings: { Container: 'CMFC' },
+    ContainerSettings: videoContainer(plan),
     VideoDescription: videoDescription(plan, false, rung),
   };
 }
 
+/** English name of a language for HLS NAME / DASH Label (StreamName allows letters, digits, spaces). */
+export function languageDisplayName(language: string): string {
+  if (language === UNDETERMINED_LANGUAGE) return 'Undetermined';
+  let name: string | undefined;
+  try {
+    name = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' }).of(language);
+  } catch {
+    name = undefined; // a syntactically valid code Intl does not accept
+  }
+  return (name ?? language).replace(/[^\w\s]/g, ' ').replace(/\s+/g, ' ').trim() || language;
+}
+
+/** ITU-R BS.775 Lo/Ro downmix of a 5.1 track into a stereo rung (ADR 0017). */
+function downmix(rung: AudioRung): Pick<AudioDescription, 'RemixSettings'> {
+  if (rung.channels !== 2 || rung.sourceChannels !== 6) return {};
+  return {
+    RemixSettings: {
+      ChannelsIn: 6,
+      ChannelsOut: 2,
+      ChannelMapping: { OutputChannels: DOWNMIX_5_1_TO_STEREO_DB.map((row) => ({ InputChannels: [...row] })) },
+    },
+  };
+}
+
+function audioCodecSettings(rung: AudioRung): AudioDescription['CodecSettings'] {
+  if (rung.codec === 'EAC3') {
+    return {
+      Codec: 'EAC3',
+      Eac3Settings: { Bitrate: rung.bitrate, CodingMode: 'CODING_MODE_3_2', SampleRate: rung.sampleRate, LfeControl: 'LFE', BitstreamMode: 'COMPLETE_MAIN' },
+    };
+  }
+  return {
+    Codec: 'AAC',
+    AacSettings: {
+      CodecProfile: 'LC',
+      CodingMode: rung.channels === 1 ? 'CODING_MODE_1_0' : 'CODING_MODE_2_0',
+      Bitrate: rung.bitrate,
+      SampleRate: rung.sampleRate,
+      RateControlMode: 'CBR',
+      Specification: 'MPEG4',
+    },
+  };
+}
+
 function audioOutput(rung: AudioRung, index: number): Output {
+  const language = rung.language ?? UNDETERMINED_LANGUAGE;
+  const isDefault = rung.isDefault ?? index === 0;
   return {
     NameModifier: nameModifierFor(rung),
     ContainerSettings: {
       Container: 'CMFC',
       CmfcSettings: {
-        AudioGroupId: AUDIO_GROUP_ID,
-        AudioTrackType: index === 0 ? 'ALTERNATE_AUDIO_AUTO_SELECT_DEFAULT' : 'ALTERNATE_AUDIO_AUTO_SELECT',
+        AudioGroupId: rung.codec === 'EAC3' ? SURROUND_AUDIO_GROUP_ID : AUDIO_GROUP_ID,
+        AudioTrackType: isDefault ? 'ALTERNATE_AUDIO_AUTO_SELECT_DEFAULT' : 'ALTERNATE_AUDIO_AUTO_SELECT',
       },
     },
     AudioDescriptions: [
       {
-        AudioSourceName: AUDIO_SELECTOR_NAME,
-        CodecSettings: {
-          Codec: 'AAC',
-          AacSettings: {
-            CodecProfile: 'LC',
-            CodingMode: rung.channels === 1 ? 'CODING_MODE_1_0' : 'CODING_MODE_2_0',
-            Bitrate: rung.bitrate,
-            SampleRate: rung.sampleRate,
-            RateControlMode: 'CBR',
-            Specification: 'MPEG4',
+        AudioSourceName: audioSelectorName(rung.sourceTrack ?? 1),
+        // HLS LANGUAGE / DASH lang: the language the planner found (the file's), never a guess by MediaConvert.
+        LanguageCodeControl: 'USE_CONFIGURED',
+        CustomLanguageCode: language,
+        // HLS NAME / DASH Label.
+        StreamName: `${languageDisplayName(language)}${rung.codec === 'EAC3' ? ' surround' : ''}`,
+        ...downmix(rung),
+        CodecSettings: audioCodecSettings(rung),
+      },
+    ],
+  };
+}
+
+/**
+ * One CMAF output per text rendition, WebVTT (the format HLS requires for subtitles, RFC 8216
+ * §3.5, and that dash.js and Shaka play in DASH). Accessibility ENABLED makes MediaConvert write
+ * `CHARACTERISTICS="public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound"`
+ * and AUTOSELECT for captions, as Apple's HLS authoring spec asks of SDH/CC renditions (ADR 0018).
+ */
+function captionOutput(rendition: SubtitleRendition, index: number): Output {
+  return {
+    NameModifier: nameModifierFor(rendition),
+    CaptionDescriptions: [
+      {
+        CaptionSelectorName: captionSelectorName(index + 1),
+        // The model's pattern here takes letters-only subtags: `es-419` is written as `es`.
+        CustomLanguageCode: /^[A-Za-z]{2,3}(-[A-Za-z-]+)?$/.test(rendition.language) ? rendition.language : rendition.language.split('-')[0],
+        LanguageDescription: `${languageDisplayName(rendition.language)}${rendition.kind === 'captions' ? ' CC' : ''}`,
+        DestinationSettings: {
+          DestinationType: 'WEBVTT',
+          WebvttDestinationSettings: {
+            Accessibility: rendition.kind === 'captions' ? 'ENABLED' : 'DISABLED',
+            StylePassthrough: 'DISABLED',
           },
         },
       },
     ],
+  };
+}
+
+const SIDECAR_SOURCE_TYPES = { vtt: 'WEBVTT', srt: 'SRT', scc: 'SCC' } as const;
+
+function captionSelector(rendition: SubtitleRendition): CaptionSelector {
+  // The selector's CustomLanguageCode only takes three letters; the output carries the language anyway.
+  const language = /^[a-z]{3}$/.test(rendition.language) && rendition.language !== UNDETERMINED_LANGUAGE ? { CustomLanguageCode: rendition.language } : {};
+  if (rendition.source.type === 'embedded') {
+    return {
+      ...language,
+      SourceSettings: {
+        SourceType: 'EMBEDDED',
+        EmbeddedSourceSettings: { Source608ChannelNumber: rendition.source.channel, Convert608To708: 'DISABLED', TerminateCaptions: 'END_OF_INPUT' },
+      },
+    };
+  }
+  return {
+    ...language,
+    SourceSettings: { SourceType: SIDECAR_SOURCE_TYPES[rendition.source.format], FileSourceSettings: { SourceFile: rendition.source.uri } },
   };
 }
 
@@ -253,7 +373,7 @@ function cmafOutputGroup(plan: LadderPlan, ctx: JobContext): OutputGroup {
     ? [
         {
           NameModifier: PER_TITLE_VIDEO_NAME_MODIFIER,
-          ContainerSettings: { Container: 'CMFC' },
+          ContainerSettings: videoContainer(plan),
           // The top H.264 rung's codec settings at the ladder's full rate: the base of every rendition.
           VideoDescription: videoDescription(plan, true, { ...perTitleRungs(plan)[0]!, frameRate: plan.frameRate, gopFrames: gopFramesAt(plan) }),
         },
@@ -284,7 +404,7 @@ function cmafOutputGroup(plan: LadderPlan, ctx: JobContext): OutputGroup {
         ManifestCompression: 'NONE',
       },
     },
-    Outputs: [...videoOutputs, ...plan.audio.map(audioOutput)],
+    Outputs: [...videoOutputs, ...plan.audio.map(audioOutput), ...(plan.subtitles ?? []).map(captionOutput)],
   };
 }
 
@@ -340,14 +460,31 @@ function frameCaptureGroup(plan: LadderPlan, ctx: JobContext): OutputGroup {
 }
 
 /**
+ * One selector per source track the audio rungs use. Track 1 keeps MediaConvert's default pick
+ * (DEFAULT), the others select their track by number.
+ */
+function audioSelectorsFor(plan: LadderPlan): Record<string, AudioSelector> | undefined {
+  const tracks = [...new Set(plan.audio.map((rung) => rung.sourceTrack ?? 1))].sort((a, b) => a - b);
+  if (tracks.length === 0) return undefined;
+  return Object.fromEntries(
+    tracks.map((track) => [
+      audioSelectorName(track),
+      track === 1 ? { DefaultSelection: 'DEFAULT' } : { DefaultSelection: 'NOT_DEFAULT', SelectorType: 'TRACK', Tracks: [track] },
+    ]),
+  );
+}
+
+/**
  * The CreateJob request for `plan`. Throws InvalidJobContextError for malformed S3 locations or an
  * empty idempotency token; the plan is trusted (it comes from planLadder).
  */
 export function buildCreateJobRequest(plan: LadderPlan, ctx: JobContext): CreateJobCommandInput {
   validateContext(ctx);
   if (plan.video.length === 0) throw new InvalidJobContextError('the plan has no video rung');
-  const audioSelectors: Record<string, AudioSelector> | undefined =
-    plan.audio.length > 0 ? { [AUDIO_SELECTOR_NAME]: { DefaultSelection: 'DEFAULT' } } : undefined;
+  const audioSelectors = audioSelectorsFor(plan);
+  const captionSelectors: Record<string, CaptionSelector> | undefined = plan.subtitles?.length
+    ? Object.fromEntries(plan.subtitles.map((rendition, index) => [captionSelectorName(index + 1), captionSelector(rendition)]))
+    : undefined;
   return {
     Role: ctx.roleArn,
     ...(ctx.queueArn ? { Queue: ctx.queueArn } : {}),
@@ -363,6 +500,7 @@ export function buildCreateJobRequest(plan: LadderPlan, ctx: JobContext): Create
           // AUTO applies the container's rotation metadata; the plan's sizes are display sizes.
           VideoSelector: { Rotate: 'AUTO' },
           ...(audioSelectors ? { AudioSelectors: audioSelectors } : {}),
+          ...(captionSelectors ? { CaptionSelectors: captionSelectors } : {}),
         },
       ],
       OutputGroups: [cmafOutputGroup(plan, ctx), frameCaptureGroup(plan, ctx)],

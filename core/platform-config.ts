@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PATHWAY_ID_PATTERN, PATHWAY_ID_RULE } from './identifiers';
 import { EDGE_STACK_SUFFIX } from './physical-names';
+import { MAX_PROVISIONED_SHARDS, MAX_REPORT_SAMPLING_PERCENT, MIN_REPORT_SAMPLING_PERCENT, shardsFor } from './return-path-sizing';
 
 /**
  * The one typed configuration of the platform (README "Configuration" lists every key). `bin/` builds it from the `platform`
@@ -11,6 +12,12 @@ import { EDGE_STACK_SUFFIX } from './physical-names';
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
+/** The two viewer-request token checks a pathway can run (ADR 0033). */
+export const TOKEN_CHECKS = ['cloudfront-function', 'lambda-edge'] as const;
+export type TokenCheck = (typeof TOKEN_CHECKS)[number];
+/** ADR 0034: Lambda@Edge until switching an existing deployment seeds the KeyValueStore by itself. */
+export const DEFAULT_TOKEN_CHECK: TokenCheck = 'lambda-edge';
+
 const deployedPathway = z
   .object({
     id: z.string().regex(PATHWAY_ID_PATTERN, PATHWAY_ID_RULE),
@@ -19,6 +26,12 @@ const deployedPathway = z
     enabled: z.boolean().default(true),
     /** CloudFront price class of this pathway's distribution. */
     priceClass: z.enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All']).default('PriceClass_All'),
+    /**
+     * Which edge code checks this pathway's playback tokens (docs/token.md "Two edge checks", ADR 0033/0034):
+     * a CloudFront Function reading the keyring from CloudFront KeyValueStore, or the Lambda@Edge
+     * `viewer-auth` reading it from Secrets Manager.
+     */
+    tokenCheck: z.enum(TOKEN_CHECKS, { message: `must be one of ${TOKEN_CHECKS.map((c) => `"${c}"`).join(', ')}` }).default(DEFAULT_TOKEN_CHECK),
   })
   .strict();
 
@@ -45,13 +58,40 @@ const platformConfigSchema = z
     ladder: z.enum(['standard', 'compact']).default('standard'),
     /** MediaConvert Automated ABR (per-title) instead of the fixed ladder's bitrates. */
     perTitleEncoding: z.boolean().default(false),
+    /**
+     * Also encode every 5.1 audio track as an E-AC-3 5.1 rendition (its own HLS audio group), next to
+     * the stereo AAC downmix every player gets (ADR 0017).
+     */
+    surroundAudio: z.boolean().default(false),
     pathways: z.array(deployedPathway).min(1, 'needs at least one CloudFront pathway').max(10),
     /** CDNs not deployed by CDK that honour the same token scheme. */
     externalPathways: z.array(externalPathway).default([]),
     tokenLifetimeSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(6 * 3600),
     steeringTtlSeconds: z.number().int().min(5).max(3600).default(10),
-    /** CloudFront real-time log sampling rate, percent of requests (the service accepts 1..100). */
-    telemetrySamplingRate: z.number().int().min(1).max(100).default(100),
+    /**
+     * CloudFront real-time log sampling rate, percent of requests (the service accepts 1..100). 4 % keeps the
+     * log at about 70 records per viewer-hour while a session still shows up in most minutes' logs
+     * (docs/scale.md, ADR 0059).
+     */
+    telemetrySamplingRate: z.number().int().min(1).max(100).default(4),
+    /**
+     * Percent of playback sessions that send player reports, decided per session at creation
+     * (core/report-sampling.ts, ADR 0058). The default keeps a 100-viewer country above the controller's
+     * quorum (docs/scale.md "Enough sessions per cell").
+     */
+    reportSamplingRate: z.number().int().min(MIN_REPORT_SAMPLING_PERCENT).max(MAX_REPORT_SAMPLING_PERCENT).default(25),
+    /**
+     * The telemetry stream's capacity (ADR 0059): `on-demand` follows the audience but starts near 4,000
+     * records/s; `provisioned` takes `shards` (1,000 records/s and 1 MB/s each), sized by docs/scale.md.
+     */
+    telemetryStream: z
+      .discriminatedUnion('mode', [
+        z.object({ mode: z.literal('on-demand') }).strict(),
+        z.object({ mode: z.literal('provisioned'), shards: z.number().int().min(1).max(MAX_PROVISIONED_SHARDS) }).strict(),
+      ])
+      .default({ mode: 'on-demand' }),
+    /** Concurrent viewers the platform is sized for at its peak; the report API's throttle follows from it (docs/scale.md). */
+    peakConcurrentViewers: z.number().int().min(1).max(100_000_000).default(100_000),
     /**
      * Regions besides us-east-1 that get a keyring replica, close to the regional edge caches, so a cold
      * Lambda@Edge never reads the keyring across an ocean (a far read was seen to take 1.7–4 s).
@@ -72,6 +112,16 @@ const platformConfigSchema = z
       if (seen.has(id)) ctx.addIssue({ code: 'custom', path: [list], message: `pathway id "${id}" is used twice` });
       seen.add(id);
     });
+    if (cfg.telemetryStream.mode === 'provisioned') {
+      const needed = shardsFor(cfg.peakConcurrentViewers, cfg);
+      if (cfg.telemetryStream.shards < needed) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['telemetryStream', 'shards'],
+          message: `${needed} shards are needed for peakConcurrentViewers ${cfg.peakConcurrentViewers} at telemetrySamplingRate ${cfg.telemetrySamplingRate} and reportSamplingRate ${cfg.reportSamplingRate} (docs/scale.md)`,
+        });
+      }
+    }
   });
 
 export type PlatformConfig = z.output<typeof platformConfigSchema>;

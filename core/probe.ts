@@ -8,7 +8,8 @@
  * essence declares (the same aspect ratios, ScanType, FieldOrder).
  */
 import type { AspectRatio, CodecMetadata, ProbeResult, Track, VideoProperties } from '@aws-sdk/client-mediaconvert';
-import type { Ratio, SourceInfo } from './media-types';
+import type { DynamicRange, Ratio, SourceAudioTrack, SourceInfo } from './media-types';
+import { normaliseLanguage } from './renditions';
 
 /**
  * The file is not a video MediaConvert can read (no container, no video track, no picture size…).
@@ -83,6 +84,39 @@ function scanOf(codec: CodecMetadata | undefined): SourceInfo['scan'] {
 }
 
 /**
+ * One audio track: its 1-based number among the file's audio tracks in file order (what an audio
+ * selector's `Tracks` counts), its declared language (AudioProperties.LanguageCode) and channel count.
+ */
+function audioTrackOf(track: Track, position: number): SourceAudioTrack {
+  const channels = track.AudioProperties?.Channels;
+  return {
+    track: position + 1,
+    language: normaliseLanguage(track.AudioProperties?.LanguageCode),
+    ...(positive(channels) ? { channels } : {}),
+  };
+}
+
+/**
+ * The picture's dynamic range from the essence's colour description (ADR 0015): the transfer
+ * characteristics decide — SMPTE_2084 is PQ (HDR10), ARIB_B67 is HLG (also the base layer of the
+ * iPhone's Dolby Vision 8.4). Primaries and matrix do not: BT.2020 SDR exists, and an HDR master
+ * with its primaries left unspecified is still HDR. Nothing declared is SDR, what players assume.
+ *
+ * @throws UnreadableSourceError for an IPT/ICtCp matrix (Dolby Vision profile 5 and similar):
+ *   without Dolby's reshaping the decoded picture has wrong colours, so no ladder made of it is right.
+ */
+function dynamicRangeOf(codec: CodecMetadata | undefined): DynamicRange {
+  if (codec?.MatrixCoefficients === 'IPT' || codec?.MatrixCoefficients === 'ITU_2100ICtCp') {
+    throw new UnreadableSourceError(
+      'the video is coded in IPT/ICtCp colour (e.g. Dolby Vision profile 5), which has no HDR10, HLG or SDR picture to encode from',
+    );
+  }
+  if (codec?.TransferCharacteristics === 'SMPTE_2084') return 'PQ';
+  if (codec?.TransferCharacteristics === 'ARIB_B67') return 'HLG';
+  return 'SDR';
+}
+
+/**
  * SourceInfo for the first video track (and first audio track, if any) of a probed file.
  *
  * @throws UnreadableSourceError with a human-readable reason when the result has no container,
@@ -126,20 +160,31 @@ export function sourceInfoFromProbe(result: ProbeResult | undefined): SourceInfo
     throw new UnreadableSourceError(`the video is rotated by ${rawRotation} degrees; only multiples of 90 are supported`);
   }
 
-  const audio = tracksOfType(result, 'audio')[0];
-  const audioChannels = audio?.AudioProperties?.Channels;
+  const inFileOrder = (result.Container?.Tracks ?? []).filter((track) => track.TrackType === 'audio');
+  const audioTracks = tracksOfType(result, 'audio').map((track) => audioTrackOf(track, inFileOrder.indexOf(track)));
+  const audio = audioTracks[0];
+  const audioChannels = audio?.channels;
+  // Probe lists CEA-608/708 captions (a QuickTime c608 track, captions in the video essence) as a
+  // `data` track with codec C608/C708 (ADR 0018).
+  const embeddedCaptions = (result.Container?.Tracks ?? []).some(
+    (track) => track.TrackType === 'data' && (track.Codec === 'C608' || track.Codec === 'C708'),
+  );
   const sar = sampleAspectRatio(properties, width, height);
   const scan = scanOf(properties.CodecMetadata);
+  const dynamicRange = dynamicRangeOf(properties.CodecMetadata);
   return {
     width,
     height,
     ...(sar ? { sampleAspectRatio: sar } : {}),
     rotation,
     ...(scan ? { scan } : {}),
+    ...(dynamicRange !== 'SDR' ? { dynamicRange } : {}),
     frameRate: { numerator: frameRate.Numerator, denominator: frameRate.Denominator },
     durationMs: Math.round(durationSeconds * 1000),
     hasAudio: audio !== undefined,
     ...(positive(audioChannels) ? { audioChannels } : {}),
+    ...(audioTracks.length > 0 ? { audioTracks } : {}),
+    ...(embeddedCaptions ? { embeddedCaptions } : {}),
     ...(video.Codec ? { videoCodec: video.Codec } : {}),
     ...(container.Format ? { container: container.Format } : {}),
   };

@@ -50,3 +50,32 @@ export interface WeightsItem {
   /** Per-pathway controller state for hysteresis (routing-weights internal state; readers may ignore). */
   readonly control?: Readonly<Record<string, PathwayControl>>;
 }
+
+/**
+ * Prefix of the routing snapshot items (`routing-snapshot#<shard>`, ADR 0048): routing-weights writes the
+ * same snapshot — the registry and every scope's weights — to each shard after every tick, and each
+ * steering edge container reads ONE random shard per refresh period, whatever the countries and traffic.
+ */
+export const SNAPSHOT_KEY_PREFIX = 'routing-snapshot#';
+/**
+ * Identical copies of the snapshot. One item lives on one partition (≤ 3,000 read units/s); copies spread
+ * the containers' reads. Sizing in docs/routing.md "Routing snapshot" (ADR 0049).
+ */
+export const ROUTING_SNAPSHOT_SHARDS = 4;
+export const snapshotKey = (shard: number): string => `${SNAPSHOT_KEY_PREFIX}${shard}`;
+/** Weights in the snapshot are integers in parts of this (4 digits: 0.01 % resolution, compact). */
+export const SNAPSHOT_WEIGHT_SCALE = 10_000;
+
+/**
+ * Item `pk = "routing-snapshot#<n>"`. `pathways` has the registry's shape (validated the same way);
+ * `weights` is compact text, one entry per scope: `<scope>=<w1>,<w2>,…` joined by `;`, the integers in
+ * parts of SNAPSHOT_WEIGHT_SCALE in the order of `ids` (e.g. ids "cf-a,cf-b", weights "*=5000,5000;DE=8000,2000").
+ */
+export interface RoutingSnapshotItem {
+  readonly pk: string;
+  /** Generation: the tick time (epoch ms). A reader never replaces a newer generation by an older one. */
+  readonly generation: number;
+  readonly pathways: readonly PathwayEntry[];
+  readonly ids: string;
+  readonly weights: string;
+}

@@ -19,7 +19,7 @@ import { jobStateChangePattern, takedownRequestedPattern, uploadCreatedPattern }
 import { DELIVERY_CORS } from '../core/identifiers';
 import { ORIGIN_VERIFY_HEADER } from '../core/origin-verify';
 import type { EdgeFunctionDefinition } from '../edge-functions/shared/baked-config';
-import { steeringEdgeFunction } from '../edge-functions/steering/config';
+import { staticPathwaysOf, steeringEdgeFunction } from '../edge-functions/steering/config';
 import { viewerAuthEdgeFunction } from '../edge-functions/viewer-auth/config';
 import { bundleEdgeFunction } from '../lib/bundling/edge-bundle';
 import { RoutingTable, seedWeightsItemOf } from '../tables/routing-table';
@@ -35,6 +35,8 @@ import { startLocalAws, TWIN_CREDENTIALS, type TableSpec } from './aws-servers';
 import { STACK_OUTPUT_KEYS, type TwinOutputsFile } from '../core/stack-outputs';
 import { startDistribution, type Distribution, type EdgeRequestHandler } from './edge/cloudfront-server';
 import { startCloudFrontApi } from './edge/cloudfront-api';
+import { twinViewerAuthFunction } from './edge/cloudfront-function';
+import { DEFAULT_TOKEN_CHECK, TOKEN_CHECKS, type TokenCheck } from '../core/platform-config';
 import { LocalEventBus } from './event-bus';
 import { createOperatorApi } from './operator-api';
 import { KinesisPoller } from './kinesis-poller';
@@ -144,6 +146,12 @@ function loadEdgeFunction<C>(edgeFunction: EdgeFunctionDefinition<C>, id: string
   return (require(outFile) as { handler: EdgeRequestHandler }).handler;
 }
 
+function twinTokenCheck(text: string | undefined): TokenCheck {
+  if (text === undefined || text === '') return DEFAULT_TOKEN_CHECK;
+  if (!(TOKEN_CHECKS as readonly string[]).includes(text)) throw new Error(`TOKEN_CHECK must be one of ${TOKEN_CHECKS.join(', ')}, got "${text}"`);
+  return text as TokenCheck;
+}
+
 export interface TwinOptions {
   /** @default env TWIN_PORT_BASE, else 4560 */
   readonly portBase?: number;
@@ -168,6 +176,11 @@ export interface TwinOptions {
    * @default false (the CLI turns it on: 24 sessions in US, DE, BR)
    */
   readonly audience?: AudienceSettings | false;
+  /**
+   * Which token check the delivery CDNs run, as `platform.pathways[].tokenCheck` in the cloud (ADR 0033).
+   * @default env TOKEN_CHECK, else DEFAULT_TOKEN_CHECK
+   */
+  readonly tokenCheck?: TokenCheck;
 }
 
 /**
@@ -295,6 +308,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     const pathways = TWIN_NAMES.pathways.map((id, i) => ({ id, host: cdnHosts[i]!, enabled: true, cap: 1 }));
     await routingTable.putRegistry(pathways);
     await routingTable.seedWeights(seedWeightsItemOf(pathways, 'twin start: equal weights', new Date().toISOString()));
+    // The snapshot the steering function reads (ADR 0048), before routing-weights' first tick.
+    await routingTable.publishSnapshot(Date.now());
 
     // The real handlers. Imported here, after the environment above is set, because each module builds its
     // SDK clients and Powertools instances when it loads (as a Lambda container does); the specifiers are
@@ -321,6 +336,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
 
     // Delivery: one distribution per pathway, viewer-auth on viewer-request, logs to the stream.
     const keyringConfig = { secretId: TWIN_NAMES.keyringSecret, regions: [region], timeoutMs: 1000, refreshSeconds: 60 };
+    const tokenCheck = options.tokenCheck ?? twinTokenCheck(process.env.TOKEN_CHECK);
     const cdns: Distribution[] = [];
     for (const [i, id] of TWIN_NAMES.pathways.entries()) {
       const cdn = await startDistribution({
@@ -328,7 +344,10 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
         domainName: cdnHosts[i],
         port: ports.cdns[i],
         origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
-        viewerRequest: loadEdgeFunction(viewerAuthEdgeFunction, id, { pathwayId: id, keyring: keyringConfig }),
+        viewerRequest:
+          tokenCheck === 'cloudfront-function'
+            ? twinViewerAuthFunction(keyringConfig)
+            : loadEdgeFunction(viewerAuthEdgeFunction, id, { pathwayId: id, keyring: keyringConfig }),
         cors: DELIVERY_CORS,
         realtimeLog: { kinesis: aws.clients.kinesis, streamName: TWIN_NAMES.telemetryStream },
       });
@@ -349,6 +368,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
         routingTable: { name: TWIN_NAMES.routingTable, region },
         steeringTtlSeconds: 10,
         routingCacheSeconds: 5,
+        staticPathways: staticPathwaysOf(pathways),
         publicScheme: 'http',
       }),
     });

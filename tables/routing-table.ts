@@ -1,11 +1,12 @@
 /**
- * The routing table: the pathway registry (`pk = pathways`, written at deploy time) and one weights
- * item per scope (`pk = weights#<scope>`, written by routing-weights). Every reader — routing-weights,
+ * The routing table: the pathway registry (`pk = pathways`, written at deploy time), one weights
+ * item per scope (`pk = weights#<scope>`, written by routing-weights) and the routing snapshot copies
+ * (`pk = routing-snapshot#<n>`, registry and every scope's weights in one item, ADR 0048). Every reader — routing-weights,
  * qoe-aggregator, the steering edge function, the twin's operator page — goes through this module, so
  * an item is validated in one place and means the same everywhere (ADR 0007; docs/routing.md "Items
  * written").
  *
- * The steering edge function bundles this file: it may import only `@aws-sdk/lib-dynamodb` and
+ * The steering edge function bundles this file (it reads one snapshot copy per period): it may import only `@aws-sdk/lib-dynamodb` and
  * `@aws-sdk/client-dynamodb` (provided by the Lambda runtime, left out of the edge bundle) and core/.
  */
 import {
@@ -15,11 +16,38 @@ import {
   PutCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { isPathwayHost, isPathwayId } from '../core/identifiers';
-import { GLOBAL_SCOPE, PATHWAYS_KEY, type PathwayEntry, type PathwayRegistryItem, WEIGHTS_KEY_PREFIX, weightsKey, type WeightsItem } from '../core/routing-types';
+import { isPathwayHost, isPathwayId, isRoutingCountry } from '../core/identifiers';
+import {
+  GLOBAL_SCOPE,
+  PATHWAYS_KEY,
+  type PathwayEntry,
+  type PathwayRegistryItem,
+  ROUTING_SNAPSHOT_SHARDS,
+  type RoutingSnapshotItem,
+  SNAPSHOT_KEY_PREFIX,
+  SNAPSHOT_WEIGHT_SCALE,
+  snapshotKey,
+  WEIGHTS_KEY_PREFIX,
+  weightsKey,
+  type WeightsItem,
+} from '../core/routing-types';
 import { isConditionFailure } from './condition-failure';
 
 export { weightsKey };
+
+/**
+ * Size of an item as DynamoDB counts it for the 400 KB limit and capacity units: the UTF-8 lengths of
+ * attribute names and strings, numbers at about one byte per two significant digits plus one, and 3
+ * bytes per list or map plus one per element (DynamoDB Developer Guide, "Item sizes and formats").
+ */
+export function snapshotItemBytes(item: RoutingSnapshotItem): number {
+  const text = (s: string): number => Buffer.byteLength(s, 'utf8');
+  const num = (n: number): number => Math.ceil(String(Math.abs(n)).replace(/[.-]/g, '').replace(/^0+/, '').length / 2) + 1;
+  let bytes = text('pk') + text(item.pk) + text('generation') + num(item.generation) + text('ids') + text(item.ids) + text('weights') + text(item.weights);
+  bytes += text('pathways') + 3 + item.pathways.length;
+  for (const p of item.pathways) bytes += 3 + 4 + text('id') + text(p.id) + text('host') + text(p.host) + text('enabled') + 1 + text('cap') + num(p.cap);
+  return bytes;
+}
 
 /** BatchGetItem reads at most 100 keys per call (DynamoDB API reference, BatchGetItem). */
 const BATCH_GET_LIMIT = 100;
@@ -105,47 +133,116 @@ function toWeightsItem(item: Record<string, unknown>): WeightsItem {
   };
 }
 
-/** Keys of what the steering edge reads for one viewer: the registry, then each scope's weights. */
-export function steeringKeys(scopes: readonly string[]): string[] {
-  return [PATHWAYS_KEY, ...scopes.map(weightsKey)];
+/** Largest snapshot a reader decodes: DynamoDB's item limit (400 KB); anything bigger is not ours. */
+export const MAX_SNAPSHOT_TEXT_BYTES = 400 * 1024;
+
+/** One routing snapshot as the steering edge uses it (ADR 0048). */
+export interface RoutingSnapshot {
+  readonly generation: number;
+  /** Validated registry entries, registry order (disabled ones included; readers filter). */
+  readonly pathways: readonly PathwayEntry[];
+  /** Shares per pathway id, by scope (`*` or a country). Scopes whose entry was malformed are absent. */
+  readonly shares: ReadonlyMap<string, Readonly<Record<string, number>>>;
+  /** One line per part that was set aside (a malformed scope entry, a rejected registry entry). */
+  readonly rejected: readonly string[];
 }
 
-/** What the steering edge learns from one read of `steeringKeys(scopes)`. */
-export interface SteeringRead {
-  /** Undefined when the registry item was not returned. */
-  readonly registry: PathwayRegistry | undefined;
-  /** Per scope: its shares, or null when it has no weights item. */
-  readonly shares: ReadonlyMap<string, Readonly<Record<string, number>> | null>;
-}
-
-/** Interprets items read by `RoutingTable.readItems(steeringKeys(scopes))` (or a stand-in). */
-export function steeringReadOf(items: ReadonlyMap<string, unknown>, scopes: readonly string[]): SteeringRead {
-  const registryItem = items.get(PATHWAYS_KEY);
-  const shares = new Map<string, Record<string, number> | null>();
-  for (const scope of scopes) {
-    const item = items.get(weightsKey(scope));
-    shares.set(scope, item === undefined ? null : parseShares((item as { weights?: unknown }).weights));
+/** A snapshot item that cannot be used at all (the reader keeps its last good snapshot). */
+export class InvalidSnapshotError extends Error {
+  constructor(reason: string) {
+    super(`routing snapshot unusable: ${reason}`);
+    this.name = 'InvalidSnapshotError';
   }
-  return { registry: registryItem === undefined ? undefined : parseRegistry(registryItem), shares };
 }
 
-/** Reads routing items by partition key; absent items are absent from the map (the steering edge's view). */
-export type RoutingItemReader = (keys: readonly string[]) => Promise<ReadonlyMap<string, unknown>>;
+/** Registry plus every scope's weights, encoded for one snapshot item (see RoutingSnapshotItem). */
+export function snapshotItemOf(
+  shard: number,
+  generation: number,
+  pathways: readonly PathwayEntry[],
+  weights: ReadonlyMap<string, Readonly<Record<string, number>>>,
+): RoutingSnapshotItem {
+  const ids = pathways.map((p) => p.id);
+  const entries: string[] = [];
+  // The global scope first, then countries in order: the same state always encodes to the same text.
+  const scopes = [...weights.keys()].filter((scope) => scope === GLOBAL_SCOPE || isRoutingCountry(scope)).sort();
+  for (const scope of scopes) {
+    const shares = weights.get(scope) as Readonly<Record<string, number>>;
+    const values = ids.map((id) => {
+      const share = shares[id];
+      return typeof share === 'number' && Number.isFinite(share) && share > 0 ? Math.min(SNAPSHOT_WEIGHT_SCALE, Math.round(share * SNAPSHOT_WEIGHT_SCALE)) : 0;
+    });
+    entries.push(`${scope}=${values.join(',')}`);
+  }
+  return { pk: snapshotKey(shard), generation, pathways: registryItemOf(pathways).pathways, ids: ids.join(','), weights: entries.join(';') };
+}
+
+const SNAPSHOT_WEIGHT = /^(0|[1-9]\d{0,4})$/;
 
 /**
- * Raw items by key in one eventually consistent BatchGetItem, for the steering edge (interpret them
- * with `steeringReadOf`). A partial answer would look like "no weights for this country", so
- * UnprocessedKeys fail the read and the edge keeps its last good copy. A function of its own, not
- * only a method, so the edge bundle carries this read and not the rest of RoutingTable.
+ * The one decoding of a snapshot item. The registry part goes through `parseRegistry`; a scope entry that
+ * is malformed (unknown scope, wrong count, a value that is not an integer in [0, SNAPSHOT_WEIGHT_SCALE],
+ * a repeated scope) is set aside and that scope falls back to the global weights, like a missing item.
+ * Throws InvalidSnapshotError when the item is unusable as a whole: no generation, no registry, text too long.
  */
-export function routingItemReader(documents: DynamoDBDocumentClient, tableName: string): RoutingItemReader {
-  return async (keys) => {
-    const result = await documents.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys.map((pk) => ({ pk })) } } }));
-    if ((result.UnprocessedKeys?.[tableName]?.Keys?.length ?? 0) > 0) throw new Error('routing table read was throttled (UnprocessedKeys)');
-    const items = new Map<string, unknown>();
-    for (const item of result.Responses?.[tableName] ?? []) items.set(String(item.pk), item);
-    return items;
+export function parseRoutingSnapshot(item: unknown): RoutingSnapshot {
+  if (item === null || typeof item !== 'object') throw new InvalidSnapshotError('not an item');
+  const raw = item as Record<string, unknown>;
+  const generation = raw.generation;
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 0) throw new InvalidSnapshotError('generation must be a non-negative integer');
+  if (typeof raw.ids !== 'string' || typeof raw.weights !== 'string') throw new InvalidSnapshotError('ids and weights must be text');
+  if (raw.ids.length + raw.weights.length > MAX_SNAPSHOT_TEXT_BYTES) throw new InvalidSnapshotError(`ids and weights exceed ${MAX_SNAPSHOT_TEXT_BYTES} characters`);
+  let registry: PathwayRegistry;
+  try {
+    registry = parseRegistry(raw);
+  } catch {
+    throw new InvalidSnapshotError('no pathways list');
+  }
+  const rejected = [...registry.rejected];
+  const ids = raw.ids === '' ? [] : raw.ids.split(',');
+  const shares = new Map<string, Record<string, number>>();
+  if (raw.weights !== '') {
+    for (const entry of raw.weights.split(';')) {
+      const eq = entry.indexOf('=');
+      const scope = eq < 0 ? entry : entry.slice(0, eq);
+      const values = eq < 0 ? [] : entry.slice(eq + 1).split(',');
+      const label = JSON.stringify(scope.slice(0, 8));
+      if (scope !== GLOBAL_SCOPE && !isRoutingCountry(scope)) rejected.push(`scope ${label}: not "*" or a country`);
+      else if (shares.has(scope)) rejected.push(`scope ${label}: appears twice`);
+      else if (values.length !== ids.length) rejected.push(`scope ${label}: ${values.length} weights for ${ids.length} pathways`);
+      else if (!values.every((v) => SNAPSHOT_WEIGHT.test(v) && Number(v) <= SNAPSHOT_WEIGHT_SCALE)) rejected.push(`scope ${label}: weights must be integers in [0, ${SNAPSHOT_WEIGHT_SCALE}]`);
+      else shares.set(scope, Object.fromEntries(ids.map((id, i) => [id, Number(values[i]) / SNAPSHOT_WEIGHT_SCALE])));
+    }
+  }
+  return { generation, pathways: registry.pathways, shares, rejected };
+}
+
+/**
+ * Reads one snapshot item (raw; interpret with `parseRoutingSnapshot`), or undefined when none is
+ * written yet. Each call picks a random shard (ROUTING_SNAPSHOT_SHARDS), so containers spread their reads.
+ */
+export type RoutingSnapshotReader = () => Promise<unknown>;
+
+/**
+ * One eventually consistent GetItem of a random snapshot shard, for the steering edge. A function of its
+ * own, not only a method, so the edge bundle carries this read and not the rest of RoutingTable.
+ */
+export function routingSnapshotReader(documents: DynamoDBDocumentClient, tableName: string, random: () => number = Math.random): RoutingSnapshotReader {
+  return async () => {
+    const shard = Math.min(ROUTING_SNAPSHOT_SHARDS - 1, Math.floor(random() * ROUTING_SNAPSHOT_SHARDS));
+    const { Item } = await documents.send(new GetCommand({ TableName: tableName, Key: { pk: snapshotKey(shard) } }));
+    return Item;
   };
+}
+
+/** What `publishSnapshot` wrote. */
+export interface PublishedSnapshot {
+  readonly generation: number;
+  readonly scopes: number;
+  /** Size of one copy, as DynamoDB counts it (attribute names plus values). */
+  readonly itemBytes: number;
+  /** Shards that already held a newer generation (an overlapping later tick) and were left alone. */
+  readonly newerKept: number;
 }
 
 /**
@@ -277,20 +374,62 @@ export class RoutingTable {
     }
   }
 
-  /** `routingItemReader` on this table. */
-  get readItems(): RoutingItemReader {
-    return routingItemReader(this.documents, this.tableName);
+  /** `routingSnapshotReader` on this table. */
+  get readSnapshot(): RoutingSnapshotReader {
+    return routingSnapshotReader(this.documents, this.tableName);
+  }
+
+  /**
+   * Writes the routing snapshot (ADR 0048) to every shard: the registry and every scope's weights as they
+   * are now (one consistent Scan of this small table), stamped `generation`. A shard that holds a newer
+   * generation is left alone, so an overlapping older tick never rolls the edge back; re-running the same
+   * generation writes the same item again (idempotent).
+   */
+  async publishSnapshot(generation: number): Promise<PublishedSnapshot> {
+    const { registry, weights } = await this.readAll({ consistent: true });
+    if (registry === undefined) throw new RegistryMissingError(`routing table ${this.tableName}`);
+    const byScope = new Map(weights.map((w) => [w.scope, w.weights]));
+    let newerKept = 0;
+    let itemBytes = 0;
+    for (let shard = 0; shard < ROUTING_SNAPSHOT_SHARDS; shard++) {
+      const item = snapshotItemOf(shard, generation, registry.pathways, byScope);
+      itemBytes = snapshotItemBytes(item);
+      try {
+        await this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk) OR #generation <= :generation',
+            ExpressionAttributeNames: { '#generation': 'generation' },
+            ExpressionAttributeValues: { ':generation': generation },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        newerKept++;
+      }
+    }
+    return { generation, scopes: byScope.size, itemBytes, newerKept };
   }
 
   /**
    * The whole table, for the twin's operator page (a handful of items): the registry, if there is a
    * usable one, and every weights item.
    */
-  async readAll(): Promise<{ readonly registry: PathwayRegistry | undefined; readonly weights: WeightsItem[] }> {
+  async readAll(options: { readonly consistent?: boolean } = {}): Promise<{ readonly registry: PathwayRegistry | undefined; readonly weights: WeightsItem[] }> {
     const items: Record<string, unknown>[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.documents.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey }));
+      // The snapshot copies are the largest items and say nothing new here: not returned (still read).
+      const page = await this.documents.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ExclusiveStartKey,
+          FilterExpression: 'NOT begins_with(pk, :snapshot)',
+          ExpressionAttributeValues: { ':snapshot': SNAPSHOT_KEY_PREFIX },
+          ...(options.consistent ? { ConsistentRead: true } : {}),
+        }),
+      );
       items.push(...(page.Items ?? []));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);

@@ -1,6 +1,8 @@
 import type { UrlScheme } from '../../core/playback-paths';
 import { DEFAULT_SESSION_STEERING_POLICY, type SessionSteeringPolicy } from '../../core/session-steering';
 import type { EdgeFunctionDefinition } from '../shared/baked-config';
+import { isPathwayHost, isPathwayId } from '../../core/identifiers';
+import type { PathwayEntry } from '../../core/routing-types';
 import { parseKeyringSourceConfig, type KeyringSourceConfig } from '../shared/keyring-source';
 
 /**
@@ -16,8 +18,19 @@ export interface SteeringEdgeConfig {
   readonly routingTable: { readonly name: string; readonly region: string };
   /** TTL of every steering manifest; players reload steering this often. */
   readonly steeringTtlSeconds: number;
-  /** How long routing items are served from memory before a background refresh. */
+  /**
+   * Refresh period of the routing snapshot (ADR 0048): each container reads one snapshot item at most
+   * once per this many seconds (5 → ≤ 12 reads per container per minute).
+   */
   readonly routingCacheSeconds: number;
+  /**
+   * Static weights for a container that has no routing snapshot yet (cold start before its first read
+   * succeeds, or before routing-weights' first tick): the registry's enabled pathways with their
+   * configured weights. `host` is absent where it is unknown at build time (a CloudFront pathway's
+   * domain is a deploy-time token): such a pathway can be steered to by id (steering manifests) but not
+   * listed in a playback manifest. @default [] (no snapshot → 503)
+   */
+  readonly staticPathways?: readonly StaticPathwayConfig[];
   /**
    * Scheme of every URL the function builds (media base URLs, steering URI, origin fetch). Only the
    * local twin, which has no TLS, bakes `http`. @default 'https'
@@ -90,6 +103,43 @@ function sessionSteering(raw: unknown): SessionSteeringPolicy {
   return policy;
 }
 
+/** A pathway of the static routing; `weight` in [0, 1] (the shares need not sum to 1). */
+export interface StaticPathwayConfig {
+  readonly id: string;
+  readonly host?: string;
+  readonly weight: number;
+}
+
+/**
+ * The static weights baked from the registry's pathways: equal shares over the enabled ones, with the
+ * host only where `hostKnown` says it is a real value at build time (not a deploy-time token).
+ */
+export function staticPathwaysOf(pathways: readonly PathwayEntry[], hostKnown: (host: string) => boolean = () => true): StaticPathwayConfig[] {
+  const enabled = pathways.filter((p) => p.enabled);
+  const weight = enabled.length > 0 ? Math.round(1e6 / enabled.length) / 1e6 : 0;
+  return enabled.map((p) => (hostKnown(p.host) ? { id: p.id, host: p.host, weight } : { id: p.id, weight }));
+}
+
+/** At most this many static pathways (the platform allows 10 CloudFront pathways plus external ones). */
+const MAX_STATIC_PATHWAYS = 32;
+
+function staticPathways(raw: unknown): StaticPathwayConfig[] {
+  const list = field(raw, 'staticPathways');
+  if (list === undefined) return [];
+  if (!Array.isArray(list) || list.length > MAX_STATIC_PATHWAYS) throw new InvalidSteeringConfigError('staticPathways', list);
+  const seen = new Set<string>();
+  return list.map((entry: unknown, i) => {
+    const id = field(entry, 'id');
+    if (!isPathwayId(id) || seen.has(id)) throw new InvalidSteeringConfigError(`staticPathways.${i}.id`, id);
+    seen.add(id);
+    const host = field(entry, 'host');
+    if (host !== undefined && !isPathwayHost(host)) throw new InvalidSteeringConfigError(`staticPathways.${i}.host`, host);
+    const weight = field(entry, 'weight');
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 1) throw new InvalidSteeringConfigError(`staticPathways.${i}.weight`, weight);
+    return host === undefined ? { id, weight } : { id, host, weight };
+  });
+}
+
 export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
   return {
     // Same rules as every edge function that verifies tokens (edge-functions/shared/keyring-source.ts).
@@ -99,6 +149,7 @@ export function validateSteeringConfig(raw: unknown): SteeringEdgeConfig {
     routingCacheSeconds: int(raw, 'routingCacheSeconds', 1, 300),
     publicScheme: scheme(raw, 'publicScheme'),
     sessionSteering: sessionSteering(raw),
+    staticPathways: staticPathways(raw),
   };
 }
 

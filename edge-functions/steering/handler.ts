@@ -10,7 +10,8 @@ import { buildSteeringManifest, readSteeringQuery, serializeSteeringManifest } f
 import { verifyToken } from '../../core/token';
 import { splitTokenPath } from '../../core/token-path';
 import { ParsedManifestCache, type OriginTextReader } from './manifest-cache';
-import { RoutingCache, RoutingUnavailableError, type RoutingItemReader, type RoutingSnapshot } from './routing-cache';
+import type { StaticPathwayConfig } from './config';
+import { RoutingCache, RoutingUnavailableError, type RoutingSnapshotReader, type RoutingView } from './routing-cache';
 import { corsPreflightHeaders, corsResponseHeaders, STEERING_CORS } from '../../core/identifiers';
 
 /**
@@ -39,10 +40,13 @@ export interface SteeringHandlerDeps {
    */
   readonly refreshKeyring?: () => Promise<Keyring>;
   readonly readOriginText: OriginTextReader;
-  readonly readRoutingItems: RoutingItemReader;
+  /** Reads one routing snapshot item (ADR 0048); called at most once per `routingCacheSeconds`. */
+  readonly readRoutingSnapshot: RoutingSnapshotReader;
+  /** Baked static weights, answering while the container has no snapshot. @default none */
+  readonly staticPathways?: readonly StaticPathwayConfig[];
   readonly steeringTtlSeconds: number;
   readonly routingCacheSeconds: number;
-  /** Longest a cold request waits for the routing table before failing static. Default 1000 ms. */
+  /** Longest a cold request waits on the container's first snapshot read before the static weights answer. Default 1000 ms. */
   readonly routingColdWaitMs?: number;
   readonly nowMs?: () => number;
   /** Scheme of the URLs this function builds; `http` only in the local twin. @default 'https' */
@@ -123,11 +127,12 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
   const scheme = deps.publicScheme ?? 'https';
   const sessionPolicy: SessionSteeringPolicy = { ...DEFAULT_SESSION_STEERING_POLICY, ...deps.sessionSteering };
   const log = deps.log ?? ((entry) => console.log(JSON.stringify(entry)));
-  const routing = new RoutingCache(deps.readRoutingItems, {
+  const routing = new RoutingCache(deps.readRoutingSnapshot, {
     ttlMs: deps.routingCacheSeconds * 1000,
     coldWaitMs: deps.routingColdWaitMs ?? 1000,
     nowMs,
-    onRefreshError: (error) => log({ level: 'WARN', message: 'routing table read failed; serving last good weights', error: String(error) }),
+    staticPathways: (deps.staticPathways ?? []).map((p) => ({ id: p.id, host: p.host ?? '', weight: p.weight })),
+    onRefreshError: (error) => log({ level: 'WARN', message: 'routing snapshot read failed; serving the last good snapshot (or static weights)', error: String(error) }),
   });
   const hlsManifests = new ParsedManifestCache<OriginMultivariant>(deps.readOriginText, parseOriginMultivariant, 256, MANIFEST_MAX_AGE_MS, nowMs);
   const dashManifests = new ParsedManifestCache<OriginMpd>(deps.readOriginText, parseOriginMpd, 256, MANIFEST_MAX_AGE_MS, nowMs);
@@ -158,7 +163,7 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     if (!verdict.ok) throw new TokenRejectedError(verdict.reason);
 
     const header = (name: string): string | undefined => request.headers[name]?.[0]?.value;
-    const snapshot = await routing.snapshot(header('cloudfront-viewer-country'));
+    const snapshot = await routing.view(header('cloudfront-viewer-country'));
     const gatewayHost = config.distributionDomainName;
     const steerUri = steeringUrl(gatewayHost, split.token, path.assetId, scheme);
 
@@ -179,9 +184,14 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     return respond(200, { 'Content-Type': CONTENT_TYPE[path.format], 'X-Routing-Source': snapshot.source }, body);
   }
 
-  function rankedPathways(sid: string, snapshot: RoutingSnapshot): ManifestPathway[] {
-    const hostById = new Map(snapshot.pathways.map((p) => [p.id, p.host]));
-    return rankPathways(sid, snapshot.weights).map((id) => ({ id, host: hostById.get(id) as string }));
+  function rankedPathways(sid: string, view: RoutingView): ManifestPathway[] {
+    const hostById = new Map(view.pathways.map((p) => [p.id, p.host]));
+    // A static pathway whose host was unknown at build time cannot go into a playback manifest.
+    const ranked = rankPathways(sid, view.weights)
+      .map((id) => ({ id, host: hostById.get(id) ?? '' }))
+      .filter((p) => p.host !== '');
+    if (ranked.length === 0) throw new RoutingUnavailableError(new Error(`no pathway with a known host (routing source ${view.source})`));
+    return ranked;
   }
 
   async function playManifest(

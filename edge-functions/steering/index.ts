@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
 import { readBakedConfig } from '../shared/baked-config';
-import { routingItemReader } from '../../tables/routing-table';
+import { routingSnapshotReader } from '../../tables/routing-table';
 import { createKeyringSource } from '../shared/keyring-source';
 import { validateSteeringConfig } from './config';
 import { createSteeringHandler } from './handler';
@@ -30,8 +30,8 @@ const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.r
 // Origin manifests come through the delivery pathways with the viewer's token (ADR 0003).
 const readOriginText = createPathwayOriginReader({ timeoutMs: 1500, maxAttempts: 3, scheme: config.publicScheme });
 
-// The routing table is read through its one repository module, which also interprets the items (ADR 0007).
-const readRoutingItems = routingItemReader(dynamo, config.routingTable.name);
+// One snapshot item per refresh period, through the routing table's one repository module (ADRs 0007, 0048).
+const readRoutingSnapshot = routingSnapshotReader(dynamo, config.routingTable.name);
 
 const keyring = createKeyringSource(config.keyring, { executingRegion: process.env.AWS_REGION });
 
@@ -39,7 +39,8 @@ const steeringHandler = createSteeringHandler({
   getKeyring: () => keyring.get(),
   refreshKeyring: () => keyring.refresh({ minAgeSeconds: 30 }),
   readOriginText,
-  readRoutingItems,
+  readRoutingSnapshot,
+  staticPathways: config.staticPathways,
   steeringTtlSeconds: config.steeringTtlSeconds,
   routingCacheSeconds: config.routingCacheSeconds,
   publicScheme: config.publicScheme,

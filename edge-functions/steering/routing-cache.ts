@@ -1,101 +1,129 @@
 import { GLOBAL_SCOPE, type PathwayEntry } from '../../core/routing-types';
 import { isRoutingCountry } from '../../core/identifiers';
-import { type RoutingItemReader, steeringKeys, steeringReadOf, weightsKey } from '../../tables/routing-table';
+import { parseRoutingSnapshot, type RoutingSnapshot, type RoutingSnapshotReader, weightsKey } from '../../tables/routing-table';
 
-export type { RoutingItemReader };
+export type { RoutingSnapshotReader };
 
 /**
- * In-memory view of the routing table for the steering function (fail static: ADR 0044, docs/steering.md).
+ * The steering function's view of the routing state (fail static: ADRs 0044, 0048; docs/steering.md).
  *
- * - Items are served from memory; after `ttlMs` the next request triggers ONE background refresh
- *   and is answered from the stale copy, so a request never waits on DynamoDB once warm.
- * - Cold (nothing cached for the scope): the request waits for the read, but at most `coldWaitMs`.
- * - A failed read keeps the last good items and backs off for `ttlMs` (no request storm on a table
- *   that is down). Without any weights item: equal weights over the enabled pathways.
- * - Without a registry ever read there is nothing to route to: RoutingUnavailableError.
+ * - The whole state — registry and every country's weights — is ONE snapshot item, read at most once per
+ *   `ttlMs` per container, whatever the countries and the traffic: a request older than the period starts
+ *   one background read and is answered from what the container has.
+ * - A read that fails, is throttled, returns an older generation or an unusable item keeps the last good
+ *   snapshot; the request is answered as if nothing happened (the failure is only logged).
+ * - Cold (no snapshot yet): the requests that come while the container's first read is in flight wait
+ *   for it, at most `coldWaitMs`; otherwise, and when that read fails or finds no snapshot, they are
+ *   answered from the static weights baked at build time.
+ * - With neither a snapshot nor static weights there is nothing to route to: RoutingUnavailableError.
  */
 
-export interface RoutingSnapshot {
-  /** Enabled pathways, registry order. */
+/** A pathway of the static routing baked into the function; `host` is empty when unknown at build time. */
+export interface StaticPathway {
+  readonly id: string;
+  readonly host: string;
+  readonly weight: number;
+}
+
+/** What one request is routed by. */
+export interface RoutingView {
+  /** Enabled pathways, registry order. `host` may be empty for a static pathway (unknown at build time). */
   readonly pathways: readonly PathwayEntry[];
   /** Weight per enabled pathway id (0 = failover only). */
   readonly weights: Readonly<Record<string, number>>;
-  /** Where the weights came from: `weights#DE`, `weights#*`, or `equal`. */
+  /** Where the weights came from: `weights#DE`, `weights#*`, `equal` (snapshot without weights) or `static`. */
   readonly source: string;
 }
 
 export class RoutingUnavailableError extends Error {
   constructor(cause?: unknown) {
-    super('routing table has never been read: no pathway registry', { cause });
+    super('no routing snapshot read and no static weights: nothing to route to', { cause });
     this.name = 'RoutingUnavailableError';
   }
 }
 
 export interface RoutingCacheOptions {
+  /** Refresh period: at most one read per this many ms. */
   readonly ttlMs: number;
+  /** Longest a cold request waits on the container's first read before static weights answer. */
   readonly coldWaitMs: number;
   readonly nowMs: () => number;
+  /** Baked static weights for a container without any snapshot. @default none (503 until a read succeeds) */
+  readonly staticPathways?: readonly StaticPathway[];
   readonly onRefreshError?: (error: unknown) => void;
 }
 
-interface Cached<T> {
-  readonly value: T;
-  readonly fetchedAt: number;
+/** Counters a benchmark or a test reads; they cost an increment per read. */
+export interface RoutingCacheStats {
+  /** Reads started (each one GetItem). */
+  readonly reads: number;
+  /** Reads finished, whatever their outcome. */
+  readonly settledReads: number;
+  /** Reads that failed or returned an unusable item (the last good snapshot was kept). */
+  readonly failedReads: number;
+  /** Generation of the snapshot in use; undefined while there is none. */
+  readonly generation: number | undefined;
 }
 
 export class RoutingCache {
-  private registry: Cached<readonly PathwayEntry[]> | undefined;
-  /** `null` = the item is known to be absent. */
-  private readonly weights = new Map<string, Cached<Readonly<Record<string, number>> | null>>();
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly retryAfter = new Map<string, number>();
+  private current: RoutingSnapshot | undefined;
+  /** Start of the last read, successful or not: the next one starts `ttlMs` later. */
+  private lastReadAt = Number.NEGATIVE_INFINITY;
+  private inFlight: Promise<void> | undefined;
+  private readonly staticView: RoutingView | undefined;
+  /** Views already computed for the current snapshot, by scope used: a request does a map lookup. */
+  private views = new Map<string, RoutingView>();
+  private counters = { reads: 0, settledReads: 0, failedReads: 0 };
 
   constructor(
-    private readonly read: RoutingItemReader,
+    private readonly read: RoutingSnapshotReader,
     private readonly opts: RoutingCacheOptions,
-  ) {}
+  ) {
+    this.staticView = staticViewOf(opts.staticPathways ?? []);
+  }
 
-  async snapshot(viewerCountry: string | undefined): Promise<RoutingSnapshot> {
-    // "XX" (unknown) and anything malformed read the global weights only: there is no such scope.
-    const country = isRoutingCountry(viewerCountry) ? viewerCountry : undefined;
-    const scopes = country === undefined ? [GLOBAL_SCOPE] : [country, GLOBAL_SCOPE];
+  get stats(): RoutingCacheStats {
+    return { ...this.counters, generation: this.current?.generation };
+  }
+
+  async view(viewerCountry: string | undefined): Promise<RoutingView> {
     const now = this.opts.nowMs();
-    const known = this.registry !== undefined && scopes.every((s) => this.weights.has(s));
-    const fresh = known && this.isFresh(this.registry, now) && scopes.every((s) => this.isFresh(this.weights.get(s), now));
-    if (!fresh) {
-      const refresh = this.refresh(country, scopes, now);
-      if (!known) await this.waitAtMost(refresh, this.opts.coldWaitMs);
-    }
-    return this.compute(scopes);
+    if (this.inFlight === undefined && now - this.lastReadAt >= this.opts.ttlMs) this.refresh(now);
+    if (this.current === undefined && this.inFlight !== undefined && this.counters.reads === 1) await this.waitAtMost(this.inFlight, this.opts.coldWaitMs);
+    // "XX" (unknown) and anything malformed use the global weights only: there is no such scope.
+    const country = isRoutingCountry(viewerCountry) ? viewerCountry : GLOBAL_SCOPE;
+    const cached = this.views.get(country);
+    if (cached !== undefined) return cached;
+    const computed = this.compute(country);
+    if (this.current !== undefined) this.views.set(country, computed);
+    return computed;
   }
 
-  private isFresh(entry: Cached<unknown> | undefined, now: number): boolean {
-    return entry !== undefined && now - entry.fetchedAt < this.opts.ttlMs;
-  }
-
-  /** Starts (or joins) the read for this country; never rejects. */
-  private refresh(country: string | undefined, scopes: readonly string[], now: number): Promise<void> {
-    const flightKey = country ?? GLOBAL_SCOPE;
-    const running = this.inFlight.get(flightKey);
-    if (running !== undefined) return running;
-    if ((this.retryAfter.get(flightKey) ?? 0) > now) return Promise.resolve();
-    const flight = this.read(steeringKeys(scopes))
-      .then((items) => {
-        const at = this.opts.nowMs();
-        // The registry and the weights are interpreted by the routing table's own module, like every other reader's.
-        const { registry, shares } = steeringReadOf(items, scopes);
-        if (registry !== undefined) this.registry = { value: registry.pathways, fetchedAt: at };
-        else if (this.registry === undefined) throw new Error('routing registry item "pathways" is missing');
-        for (const scope of scopes) this.weights.set(scope, { value: shares.get(scope) ?? null, fetchedAt: at });
-        this.retryAfter.delete(flightKey);
+  /** Starts the period's one read; never rejects. */
+  private refresh(now: number): void {
+    this.lastReadAt = now;
+    this.counters.reads++;
+    this.inFlight = Promise.resolve()
+      .then(this.read)
+      .then((item) => {
+        if (item === undefined) {
+          // Before routing-weights' first tick: static weights answer; nothing to log per period.
+          return;
+        }
+        const next = parseRoutingSnapshot(item);
+        // Shards are written one after another: a lagging copy must not roll the container back.
+        if (this.current !== undefined && next.generation < this.current.generation) return;
+        this.current = next;
+        this.views = new Map();
       })
       .catch((error: unknown) => {
-        this.retryAfter.set(flightKey, this.opts.nowMs() + this.opts.ttlMs);
+        this.counters.failedReads++;
         this.opts.onRefreshError?.(error);
       })
-      .finally(() => this.inFlight.delete(flightKey));
-    this.inFlight.set(flightKey, flight);
-    return flight;
+      .finally(() => {
+        this.counters.settledReads++;
+        this.inFlight = undefined;
+      });
   }
 
   private async waitAtMost(promise: Promise<void>, ms: number): Promise<void> {
@@ -107,13 +135,17 @@ export class RoutingCache {
     clearTimeout(timer);
   }
 
-  private compute(scopes: readonly string[]): RoutingSnapshot {
-    if (this.registry === undefined) throw new RoutingUnavailableError();
-    const pathways = this.registry.value.filter((p) => p.enabled);
+  private compute(country: string): RoutingView {
+    const snapshot = this.current;
+    if (snapshot === undefined) {
+      if (this.staticView === undefined) throw new RoutingUnavailableError();
+      return this.staticView;
+    }
+    const pathways = snapshot.pathways.filter((p) => p.enabled);
     if (pathways.length === 0) throw new RoutingUnavailableError(new Error('no enabled pathway in the registry'));
-    for (const scope of scopes) {
-      const table = this.weights.get(scope)?.value;
-      if (table === null || table === undefined) continue;
+    for (const scope of country === GLOBAL_SCOPE ? [GLOBAL_SCOPE] : [country, GLOBAL_SCOPE]) {
+      const table = snapshot.shares.get(scope);
+      if (table === undefined) continue;
       const weights: Record<string, number> = {};
       let total = 0;
       for (const p of pathways) {
@@ -126,4 +158,14 @@ export class RoutingCache {
     for (const p of pathways) equal[p.id] = 1;
     return { pathways, weights: equal, source: 'equal' };
   }
+}
+
+/** The static view, or undefined when nothing is baked (or every baked weight is 0). */
+function staticViewOf(pathways: readonly StaticPathway[]): RoutingView | undefined {
+  if (!pathways.some((p) => p.weight > 0)) return undefined;
+  return {
+    pathways: pathways.map((p) => ({ id: p.id, host: p.host, enabled: true, cap: 1 })),
+    weights: Object.fromEntries(pathways.map((p) => [p.id, p.weight])),
+    source: 'static',
+  };
 }

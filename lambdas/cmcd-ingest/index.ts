@@ -37,6 +37,7 @@ import type { Keyring } from '../../core/keyring';
 import { originSecretMatches, ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
 import { normalizeHost } from '../../core/pathway-hosts';
 import { MalformedRecordError } from '../../core/realtime-log';
+import { isReportSampled } from '../../core/report-sampling';
 import { verifyToken } from '../../core/token';
 import { splitTokenPath } from '../../core/token-path';
 import { RateLimitTable } from '../../tables/rate-limit-table';
@@ -66,7 +67,9 @@ const RECORD_BUDGET_BYTES = 25 * 1024;
 const ACCEPTED_TYPES = new Set(['application/cmcd', 'text/plain']);
 
 /** The deployed configuration (./config.ts) without the secrets, plus limits tests may tighten. */
-export interface IngestConfig extends Omit<CmcdIngestConfig, 'keyringSecretArn' | 'originSecretArn'> {
+export interface IngestConfig extends Omit<CmcdIngestConfig, 'keyringSecretArn' | 'originSecretArn' | 'reportSamplingPercent'> {
+  /** Percent of sessions whose reports are taken (ADR 0058); @default 100 */
+  readonly reportSamplingPercent?: number;
   /** @default 65_536 */
   readonly maxBodyBytes?: number;
   /** @default 200 */
@@ -151,6 +154,11 @@ export function createIngestHandler(deps: IngestDeps) {
     });
     if (!verified.ok) throw new ForbiddenReportError(verified.reason);
     const { sid, aid } = verified.claims;
+    // A sampled-out session was given no reportUrl (ADR 0058); refused before the body is parsed or anything is written.
+    if (!isReportSampled(sid, config.reportSamplingPercent ?? 100)) {
+      metrics.addMetric('SampledOutReports', MetricUnit.Count, 1);
+      throw new ForbiddenReportError('not-sampled');
+    }
 
     const lines = splitCmcdReportBody(body);
     if (lines.length === 0) throw new BadReportError('empty-report');

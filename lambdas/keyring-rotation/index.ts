@@ -5,16 +5,21 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+// The KeyValueStore API is signed with SigV4a; this registers the JavaScript signer with the SDK.
+import '@aws-sdk/signature-v4a';
 import { nextKeyringVersion, parseKeyring, serializeKeyring, type Keyring } from '../../core/keyring';
 import { signToken, verifyToken } from '../../core/token';
 import { lambdaHandler, logger, tracer } from '../shared/powertools';
 import { keyringRotationConfig } from './config';
+import { publishKeyring, type KeyringStore } from './keyring-store';
 
 /**
  * Secrets Manager rotation function of the playback keyring (docs/token.md "Key rotation"; ADR 0031).
  * Secrets Manager calls it four times per rotation with the same ClientRequestToken (Secrets Manager User
- * Guide, "Rotation by Lambda function"): createSecret writes the next keyring as AWSPENDING, setSecret has
- * no external system to update, testSecret checks the pending keyring, finishSecret moves AWSCURRENT.
+ * Guide, "Rotation by Lambda function"): createSecret writes the next keyring as AWSPENDING, setSecret
+ * publishes it to the CloudFront KeyValueStore when there is one (ADR 0034), testSecret checks the pending
+ * keyring, finishSecret moves AWSCURRENT.
  * Every step is safe to repeat: Secrets Manager retries failed steps.
  */
 
@@ -35,6 +40,8 @@ export interface RotationDeps {
   readonly newKey?: () => Buffer;
   /** @default - newKeyId(now) */
   readonly newKid?: (nowSeconds: number) => string;
+  /** The KeyValueStore copy read by the CloudFront Functions token check. @default - none */
+  readonly keyringStore?: KeyringStore;
 }
 
 /** The secret or event is not in a state this rotation can proceed from; Secrets Manager marks the rotation failed. */
@@ -84,6 +91,23 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
       }),
     );
     logger.info('pending keyring written', { current: next.current, kids: [...next.keys.keys()] });
+  }
+
+  /**
+   * The KeyValueStore must hold the new key before any signer can use it: signers read AWSCURRENT, which
+   * only finishSecret moves, and a CloudFront Function cannot fetch a key it lacks (ADR 0034).
+   */
+  async function setSecret(event: RotationEvent): Promise<void> {
+    if (deps.keyringStore === undefined) return;
+    const pending = parseKeyring(await readSecret(event.SecretId, { VersionStage: PENDING, VersionId: event.ClientRequestToken }));
+    let outgoing: Keyring | undefined;
+    try {
+      outgoing = parseKeyring(await readSecret(event.SecretId, { VersionStage: CURRENT }));
+    } catch {
+      outgoing = undefined; // the deploy-time placeholder has no keys to retire
+    }
+    const published = await publishKeyring(deps.keyringStore, pending, outgoing);
+    logger.info('keyring published to the KeyValueStore', { ...published });
   }
 
   async function testSecret(event: RotationEvent): Promise<void> {
@@ -139,8 +163,7 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
       case 'createSecret':
         return createSecret(event);
       case 'setSecret':
-        // Consumers read the secret itself; there is no external system holding a copy to update.
-        return;
+        return setSecret(event);
       case 'testSecret':
         return testSecret(event);
       case 'finishSecret':
@@ -159,7 +182,12 @@ const client = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 
 /** Environment is read on first use so a misconfigured function fails its rotation with a clear message. */
 export const handler = lambdaHandler<RotationEvent, void>(() => {
-  const rotate = createRotationHandler({ client, ...keyringRotationConfig.decode(process.env) });
+  const { keyringStoreArn, keyringStorePropagationSeconds, ...config } = keyringRotationConfig.decode(process.env);
+  const keyringStore: KeyringStore | undefined =
+    keyringStoreArn === undefined
+      ? undefined
+      : { client: tracer.captureAWSv3Client(new CloudFrontKeyValueStoreClient({})), arn: keyringStoreArn, propagationSeconds: keyringStorePropagationSeconds };
+  const rotate = createRotationHandler({ client, ...config, ...(keyringStore !== undefined ? { keyringStore } : {}) });
   return (event) => {
     logger.appendKeys({ step: event.Step });
     return rotate(event);

@@ -1,5 +1,6 @@
 /** playback-api's configuration (lib/constructs/playback-api.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
-import { type ConfigOf, defineFunctionConfig, envInteger, envOptionalString, envString } from '../shared/function-config';
+import { type ConfigOf, defineFunctionConfig, envInteger, envIntegerWithDefault, envOptionalString, envString } from '../shared/function-config';
+import { MAX_REPORT_SAMPLING_PERCENT, MIN_REPORT_SAMPLING_PERCENT } from '../../core/report-sampling';
 
 export const playbackApiConfig = defineFunctionConfig({
   assetsTableName: envString('ASSETS_TABLE_NAME'),
@@ -13,5 +14,10 @@ export const playbackApiConfig = defineFunctionConfig({
   gatewayOrigin: envOptionalString('GATEWAY_ORIGIN'),
   /** The platform's `tokenLifetimeSeconds`. */
   tokenLifetimeSeconds: envInteger('TOKEN_LIFETIME_SECONDS', { min: 60, max: 7 * 24 * 3600 }),
+  /** The platform's `reportSamplingRate`: percent of sessions that get a `reportUrl` (ADR 0058). */
+  reportSamplingPercent: envIntegerWithDefault('REPORT_SAMPLING_PERCENT', MAX_REPORT_SAMPLING_PERCENT, {
+    min: MIN_REPORT_SAMPLING_PERCENT,
+    max: MAX_REPORT_SAMPLING_PERCENT,
+  }),
 });
 export type PlaybackApiConfig = ConfigOf<typeof playbackApiConfig>;

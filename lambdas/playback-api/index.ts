@@ -21,6 +21,8 @@ export interface PlaybackApiDeps {
    */
   readonly gatewayOrigin?: string;
   readonly tokenLifetimeSeconds: number;
+  /** Percent of sessions that send player reports (ADR 0058); @default 100 */
+  readonly reportSamplingPercent?: number;
   readonly now?: () => number;
 }
 
@@ -79,9 +81,10 @@ export function createPlaybackApiHandler(deps: PlaybackApiDeps) {
       gatewayDomain: gateway.host,
       scheme: gateway.scheme,
       lifetimeSeconds: deps.tokenLifetimeSeconds,
+      ...(deps.reportSamplingPercent !== undefined ? { reportSamplingPercent: deps.reportSamplingPercent } : {}),
       nowSeconds: Math.floor(now() / 1000),
     });
-    logger.info('playback session signed', { assetId: session.assetId, revision, sessionId: session.sessionId });
+    logger.info('playback session signed', { assetId: session.assetId, revision, sessionId: session.sessionId, reportSampled: session.reportSampled });
     return json(201, session);
   };
 }

@@ -2,7 +2,7 @@
  * routing-weights (docs/routing.md): loads the pathway registry, the recent QoE rollups and the current
  * weights (tables/routing-table.ts, tables/rollups-table.ts), runs the controller of
  * core/routing/weights-controller.ts for every scope, and saves each changed scope's weights with
- * optimistic versioning. Never deletes.
+ * optimistic versioning, then writes the routing snapshot the steering edge reads (ADR 0048). Never deletes.
  *
  * Cadence (docs/adr/0061-routing-weights-cadence.md): an EventBridge schedule invokes it once a
  * minute; one invocation runs TICKS evaluations TICK_SECONDS apart (default 6 × 10 s), so weights are
@@ -48,6 +48,8 @@ export interface TickResult {
   readonly conflicts: number;
   /** Scopes whose write still conflicted after the one retry; the next tick picks them up. */
   readonly skipped: readonly string[];
+  /** The routing snapshot written after the weights (ADR 0048): its generation (= `at`) and size. */
+  readonly snapshot: { readonly scopes: number; readonly itemBytes: number };
 }
 
 /** One evaluation of every scope at `now`. */
@@ -113,10 +115,14 @@ export function createRoutingWeightsTick(deps: RoutingWeightsDeps, config: Routi
         }),
       );
     }
+    // After the per-scope items, every tick: the one item each steering container reads (ADR 0048). The
+    // generation is the tick time, so a redelivered or overlapping older tick never replaces a newer one.
+    const snapshot = await routing.publishSnapshot(now);
+    metrics.addMetric('RoutingSnapshotBytes', MetricUnit.Bytes, snapshot.itemBytes);
     metrics.addMetric('ScopesEvaluated', MetricUnit.Count, scopes.length);
     metrics.addMetric('WeightsWritten', MetricUnit.Count, written.length);
     metrics.addMetric('WeightsWriteConflicts', MetricUnit.Count, conflicts);
-    return { at: now, scopes: scopes.length, written: written.sort(), conflicts, skipped };
+    return { at: now, scopes: scopes.length, written: written.sort(), conflicts, skipped, snapshot: { scopes: snapshot.scopes, itemBytes: snapshot.itemBytes } };
   };
 
   /** A metric per weight change; per-pathway dimensions only for the global scope, to bound cardinality. */

@@ -17,6 +17,8 @@ export const submitJobConfig = defineFunctionConfig({
   mediaConvertRoleArn: envString('MEDIACONVERT_ROLE_ARN'),
   ladder: envEnum('LADDER', Object.keys(LADDERS) as LadderName[]),
   perTitle: envBoolean('PER_TITLE'),
+  /** Platform config `surroundAudio`: an E-AC-3 5.1 rendition of each 5.1 track (ADR 0017). */
+  surroundAudio: envBoolean('SURROUND_AUDIO'),
   /**
    * How many times one upload event runs the function: the first invocation plus the asynchronous
    * retries the construct configures (Lambda allows 0–2). The last one fails a revision a transient

@@ -16,15 +16,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateJobCommand, type Job, ListJobsCommand, MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { z } from 'zod';
 import { assetIdFromKey, InvalidAssetNameError, jobRequestToken, revisionFromUpload } from '../../core/asset-id';
 import { newRevision, rejectedUploadEvent, type Revision } from '../../core/asset-status';
 import { LADDERS, planLadder, UnsupportedSourceError } from '../../core/ladder';
+import type { DynamicRange } from '../../core/media-types';
 import { buildCreateJobRequest, InvalidJobContextError } from '../../core/mediaconvert-job';
 import { sourceInfoFromProbe, UnreadableSourceError } from '../../core/probe';
+import { planSubtitles, type SubtitleSidecar, subtitleSidecarOf } from '../../core/renditions';
 import { classifyUploadKey, notificationKeyCandidates, unusableKeyReason } from '../../core/upload-key';
 import { CatalogTable } from '../../tables/catalog-table';
 import { lambdaHandler, logger, tracer } from '../shared/powertools';
@@ -131,6 +133,25 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
     return { found: false, reason: 'the file is no longer in the bucket (deleted or renamed before it was processed)', code: 'SOURCE_MISSING' };
   }
 
+  /**
+   * Caption and subtitle files next to the master, `<name>.<lang>[.cc].<vtt|srt|scc>` (ADR 0018):
+   * one ListObjectsV2 on the master's name as prefix. They must be uploaded before the master.
+   */
+  async function findSidecars(bucket: string, masterKey: string): Promise<SubtitleSidecar[]> {
+    const prefix = `${masterKey.replace(/\.[^./]*$/, '')}.`;
+    const found: SubtitleSidecar[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken }));
+      for (const object of page.Contents ?? []) {
+        const sidecar = object.Key === undefined ? undefined : subtitleSidecarOf(masterKey, object.Key);
+        if (sidecar) found.push(sidecar);
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    return found;
+  }
+
   /** A job MediaConvert already has for this revision, created at or after `since` (ADR 0024). */
   async function findJob(item: Revision, token: string, since: number): Promise<string | undefined> {
     const ours = (job: Job) =>
@@ -149,7 +170,7 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
     return undefined;
   }
 
-  /** Runs one MediaConvert step; a permanent refusal becomes a BadUploadError with `code`. */
+  /** Runs one MediaConvert (or S3) step; a permanent refusal becomes a BadUploadError with `code`. */
   async function mediaConvertStep<T>(step: () => Promise<T>, what: string, code: string): Promise<T> {
     try {
       return await step();
@@ -159,7 +180,8 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
     }
   }
 
-  async function submit(item: Revision): Promise<string> {
+  /** The job's id and, when this attempt planned it, the source's dynamic range for the catalog (ADR 0015). */
+  async function submit(item: Revision): Promise<{ jobId: string; dynamicRange?: DynamicRange }> {
     const token = jobRequestToken(config.stackName, item.assetId, item.revision);
     if (item.submittingSince !== undefined) {
       // An earlier attempt went on to CreateJob and did not record a job: it may have created one.
@@ -167,7 +189,7 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
       const existing = await mediaConvertStep(() => findJob(item, token, since), 'MediaConvert refused to list jobs', 'JOB_REJECTED');
       if (existing) {
         logger.info('found the job an earlier attempt created', { assetId: item.assetId, revision: item.revision, jobId: existing });
-        return existing;
+        return { jobId: existing };
       }
     }
     const inputS3Uri = `s3://${item.sourceBucket}/${item.sourceKey}`;
@@ -176,10 +198,16 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
       'MediaConvert cannot read the file',
       'UNREADABLE',
     );
+    const sidecars = await mediaConvertStep(() => findSidecars(item.sourceBucket, item.sourceKey), 'S3 refused to list the caption files next to the master', 'UNREADABLE');
     let request;
+    let dynamicRange: DynamicRange;
     try {
       const source = sourceInfoFromProbe(ProbeResults?.[0]);
-      const plan = planLadder(source, LADDERS[config.ladder]);
+      const plan = {
+        ...planLadder(source, LADDERS[config.ladder], { surroundAudio: config.surroundAudio }),
+        subtitles: planSubtitles(source, sidecars, (key) => `s3://${item.sourceBucket}/${key}`),
+      };
+      dynamicRange = plan.dynamicRange ?? 'SDR';
       request = buildCreateJobRequest(plan, {
         inputS3Uri,
         outputS3Prefix: `s3://${config.originBucketName}/${mediaPrefixOf(item.assetId, item.revision)}`,
@@ -209,7 +237,7 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
     }
     const { Job } = await mediaConvertStep(() => deps.mediaConvert.send(new CreateJobCommand(request)), 'MediaConvert rejected the job', 'JOB_REJECTED');
     if (!Job?.Id) throw new Error('CreateJob returned no job id');
-    return Job.Id;
+    return { jobId: Job.Id, dynamicRange };
   }
 
   /**
@@ -336,8 +364,9 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
     }
 
     let jobId: string;
+    let dynamicRange: DynamicRange | undefined;
     try {
-      jobId = await submit(item);
+      ({ jobId, dynamicRange } = await submit(item));
     } catch (error) {
       if (error instanceof BadUploadError) return fail(item, error.reason, error.code);
       if (error instanceof RevisionMovedOnError) {
@@ -351,7 +380,7 @@ export function createSubmitJobHandler(deps: SubmitJobDeps) {
       return fail(item, `MediaConvert could not be reached after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describeError(error)}`, 'RETRIES_EXHAUSTED');
     }
     const at = now().toISOString();
-    const submitted = await table.advanceRevision(item, 'SUBMITTED', at, { submittedAt: at }, jobId);
+    const submitted = await table.advanceRevision(item, 'SUBMITTED', at, { submittedAt: at, dynamicRange }, jobId);
     // Undefined: the job's own PROGRESSING event got there first, which is fine.
     if (submitted) await catalog.advanceHead(submitted);
     logger.info('encode submitted', { ...log, jobId });

@@ -9,11 +9,15 @@ import { REALTIME_LOG_FIELDS } from '../../core/realtime-log';
 import { EdgeHandler } from './edge-handler';
 import { DELIVERY_CORS } from '../../core/identifiers';
 import { type ViewerAuthConfig, viewerAuthEdgeFunction } from '../../edge-functions/viewer-auth/config';
+import type { TokenCheck } from '../../core/platform-config';
+import { buildViewerAuthFunctionCode } from '../bundling/cloudfront-function';
 
 
 export interface DeliveryPathway {
   readonly id: string;
   readonly priceClass: cloudfront.PriceClass;
+  /** Which viewer-request code checks this pathway's tokens (ADR 0033). */
+  readonly tokenCheck: TokenCheck;
 }
 
 /** What an edge function needs to find the keyring replica nearest to it. */
@@ -27,6 +31,11 @@ export interface DeliveryNetworkProps {
   readonly originBucket: s3.IBucket;
   readonly pathways: readonly DeliveryPathway[];
   readonly keyring: EdgeKeyringRef;
+  /**
+   * The keyring's copy in CloudFront KeyValueStore (PlaybackKeyring publishes it); required when a pathway's
+   * tokenCheck is "cloudfront-function".
+   */
+  readonly keyringStore?: cloudfront.IKeyValueStore;
   readonly telemetryStream: kinesis.IStream;
   /** Percent of viewer requests written to the real-time log. */
   readonly telemetrySamplingRate: number;
@@ -55,24 +64,31 @@ export interface DeliveryNetworkNames {
  */
 export class DeliveryNetwork extends Construct {
   readonly distributions: ReadonlyMap<string, cloudfront.Distribution>;
-  readonly viewerAuth: EdgeHandler<ViewerAuthConfig>;
+  /** The Lambda@Edge check; only when some pathway's tokenCheck is "lambda-edge". */
+  readonly viewerAuth?: EdgeHandler<ViewerAuthConfig>;
+  /** The CloudFront Functions check; only when some pathway's tokenCheck is "cloudfront-function". */
+  readonly viewerAuthFunction?: cloudfront.Function;
   readonly realtimeLogConfig: cloudfront.RealtimeLogConfig;
 
   constructor(scope: Construct, id: string, props: DeliveryNetworkProps) {
     super(scope, id);
 
-    this.viewerAuth = new EdgeHandler(this, 'ViewerAuth', {
-      edgeFunction: viewerAuthEdgeFunction,
-      functionName: props.names.viewerAuthFunction,
-      edgeStack: props.edgeStack,
-      timeout: Duration.seconds(5),
-      config: {
-        // One function guards every delivery distribution, so its log tag names them all.
-        pathwayId: 'delivery',
-        keyring: { secretId: props.keyring.secretName, regions: props.keyring.regions, timeoutMs: 1500, refreshSeconds: 300 },
-      },
-    });
-    grantKeyringRead(this.viewerAuth.role, props.edgeStack, props.keyring);
+    const checks = new Set(props.pathways.map((p) => p.tokenCheck));
+    if (checks.has('cloudfront-function')) {
+      if (props.keyringStore === undefined) {
+        const ids = props.pathways.filter((p) => p.tokenCheck === 'cloudfront-function').map((p) => p.id);
+        throw new Error(`platform.pathways tokenCheck "cloudfront-function" (${ids.join(', ')}) needs the keyring published to a KeyValueStore`);
+      }
+      // One function guards every such pathway: the code has no per-pathway configuration.
+      this.viewerAuthFunction = new cloudfront.Function(this, 'ViewerAuthFunction', {
+        comment: 'Playback token v1 check (ADR 0033); keyring from the associated KeyValueStore',
+        code: cloudfront.FunctionCode.fromInline(buildViewerAuthFunctionCode()),
+        runtime: cloudfront.FunctionRuntime.JS_2_0,
+        keyValueStore: props.keyringStore,
+        autoPublish: true,
+      });
+    }
+    if (checks.has('lambda-edge')) this.viewerAuth = this.lambdaEdgeCheck(props);
 
     // Revision paths are immutable (media/<asset>/<revision>/…), so segments may live for a year at the edge.
     const segmentCache = new cloudfront.CachePolicy(this, 'SegmentCachePolicy', {
@@ -126,13 +142,14 @@ export class DeliveryNetwork extends Construct {
       description: 'Delivery pathways read the private origin bucket',
     });
     const origin = origins.S3BucketOrigin.withOriginAccessControl(props.originBucket, { originAccessControl });
-    const edgeLambdas: cloudfront.EdgeLambda[] = [
-      { functionVersion: this.viewerAuth.function.currentVersion, eventType: cloudfront.LambdaEdgeEventType.VIEWER_REQUEST },
-    ];
-    const behavior = (cachePolicy: cloudfront.ICachePolicy): cloudfront.BehaviorOptions => ({
+    const viewerRequest = (tokenCheck: TokenCheck): Pick<cloudfront.BehaviorOptions, 'edgeLambdas' | 'functionAssociations'> =>
+      tokenCheck === 'cloudfront-function'
+        ? { functionAssociations: [{ function: this.viewerAuthFunction!, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }] }
+        : { edgeLambdas: [{ functionVersion: this.viewerAuth!.function.currentVersion, eventType: cloudfront.LambdaEdgeEventType.VIEWER_REQUEST }] };
+    const behavior = (cachePolicy: cloudfront.ICachePolicy, tokenCheck: TokenCheck): cloudfront.BehaviorOptions => ({
       origin,
       cachePolicy,
-      edgeLambdas,
+      ...viewerRequest(tokenCheck),
       responseHeadersPolicy: cors,
       realtimeLogConfig: this.realtimeLogConfig,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -147,8 +164,8 @@ export class DeliveryNetwork extends Construct {
         pathway.id,
         new cloudfront.Distribution(this, `Cdn-${pathway.id}`, {
           comment: `CDN pathway ${pathway.id}`,
-          defaultBehavior: behavior(segmentCache),
-          additionalBehaviors: { '*.m3u8': behavior(manifestCache), '*.mpd': behavior(manifestCache) },
+          defaultBehavior: behavior(segmentCache, pathway.tokenCheck),
+          additionalBehaviors: { '*.m3u8': behavior(manifestCache, pathway.tokenCheck), '*.mpd': behavior(manifestCache, pathway.tokenCheck) },
           httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
           priceClass: pathway.priceClass,
           enableLogging: true,
@@ -158,6 +175,22 @@ export class DeliveryNetwork extends Construct {
       );
     }
     this.distributions = distributions;
+  }
+
+  private lambdaEdgeCheck(props: DeliveryNetworkProps): EdgeHandler<ViewerAuthConfig> {
+    const viewerAuth = new EdgeHandler(this, 'ViewerAuth', {
+      edgeFunction: viewerAuthEdgeFunction,
+      functionName: props.names.viewerAuthFunction,
+      edgeStack: props.edgeStack,
+      timeout: Duration.seconds(5),
+      config: {
+        // One function guards every delivery distribution, so its log tag names them all.
+        pathwayId: 'delivery',
+        keyring: { secretId: props.keyring.secretName, regions: props.keyring.regions, timeoutMs: 1500, refreshSeconds: 300 },
+      },
+    });
+    grantKeyringRead(viewerAuth.role, props.edgeStack, props.keyring);
+    return viewerAuth;
   }
 }
 

@@ -24,6 +24,8 @@ export interface IngestPipelineProps {
   readonly failureQueue: sqs.IQueue;
   readonly ladder: LadderChoice;
   readonly perTitleEncoding: boolean;
+  /** Platform config `surroundAudio` (ADR 0017). */
+  readonly surroundAudio: boolean;
 }
 
 /** Runs of submit-job per upload event: the first and Lambda's two asynchronous retries (its maximum). */
@@ -85,6 +87,7 @@ export class IngestPipeline extends Construct {
         mediaConvertRoleArn: this.mediaConvertRole.roleArn,
         ladder: props.ladder,
         perTitle: props.perTitleEncoding,
+        surroundAudio: props.surroundAudio,
         invocationAttempts: SUBMIT_JOB_INVOCATION_ATTEMPTS,
       }),
     });

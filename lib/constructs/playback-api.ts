@@ -34,6 +34,8 @@ export interface PlaybackApiProps {
   /** Dead-letter queue of takedown requests whose retries ran out (the platform's failure queue, alarmed). */
   readonly failureQueue: sqs.IQueue;
   readonly tokenLifetime: Duration;
+  /** Percent of sessions given a reportUrl (`reportSamplingRate`, ADR 0058); @default 100 */
+  readonly reportSamplingRate?: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export class PlaybackApi extends Construct {
         keyringSecretArn: props.keyringSecret.secretArn,
         gatewayDomain: props.gateway.distributionDomainName,
         tokenLifetimeSeconds: props.tokenLifetime.toSeconds(),
+        ...(props.reportSamplingRate !== undefined ? { reportSamplingPercent: props.reportSamplingRate } : {}),
       }),
     });
     props.assetsTable.grantReadData(this.sessions);

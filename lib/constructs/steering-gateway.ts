@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Fn, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -8,7 +8,8 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EdgeHandler } from './edge-handler';
 import { EdgeKeyringRef, grantKeyringRead } from './delivery-network';
-import { type SteeringEdgeConfig, steeringEdgeFunction } from '../../edge-functions/steering/config';
+import { type SteeringEdgeConfig, staticPathwaysOf, steeringEdgeFunction } from '../../edge-functions/steering/config';
+import type { PathwayEntry } from '../../core/routing-types';
 import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
 
 export interface SteeringGatewayProps {
@@ -16,6 +17,12 @@ export interface SteeringGatewayProps {
   readonly keyring: EdgeKeyringRef;
   /** Physical name and region of the routing table the steering function reads. */
   readonly routingTable: { readonly name: string; readonly region: string };
+  /**
+   * The registry's pathways, baked as the static weights a cold steering container answers with before
+   * its first routing snapshot (ADR 0048): equal shares over the enabled ones. A host that is a deploy-time
+   * token (a CloudFront domain) cannot be baked and is left out. @default none (cold → 503)
+   */
+  readonly staticPathways?: readonly PathwayEntry[];
   readonly steeringTtlSeconds: number;
   /** The player report ingest API, routed under /v1/cmcd/* so reports carry CloudFront's viewer country and ASN. */
   readonly ingestApi: apigwv2.IHttpApi;
@@ -55,19 +62,22 @@ export class SteeringGateway extends Construct {
       edgeStack: props.edgeStack,
       // Origin-request functions may use more memory and time; manifests are generated here.
       memorySize: 256,
-      // Worst cold path: keyring (≤ 4 s) + routing table (≤ 1 s) + origin manifest through up to 3 pathways.
+      // Worst cold path: keyring (≤ 4 s) + first routing snapshot read (≤ 1 s) + origin manifest through up to 3 pathways.
       timeout: Duration.seconds(15),
       config: {
         keyring: { secretId: props.keyring.secretName, regions: props.keyring.regions, timeoutMs: 1500, refreshSeconds: 300 },
         routingTable: props.routingTable,
         steeringTtlSeconds: props.steeringTtlSeconds,
+        // One snapshot read per container every 5 s: ≤ 12 per minute (ADR 0048).
         routingCacheSeconds: 5,
+        staticPathways: staticPathwaysOf(props.staticPathways ?? [], (host) => !Token.isUnresolved(host)),
       },
     });
     grantKeyringRead(this.steering.role, props.edgeStack, props.keyring);
     this.steering.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        // One GetItem of a routing snapshot copy per refresh period (ADR 0048).
+        actions: ['dynamodb:GetItem'],
         resources: [
           props.edgeStack.formatArn({ service: 'dynamodb', region: props.routingTable.region, resource: 'table', resourceName: props.routingTable.name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
         ],

@@ -12,6 +12,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeNagFinding } from '../nag';
+import type { PlatformConfig } from '../../core/platform-config';
+import type { StageThrottle } from '../../core/return-path-sizing';
 import { PlatformFunction } from './platform-function';
 import { METRICS_NAMESPACE } from '../../core/identifiers';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
@@ -34,6 +36,12 @@ export interface TelemetryPipelineProps {
   readonly weightsTickSeconds: number;
   /** Dashboard names are account-wide (core/physical-names.ts). */
   readonly dashboardName: string;
+  /** `telemetryStream` of the platform configuration (ADR 0059); @default on-demand */
+  readonly streamCapacity?: PlatformConfig['telemetryStream'];
+  /** The report API's stage throttle, from `peakConcurrentViewers` (core/return-path-sizing.ts); @default API_THROTTLES.ingest */
+  readonly reportApiThrottle?: StageThrottle;
+  /** Percent of sessions whose reports the ingest takes (`reportSamplingRate`, ADR 0058); @default 100 */
+  readonly reportSamplingRate?: number;
 }
 
 /**
@@ -57,9 +65,13 @@ export class TelemetryPipeline extends Construct {
   constructor(scope: Construct, id: string, props: TelemetryPipelineProps) {
     super(scope, id);
 
-    // On-demand capacity: real-time log volume follows the audience, which no shard count predicts.
+    // On-demand by default: volume follows the audience. Provisioned when the peak is known and the on-demand
+    // start (about 4,000 records/s) would throttle its ramp; docs/scale.md sizes the shards.
+    const capacity = props.streamCapacity ?? { mode: 'on-demand' as const };
     this.stream = new kinesis.Stream(this, 'TelemetryStream', {
-      streamMode: kinesis.StreamMode.ON_DEMAND,
+      ...(capacity.mode === 'provisioned'
+        ? { streamMode: kinesis.StreamMode.PROVISIONED, shardCount: capacity.shards }
+        : { streamMode: kinesis.StreamMode.ON_DEMAND }),
       // The AWS managed key (aws/kinesis): encrypted at rest without per-producer key policies for CloudFront.
       encryption: kinesis.StreamEncryption.MANAGED,
       retentionPeriod: Duration.hours(24),
@@ -102,6 +114,7 @@ export class TelemetryPipeline extends Construct {
         keyringSecretArn: props.keyringSecret.secretArn,
         originSecretArn: this.ingestOriginSecret.secretArn,
         rateLimitTableName: this.rateLimitTable.tableName,
+        ...(props.reportSamplingRate !== undefined ? { reportSamplingPercent: props.reportSamplingRate } : {}),
       }),
     });
     this.stream.grantWrite(this.cmcdIngest);
@@ -117,7 +130,7 @@ export class TelemetryPipeline extends Construct {
     const stage = this.ingestApi.addStage('PublicStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: API_THROTTLES.ingest,
+      throttle: props.reportApiThrottle ?? API_THROTTLES.ingest,
       accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
     });
     void stage;
@@ -172,7 +185,8 @@ export class TelemetryPipeline extends Construct {
     });
     this.rollupsTable.grantReadData(this.routingWeights);
     // Reads the registry and weights, writes weights with a version condition; never deletes.
-    props.routingTable.grant(this.routingWeights, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
+    // Scan: the routing snapshot is built from the whole (small) table every tick (ADR 0048).
+    props.routingTable.grant(this.routingWeights, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Scan');
     new events.Rule(this, 'WeightsSchedule', {
       description: 'Recompute routing weights from recent QoE rollups',
       schedule: events.Schedule.rate(Duration.minutes(1)),

@@ -29,6 +29,7 @@ import {
 import { GENERATED_NAME_STEMS, platformNames } from '../../core/physical-names';
 import type { PlatformConfig } from '../../core/platform-config';
 import { API_THROTTLES } from '../topology';
+import { reportApiThrottleFor } from '../../core/return-path-sizing';
 
 /**
  * The reading half of `npm run doctor` (ADR 0009): read-only AWS calls that gather what core/doctor-checks.ts
@@ -122,7 +123,12 @@ export async function runDoctor(config: PlatformConfig, clients: DoctorClients, 
     judgeCredentials(config, identity),
     ...bootstrapRegions.map((region, i) => judgeBootstrap(region, account, options.bootstrapQualifier, bootstraps[i]!)),
     judgeCloudFront(config, cloudFront),
-    judgeRegionalConcurrency(config.region, expectedRegionalConcurrency(API_THROTTLES), regionalConcurrency),
+    judgeRegionalConcurrency(
+      config.region,
+      // The report API's throttle follows the configured peak (ADR 0059), as the stack sets it.
+      expectedRegionalConcurrency({ ...API_THROTTLES, ingest: reportApiThrottleFor(config.peakConcurrentViewers, config.reportSamplingRate) }),
+      regionalConcurrency,
+    ),
     judgeEdgeConcurrency(config, edgeConcurrency),
     judgeMediaConvert(config.region, mediaConvert),
     judgeStack(names.regionalStack, config.region, regionalStack, { edge: !hasEdgeStack }),

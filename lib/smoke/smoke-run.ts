@@ -103,6 +103,8 @@ function parsed<T>(url: string, parse: () => T): T {
   }
 }
 
+/** Sessions the smoke asks for before giving up on a sampled one: a miss is 0.9^64 ≈ 0.1 % at 10 % sampling. */
+const SESSION_ATTEMPTS = 64;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const kilobytes = (bytes: number) => `${Math.max(1, Math.round(bytes / 1024))} KB`;
 
@@ -200,14 +202,22 @@ export function smokeSteps(options: SmokeOptions): SmokeStep<SmokeState>[] {
       async run(state) {
         const { target, playbackApi } = connection(state);
         const url = `${target.playbackApiUrl}/sessions`;
-        const response = await playbackApi(url, { method: 'POST', body: JSON.stringify({ assetId: SMOKE_ASSET_ID }) });
-        const text = await response.text();
-        if (response.status === 403) {
-          throw new SmokeStepError(`POST ${url} → 403 ${text.slice(0, 200)}`, 'the credentials need execute-api:Invoke on the playback API');
+        // Only sampled sessions get a reportUrl (ADR 0058); the report step needs one, so ask again until one is.
+        let session: SmokeState['session'];
+        let text = '';
+        for (let attempt = 0; attempt < SESSION_ATTEMPTS && session?.reportUrl === undefined; attempt++) {
+          const response = await playbackApi(url, { method: 'POST', body: JSON.stringify({ assetId: SMOKE_ASSET_ID }) });
+          text = await response.text();
+          if (response.status === 403) {
+            throw new SmokeStepError(`POST ${url} → 403 ${text.slice(0, 200)}`, 'the credentials need execute-api:Invoke on the playback API');
+          }
+          if (response.status !== 201) throw new SmokeStepError(`POST ${url} → ${response.status} ${text.slice(0, 200)}`);
+          session = JSON.parse(text) as SmokeState['session'];
+          if (!session?.hls || !session.dash || !session.sessionId) throw new SmokeStepError(`POST ${url} answered without hls, dash or sessionId: ${text.slice(0, 200)}`);
         }
-        if (response.status !== 201) throw new SmokeStepError(`POST ${url} → ${response.status} ${text.slice(0, 200)}`);
-        const session = JSON.parse(text) as SmokeState['session'];
-        if (!session?.hls || !session.dash || !session.reportUrl || !session.sessionId) throw new SmokeStepError(`POST ${url} answered without hls, dash, reportUrl or sessionId: ${text.slice(0, 200)}`);
+        if (session?.reportUrl === undefined) {
+          throw new SmokeStepError(`POST ${url}: none of ${SESSION_ATTEMPTS} sessions was sampled for reports: ${text.slice(0, 200)}`, 'raise platform.reportSamplingRate');
+        }
         if (session.revision !== state.revision) throw new SmokeStepError(`the session serves revision ${session.revision}, not the new ${state.revision}`);
         state.session = session;
         return `SigV4 POST /sessions → 201, session ${session.sessionId}, expires ${session.expiresAt}`;
@@ -298,8 +308,9 @@ export function smokeSteps(options: SmokeOptions): SmokeStep<SmokeState>[] {
         };
         const before = await counted();
         const body = smokeCmcdReport({ sessionId: session.sessionId, assetId: session.assetId, responses, at });
-        const posted = await fetchBody(session.reportUrl, { method: 'POST', headers: { 'content-type': 'application/cmcd' }, body });
-        if (posted.status < 200 || posted.status >= 300) throw new SmokeStepError(`POST ${withoutToken(session.reportUrl)} → ${posted.status} ${posted.body.toString('utf8').slice(0, 200)}`);
+        const reportUrl = session.reportUrl!;
+        const posted = await fetchBody(reportUrl, { method: 'POST', headers: { 'content-type': 'application/cmcd' }, body });
+        if (posted.status < 200 || posted.status >= 300) throw new SmokeStepError(`POST ${withoutToken(reportUrl)} → ${posted.status} ${posted.body.toString('utf8').slice(0, 200)}`);
         const postedAt = now();
         let seen = before;
         const missing = () => responses.filter((_, i) => seen[i]! <= before[i]!).map((r) => r.pathway);

@@ -16,6 +16,7 @@ import { PlaybackKeyring } from '../constructs/playback-keyring';
 import { RoutingTable } from '../constructs/routing-table';
 import { SteeringGateway } from '../constructs/steering-gateway';
 import { TelemetryPipeline } from '../constructs/telemetry-pipeline';
+import { reportApiThrottleFor } from '../../core/return-path-sizing';
 
 export interface StreamingPlatformStackProps extends StackProps {
   readonly config: PlatformConfig;
@@ -59,6 +60,7 @@ export class StreamingPlatformStack extends Stack {
       failureQueue,
       ladder: config.ladder,
       perTitleEncoding: config.perTitleEncoding,
+      surroundAudio: config.surroundAudio,
     });
 
     const keyring = new PlaybackKeyring(this, 'Keyring', {
@@ -67,6 +69,7 @@ export class StreamingPlatformStack extends Stack {
       replicaRegions: [...new Set(['us-east-1', ...config.keyringReplicaRegions])].filter((r) => r !== config.region),
       maxTokenLifetime: Duration.seconds(config.tokenLifetimeSeconds),
       removalPolicy,
+      publishToKeyValueStore: config.pathways.some((p) => p.tokenCheck === 'cloudfront-function'),
     });
     const edgeKeyring = { secretName: keyring.secretName, regions: ['us-east-1', ...keyring.regions.filter((r) => r !== 'us-east-1')] };
 
@@ -81,12 +84,16 @@ export class StreamingPlatformStack extends Stack {
       failureQueue,
       weightsTickSeconds: 10,
       dashboardName: names.dashboard,
+      streamCapacity: config.telemetryStream,
+      reportApiThrottle: reportApiThrottleFor(config.peakConcurrentViewers, config.reportSamplingRate),
+      reportSamplingRate: config.reportSamplingRate,
     });
 
     const delivery = new DeliveryNetwork(this, 'Delivery', {
       originBucket: storage.originBucket,
-      pathways: config.pathways.map((p) => ({ id: p.id, priceClass: p.priceClass as cloudfront.PriceClass })),
+      pathways: config.pathways.map((p) => ({ id: p.id, priceClass: p.priceClass as cloudfront.PriceClass, tokenCheck: p.tokenCheck })),
       keyring: edgeKeyring,
+      keyringStore: keyring.keyValueStore,
       telemetryStream: telemetry.stream,
       telemetrySamplingRate: config.telemetrySamplingRate,
       logBucket: storage.accessLogsBucket,
@@ -101,8 +108,14 @@ export class StreamingPlatformStack extends Stack {
       },
     });
 
+    const registeredPathways = [
+      ...config.pathways.map((p) => ({ id: p.id, host: delivery.distributions.get(p.id)!.distributionDomainName, enabled: p.enabled, cap: p.cap })),
+      ...config.externalPathways.map((p) => ({ id: p.id, host: p.host, enabled: p.enabled, cap: p.cap })),
+    ];
     const gateway = new SteeringGateway(this, 'Gateway', {
       originBucket: storage.originBucket,
+      // The static weights a cold steering container answers with before its first snapshot (ADR 0048).
+      staticPathways: registeredPathways,
       keyring: edgeKeyring,
       routingTable: { name: names.routingTable, region: config.region },
       steeringTtlSeconds: config.steeringTtlSeconds,
@@ -118,10 +131,7 @@ export class StreamingPlatformStack extends Stack {
       },
     });
 
-    routing.publishPathways([
-      ...config.pathways.map((p) => ({ id: p.id, host: delivery.distributions.get(p.id)!.distributionDomainName, enabled: p.enabled, cap: p.cap })),
-      ...config.externalPathways.map((p) => ({ id: p.id, host: p.host, enabled: p.enabled, cap: p.cap })),
-    ]);
+    routing.publishPathways(registeredPathways);
 
     const playback = new PlaybackApi(this, 'Playback', {
       assetsTable: storage.assetsTable,
@@ -132,6 +142,7 @@ export class StreamingPlatformStack extends Stack {
       catalogBus,
       failureQueue,
       tokenLifetime: Duration.seconds(config.tokenLifetimeSeconds),
+      reportSamplingRate: config.reportSamplingRate,
     });
 
     // What a platform team needs after a deploy, and everything `npm run smoke` proves a deployment from

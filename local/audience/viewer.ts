@@ -103,7 +103,8 @@ export interface ViewerDeps {
 interface SessionAnswer {
   readonly sessionId: string;
   readonly hls: string;
-  readonly reportUrl: string;
+  /** Absent for a session not sampled for reports (ADR 0058): the viewer then reports nothing. */
+  readonly reportUrl?: string;
 }
 
 interface Track {
@@ -176,7 +177,7 @@ export class ViewerSession {
       const session = await this.createSession();
       if (session === undefined) return { kind: 'not-ready' };
       this.sessionId = session.sessionId;
-      this.reportUrl = session.reportUrl;
+      this.reportUrl = session.reportUrl ?? '';
       this.log = new CmcdEventLog({ sessionId: session.sessionId, contentId: this.assetId });
       this.clock = new PlaybackClock({ startedAt });
       this.deps.observer.sessionStarted(session.sessionId);

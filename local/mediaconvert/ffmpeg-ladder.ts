@@ -6,7 +6,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import type { LadderPlan, Ratio, VideoRung } from '../../core/media-types';
+import type { AudioRung, DynamicRange, LadderPlan, Ratio, VideoRung } from '../../core/media-types';
+import { AUDIO_GROUP_ID, languageDisplayName, SURROUND_AUDIO_GROUP_ID } from '../../core/mediaconvert-job';
+import { DOWNMIX_5_1_TO_STEREO_GAIN, UNDETERMINED_LANGUAGE } from '../../core/renditions';
 
 export const POSTER = 'poster.jpg';
 
@@ -47,19 +49,62 @@ const rateText = (rate: Ratio): string => `${rate.numerator}/${rate.denominator}
 const levelNumber = (level: string): string | undefined => /^LEVEL_(\d)(?:_(\d))?$/.exec(level)?.slice(1).filter(Boolean).join('.');
 
 /**
+ * The stand-in for MediaConvert's HDR-to-SDR tone mapper (ADR 0015): zimg (`zscale`) linearises the
+ * source's transfer — PQ or HLG, read from the frames' colour tags — at a 100 nit reference white,
+ * converts the primaries to BT.709 in linear light, `tonemap` compresses the highlights (hable keeps
+ * detail in them, like PRESERVE_DETAILS), and zimg applies the BT.709 transfer and matrix in limited
+ * range. Debian's ffmpeg 5.1 has zscale (libzimg) and tonemap; the twin needs nothing else.
+ */
+export const TONE_MAP_TO_SDR = [
+  'zscale=transfer=linear:npl=100',
+  'format=gbrpf32le',
+  'zscale=primaries=bt709',
+  'tonemap=tonemap=hable:desat=0',
+  'zscale=transfer=bt709:matrix=bt709:range=limited',
+].join(',');
+
+/** ffmpeg's names of the colour description each range is tagged with (H.273 code points 1/9, 1/16/18). */
+const COLOUR_TAGS: Record<DynamicRange, { primaries: string; transfer: string; matrix: string }> = {
+  SDR: { primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' },
+  PQ: { primaries: 'bt2020', transfer: 'smpte2084', matrix: 'bt2020nc' },
+  HLG: { primaries: 'bt2020', transfer: 'arib-std-b67', matrix: 'bt2020nc' },
+};
+
+const rangeOf = (rung: VideoRung): DynamicRange => rung.dynamicRange ?? 'SDR';
+/** An SDR rung of an HDR source: tone-mapped. */
+const isToneMapped = (plan: LadderPlan, rung: VideoRung): boolean => (plan.dynamicRange ?? 'SDR') !== 'SDR' && rangeOf(rung) === 'SDR';
+
+/**
  * One rung's picture, as MediaConvert makes it (ADRs 0026, 0028): deinterlaced first when the job
  * asks for it (bwdif, one frame per frame, only frames flagged interlaced — MediaConvert's
  * DEINTERLACE / NORMAL), then the rung's constant rate (`fps` duplicates and drops like
  * DUPLICATE_DROP, so a variable-rate source comes out constant), then the whole picture onto the
  * rung's raster (STRETCH_TO_OUTPUT: `scale` ignores the source's pixel shape) with square pixels.
+ * HDR rungs stay in the source's colour at 10 bits; SDR rungs of an HDR source are tone-mapped
+ * after scaling (fewer pixels to convert in floating point), ADR 0015.
  */
 export function videoFilterFor(plan: LadderPlan, rung: VideoRung): string {
+  const hdr = rangeOf(rung) !== 'SDR';
   return [
     ...(plan.deinterlace ? ['bwdif=mode=send_frame:parity=auto:deint=interlaced'] : []),
     `fps=${rateText(rung.frameRate)}`,
     `scale=${rung.width}:${rung.height}:flags=bicubic`,
     'setsar=1',
+    // The encoder's pixel format (-pix_fmt:v:N) converts plain SDR rungs; these need it in the chain.
+    ...(isToneMapped(plan, rung) ? [TONE_MAP_TO_SDR, 'format=yuv420p'] : hdr ? ['format=yuv420p10le'] : []),
   ].join(',');
+}
+
+/** Colour tags on the encoded stream (and so in the `colr` box and the VUI), as ColorMetadata INSERT writes them. */
+function colourArgs(rung: VideoRung, index: number): string[] {
+  const tags = COLOUR_TAGS[rangeOf(rung)];
+  return [
+    `-pix_fmt:v:${index}`, rangeOf(rung) === 'SDR' ? 'yuv420p' : 'yuv420p10le',
+    `-color_primaries:v:${index}`, tags.primaries,
+    `-color_trc:v:${index}`, tags.transfer,
+    `-colorspace:v:${index}`, tags.matrix,
+    `-color_range:v:${index}`, 'tv',
+  ];
 }
 
 function videoCodecArgs(rung: VideoRung, index: number): string[] {
@@ -72,8 +117,14 @@ function videoCodecArgs(rung: VideoRung, index: number): string[] {
   ];
   if (rung.codec === 'H_265') {
     // x265 takes its GOP rules as its own parameters; hvc1 as MediaConvert's WriteMp4PackagingType HVC1.
-    const params = [`keyint=${gop}`, `min-keyint=${gop}`, 'scenecut=0', 'open-gop=0', ...(level ? [`level-idc=${level}`] : [])];
-    return [`-c:v:${index}`, 'libx265', `-profile:v:${index}`, 'main', `-tag:v:${index}`, 'hvc1', ...rate, `-x265-params:v:${index}`, params.join(':')];
+    const tags = COLOUR_TAGS[rung.dynamicRange ?? 'SDR'];
+    const params = [
+      'log-level=error', `keyint=${gop}`, `min-keyint=${gop}`, 'scenecut=0', 'open-gop=0', ...(level ? [`level-idc=${level}`] : []),
+      // The VUI colour description x265 writes (ffmpeg 5.1's wrapper does not pass the stream's tags on).
+      `colorprim=${tags.primaries}`, `transfer=${tags.transfer}`, `colormatrix=${tags.matrix}`, 'range=limited',
+    ];
+    const profile = rung.profile === 'MAIN10' ? 'main10' : 'main';
+    return [`-c:v:${index}`, 'libx265', `-profile:v:${index}`, profile, `-tag:v:${index}`, 'hvc1', ...rate, `-x265-params:v:${index}`, params.join(':')];
   }
   return [
     `-c:v:${index}`, 'libx264',
@@ -86,6 +137,14 @@ function videoCodecArgs(rung: VideoRung, index: number): string[] {
     `-flags:v:${index}`, '+cgop',
   ];
 }
+
+/**
+ * The 5.1 → stereo downmix of the job's RemixSettings (core/renditions.ts, ITU-R BS.775 Lo/Ro) as
+ * ffmpeg's `pan` filter, input order FL FR FC LFE BL BR as MediaConvert's.
+ */
+export const DOWNMIX_PAN_FILTER = `pan=stereo|${DOWNMIX_5_1_TO_STEREO_GAIN.map(
+  (row, out) => `c${out}=${row.flatMap((gain, input) => (gain > 0 ? [`${gain}*c${input}`] : [])).join('+')}`,
+).join('|')}`;
 
 /**
  * ffmpeg arguments (without the binary) that encode `plan` from `inputPath` into `outDir`.
@@ -117,28 +176,35 @@ export function ffmpegArgsForPlan(
       '-map', '0:v:0',
       `-filter:v:${index}`, videoFilterFor(plan, rung),
       ...videoCodecArgs(rung, index),
+      ...colourArgs(rung, index),
       `-force_key_frames:v:${index}`, `expr:gte(t,n_forced*${plan.gopSeconds})`,
     );
   });
   plan.audio.forEach((rung, index) => {
-    args.push('-map', '0:a:0');
-    if (videoDurationSeconds !== undefined && videoDurationSeconds > 0) {
-      // Resampled first, so the filter's time base is 1/rate and end_pts counts output samples.
-      const samples = audioSamplesWithinVideo(videoDurationSeconds, rung.sampleRate);
-      args.push(`-filter:a:${index}`, `aresample=${rung.sampleRate},atrim=end_pts=${samples}`);
-    }
+    // Each rendition from its own source track, tagged with its language (the dash muxer writes it as `lang`).
+    args.push('-map', `0:a:${(rung.sourceTrack ?? 1) - 1}`);
+    const filters = [
+      ...(rung.channels === 2 && rung.sourceChannels === 6 ? [DOWNMIX_PAN_FILTER] : []),
+      ...(videoDurationSeconds !== undefined && videoDurationSeconds > 0
+        // Resampled first, so the filter's time base is 1/rate and end_pts counts output samples.
+        ? [`aresample=${rung.sampleRate}`, `atrim=end_pts=${audioSamplesWithinVideo(videoDurationSeconds, rung.sampleRate)}`]
+        : []),
+    ];
+    if (filters.length > 0) args.push(`-filter:a:${index}`, filters.join(','));
     args.push(
-      `-c:a:${index}`, 'aac',
+      `-c:a:${index}`, rung.codec === 'EAC3' ? 'eac3' : 'aac',
       `-b:a:${index}`, String(rung.bitrate),
       `-ac:a:${index}`, String(rung.channels),
       `-ar:a:${index}`, String(rung.sampleRate),
+      `-metadata:s:a:${index}`, `language=${rung.language ?? UNDETERMINED_LANGUAGE}`,
     );
   });
 
-  args.push('-pix_fmt', 'yuv420p', '-preset', 'veryfast');
+  args.push('-preset', 'veryfast');
 
   const adaptationSets = plan.video.map((_rung, index) => `id=${index},streams=${index}`);
-  if (plan.audio.length > 0) adaptationSets.push(`id=${plan.video.length},streams=a`);
+  // One adaptation set per audio rendition: DASH players choose a language (and codec) by set.
+  plan.audio.forEach((_rung, index) => adaptationSets.push(`id=${plan.video.length + index},streams=${plan.video.length + index}`));
   args.push(
     '-f', 'dash',
     '-seg_duration', String(plan.segmentSeconds),
@@ -167,13 +233,34 @@ const rateValue = (text: string | undefined): number => {
 };
 
 /**
+ * DASH colour signalling of an HDR adaptation set (ISO/IEC 23001-8 / H.273 code points under the
+ * `urn:mpeg:mpegB:cicp:` schemes, as DASH-IF IOP signals HDR10 and HLG): BT.2020 primaries (9) and
+ * matrix (9) as EssentialProperty, so a player that does not know them skips the set; PQ's transfer
+ * (16) as EssentialProperty; HLG's (18) as SupplementalProperty beside an EssentialProperty of the
+ * BT.2020 SDR transfer (14) it is compatible with, so SDR BT.2020 displays may still play it.
+ */
+function colourProperties(range: Exclude<DynamicRange, 'SDR'>): XmlNode[] {
+  const property = (kind: 'EssentialProperty' | 'SupplementalProperty', scheme: string, value: number): XmlNode => ({
+    [kind]: [],
+    [ATTRS]: { schemeIdUri: `urn:mpeg:mpegB:cicp:${scheme}`, value: String(value) },
+  });
+  return [
+    property('EssentialProperty', 'ColourPrimaries', 9),
+    property('EssentialProperty', 'MatrixCoefficients', 9),
+    ...(range === 'PQ'
+      ? [property('EssentialProperty', 'TransferCharacteristics', 16)]
+      : [property('EssentialProperty', 'TransferCharacteristics', 14), property('SupplementalProperty', 'TransferCharacteristics', 18)]),
+  ];
+}
+
+/**
  * Joins the one-rung video adaptation sets the `dash` muxer wrote into one set per codec family
  * (avc1, hvc1): players switch rungs only within a set. The joined set has the largest size as
  * maxWidth/maxHeight, no `par` (the rungs' pictures differ by a fraction of a pixel), `frameRate`
  * on each Representation and `maxFrameRate` on the set when the rungs' rates differ, and
  * `bitstreamSwitching="false"` (every rung has its own initialization segment).
  */
-export function mergeVideoAdaptationSets(mpd: string): string {
+export function mergeVideoAdaptationSets(mpd: string, rangeOfRepresentation: (id: string) => DynamicRange = () => 'SDR'): string {
   const document = new XMLParser({ ...xmlOptions, parseTagValue: false, parseAttributeValue: false, trimValues: true }).parse(mpd) as XmlNode[];
   const root = document.find((node) => tagOf(node) === 'MPD');
   for (const period of root ? childrenOf(root).filter((node) => tagOf(node) === 'Period') : []) {
@@ -182,8 +269,14 @@ export function mergeVideoAdaptationSets(mpd: string): string {
     for (const set of children) {
       if (tagOf(set) !== 'AdaptationSet' || attributesOf(set).contentType !== 'video') continue;
       const representation = childrenOf(set).find((node) => tagOf(node) === 'Representation');
-      const family = representation ? codecFamily(representation) : '';
+      // HDR and SDR rungs never share a set: a player picks the set its display can show (ADR 0016).
+      const range = representation ? rangeOfRepresentation(attributesOf(representation).id ?? '') : 'SDR';
+      const family = `${representation ? codecFamily(representation) : ''}/${range}`;
       byFamily.set(family, [...(byFamily.get(family) ?? []), set]);
+      if (range !== 'SDR') {
+        const tag = tagOf(set)!;
+        set[tag] = [...colourProperties(range), ...childrenOf(set)];
+      }
     }
     const dropped = new Set<XmlNode>();
     for (const sets of byFamily.values()) {
@@ -241,14 +334,36 @@ export function hevcCodecString(initSegment: Uint8Array): string | undefined {
 }
 
 /**
- * Finishes the manifests after {@link ffmpegArgsForPlan}'s run: one video adaptation set per codec
- * in `<baseName>.mpd`, and full HEVC codecs strings in it and in `<baseName>.m3u8`.
+ * `VIDEO-RANGE` on every video variant of the HLS multivariant playlist ffmpeg wrote (it writes
+ * none): the variant whose URI is `media_<id>.m3u8` shows representation `<id>`, which is the plan's
+ * video rung `<id>` (video streams are mapped first, in plan order).
  */
-export async function finishDashManifest(outDir: string, manifestBaseName: string): Promise<void> {
+export function withVideoRanges(hls: string, plan: Pick<LadderPlan, 'video'>): string {
+  return hls.replace(/^(#EXT-X-STREAM-INF:[^\n]*?)(\r?\n(?:#[^\n]*\n)*media_(\d+)\.m3u8)/gm, (whole, streamInf: string, rest: string, id: string) => {
+    const rung = plan.video[Number(id)];
+    if (!rung || /VIDEO-RANGE=/.test(streamInf)) return whole;
+    return `${streamInf},VIDEO-RANGE=${rung.dynamicRange ?? 'SDR'}${rest}`;
+  });
+}
+
+/**
+ * Finishes the manifests after {@link ffmpegArgsForPlan}'s run: one video adaptation set per codec
+ * and range in `<baseName>.mpd` (HDR sets with their colour properties), full HEVC codecs strings in
+ * it and in `<baseName>.m3u8`, and VIDEO-RANGE on the HLS variants when the plan is given; with the
+ * plan's audio, the audio renditions as MediaConvert writes them and the WebVTT `text` tracks.
+ */
+export async function finishDashManifest(
+  outDir: string,
+  manifestBaseName: string,
+  plan?: Pick<LadderPlan, 'video'> & Partial<Pick<LadderPlan, 'audio'>>,
+  text: readonly WrittenTextTrack[] = [],
+): Promise<void> {
   const mpdPath = join(outDir, `${manifestBaseName}.mpd`);
   const hlsPath = join(outDir, `${manifestBaseName}.m3u8`);
-  let mpd = mergeVideoAdaptationSets(await readFile(mpdPath, 'utf8'));
+  const rangeOf = (id: string): DynamicRange => plan?.video[Number(id)]?.dynamicRange ?? 'SDR';
+  let mpd = mergeVideoAdaptationSets(await readFile(mpdPath, 'utf8'), rangeOf);
   let hls = await readFile(hlsPath, 'utf8').catch(() => undefined);
+  if (hls !== undefined && plan) hls = withVideoRanges(hls, plan);
   for (const [, id] of mpd.matchAll(/<Representation id="(\d+)"[^>]*codecs="hvc1"/g)) {
     const codecs = hevcCodecString(await readFile(join(outDir, `init-${id}.m4s`)));
     if (!codecs) continue;
@@ -256,12 +371,16 @@ export async function finishDashManifest(outDir: string, manifestBaseName: strin
     // The variant whose URI is this representation's media playlist.
     hls = hls?.replace(new RegExp(`(CODECS=")hvc1([",][^\n]*\n(?:#[^\n]*\n)*media_${id}\\.m3u8)`), `$1${codecs}$2`);
   }
+  if (plan?.audio !== undefined) {
+    if (hls !== undefined) hls = withAudioAndTextRenditions(hls, { video: plan.video, audio: plan.audio }, text, manifestBaseName);
+    mpd = withDashTextTracks(mpd, text, manifestBaseName, plan.video.length + plan.audio.length);
+  }
   await writeFile(mpdPath, mpd);
   if (hls !== undefined) await writeFile(hlsPath, hls);
 }
 
-/** One poster frame at `atSeconds`, scaled to `width` keeping the display aspect ratio (pixel shape included). */
-export function ffmpegPosterArgs(inputPath: string, outPath: string, atSeconds: number, width: number): string[] {
+/** One poster frame at `atSeconds`, scaled to `width` keeping the display aspect ratio (pixel shape included); SDR. */
+export function ffmpegPosterArgs(inputPath: string, outPath: string, atSeconds: number, width: number, toneMapToSdr = false): string[] {
   return [
     '-hide_banner', '-nostdin', '-y', '-loglevel', 'error',
     '-ss', atSeconds.toFixed(3),
@@ -269,8 +388,108 @@ export function ffmpegPosterArgs(inputPath: string, outPath: string, atSeconds: 
     '-frames:v', '1',
     // Deinterlaced if flagged interlaced, and sized by the display aspect ratio (`dar` counts the
     // source's pixel shape), with square pixels, as the job's frame capture is.
-    '-vf', `bwdif=mode=send_frame:deint=interlaced,scale=${width}:trunc(${width}/dar/2)*2,setsar=1`,
+    // An HDR source's poster is tone-mapped like the job's frame captures (ADR 0015).
+    '-vf', `bwdif=mode=send_frame:deint=interlaced,scale=${width}:trunc(${width}/dar/2)*2,setsar=1${toneMapToSdr ? `,${TONE_MAP_TO_SDR}` : ''}`,
     '-q:v', '3',
     outPath,
   ];
+}
+
+/** A WebVTT rendition the twin wrote next to the manifests: `<base>_<name>.vtt` and its media playlist. */
+export interface WrittenTextTrack {
+  readonly name: string;
+  readonly language: string;
+  readonly kind: 'captions' | 'subtitles';
+}
+
+/** HLS GROUP-ID of the text renditions (one group: players choose by LANGUAGE and CHARACTERISTICS). */
+export const SUBTITLE_GROUP_ID = 'subs';
+const CAPTION_CHARACTERISTICS = 'public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound';
+
+function audioMediaLine(rung: AudioRung, index: number, uri: string): string {
+  const language = rung.language ?? UNDETERMINED_LANGUAGE;
+  const isDefault = rung.isDefault ?? index === 0;
+  const name = `${languageDisplayName(language)}${rung.codec === 'EAC3' ? ' surround' : ''}`;
+  return `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${rung.codec === 'EAC3' ? SURROUND_AUDIO_GROUP_ID : AUDIO_GROUP_ID}",LANGUAGE="${language}",NAME="${name}",`
+    + `AUTOSELECT=YES,DEFAULT=${isDefault ? 'YES' : 'NO'},CHANNELS="${rung.channels}",URI="${uri}"`;
+}
+
+/**
+ * Rewrites the audio renditions of the HLS multivariant playlist ffmpeg wrote (one group, no
+ * LANGUAGE) as MediaConvert writes them (ADR 0017): AAC renditions in group `audio`, E-AC-3 in
+ * `audio-ec3` with every variant repeated for it, each with LANGUAGE, NAME, DEFAULT; and adds the
+ * WebVTT renditions (group `subs`, CHARACTERISTICS on captions, ADR 0018) to every variant.
+ * Media playlist `media_<id>.m3u8` of audio stream `<id>` is `plan.audio[id - plan.video.length]`.
+ */
+export function withAudioAndTextRenditions(hls: string, plan: Pick<LadderPlan, 'video' | 'audio'>, text: readonly WrittenTextTrack[], manifestBaseName: string): string {
+  const lines = hls.split('\n').filter((line) => !line.startsWith('#EXT-X-MEDIA:TYPE=AUDIO'));
+  const media = plan.audio.map((rung, index) => audioMediaLine(rung, index, `media_${plan.video.length + index}.m3u8`));
+  text.forEach((track) => {
+    media.push(
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLE_GROUP_ID}",LANGUAGE="${track.language}",NAME="${languageDisplayName(track.language)}${track.kind === 'captions' ? ' CC' : ''}",`
+        + `AUTOSELECT=YES,DEFAULT=NO,FORCED=NO,${track.kind === 'captions' ? `CHARACTERISTICS="${CAPTION_CHARACTERISTICS}",` : ''}URI="${manifestBaseName}_${track.name}.m3u8"`
+    );
+  });
+  const groups = [...new Set(plan.audio.map((rung) => (rung.codec === 'EAC3' ? SURROUND_AUDIO_GROUP_ID : AUDIO_GROUP_ID)))];
+  const codecOfGroup = (group: string) => (group === SURROUND_AUDIO_GROUP_ID ? 'ec-3' : 'mp4a.40.2');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.startsWith('#EXT-X-STREAM-INF:')) {
+      out.push(line);
+      if (line.startsWith('#EXT-X-VERSION')) out.push(...media);
+      continue;
+    }
+    const uri = lines[++i] ?? '';
+    const videoCodecs = (/CODECS="([^"]*)"/.exec(line)?.[1] ?? '').split(',').filter((codec) => codec && !/^(mp4a|ec-3|ac-3)/.test(codec));
+    const withText = text.length > 0 ? `,SUBTITLES="${SUBTITLE_GROUP_ID}"` : '';
+    for (const group of groups.length > 0 ? groups : [undefined]) {
+      let variant = line.replace(/,AUDIO="[^"]*"/, '');
+      if (group) {
+        variant = variant.replace(/CODECS="[^"]*"/, `CODECS="${[...videoCodecs, codecOfGroup(group)].join(',')}"`) + `,AUDIO="${group}"`;
+      }
+      out.push(`${variant}${withText}`, uri);
+    }
+  }
+  return out.join('\n');
+}
+
+/** A WebVTT file as one-segment HLS media playlist (RFC 8216 §3.5: WebVTT segments of a SUBTITLES rendition). */
+export function webVttMediaPlaylist(vttFileName: string, durationSeconds: number): string {
+  const duration = Math.max(1, Math.ceil(durationSeconds));
+  return ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${duration}`, '#EXT-X-PLAYLIST-TYPE:VOD', '#EXT-X-MEDIA-SEQUENCE:0', `#EXTINF:${durationSeconds.toFixed(3)},`, vttFileName, '#EXT-X-ENDLIST', ''].join('\n');
+}
+
+/**
+ * One DASH text AdaptationSet per WebVTT file (`text/vtt`, lang, Role caption|subtitle), appended to
+ * the Period: dash.js and Shaka play a whole-file WebVTT Representation named by its BaseURL.
+ */
+export function withDashTextTracks(mpd: string, text: readonly WrittenTextTrack[], manifestBaseName: string, firstId: number): string {
+  if (text.length === 0) return mpd;
+  const sets = text
+    .map((track, index) =>
+      `<AdaptationSet id="${firstId + index}" contentType="text" mimeType="text/vtt" lang="${track.language}">`
+      + `<Role schemeIdUri="urn:mpeg:dash:role:2011" value="${track.kind === 'captions' ? 'caption' : 'subtitle'}"/>`
+      + `<Representation id="text-${index}" bandwidth="256"><BaseURL>${manifestBaseName}_${track.name}.vtt</BaseURL></Representation>`
+      + '</AdaptationSet>')
+    .join('');
+  return mpd.replace(/<\/Period>/, `${sets}</Period>`);
+}
+
+/**
+ * ffmpeg arguments converting one text source to WebVTT: a sidecar file (WebVTT, SRT, SCC; ffmpeg
+ * reads all three), or the master's CEA-608 captions — a QuickTime/MP4 `c608` track (ffmpeg's
+ * eia_608 stream, `embeddedStream` its index among subtitle streams) or, without one, the captions
+ * carried in the H.264/MPEG-2 video itself, which only lavfi's `movie` source (`subcc`) exposes.
+ */
+export function ffmpegTextTrackArgs(
+  source: { readonly type: 'sidecar'; readonly path: string } | { readonly type: 'embedded'; readonly path: string; readonly embeddedStream?: number },
+  outPath: string,
+): string[] {
+  const common = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error'];
+  if (source.type === 'sidecar') return [...common, '-i', source.path, '-f', 'webvtt', outPath];
+  if (source.embeddedStream !== undefined) return [...common, '-i', source.path, '-map', `0:s:${source.embeddedStream}`, '-c:s', 'webvtt', '-f', 'webvtt', outPath];
+  // lavfi filter-graph escaping: the path is quoted, and ' \ : inside it are escaped.
+  const escaped = source.path.replace(/[\\':]/g, (char) => `\\${char}`);
+  return [...common, '-f', 'lavfi', '-i', `movie='${escaped}'[out0+subcc]`, '-map', '0:s:0', '-c:s', 'webvtt', '-f', 'webvtt', outPath];
 }

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Codec, Format, ProbeResult, Track } from '@aws-sdk/client-mediaconvert';
+import type { Codec, CodecMetadata, Format, ProbeResult, Track } from '@aws-sdk/client-mediaconvert';
 
 const execFileAsync = promisify(execFile);
 
@@ -28,6 +28,9 @@ interface FfprobeStream {
   sample_aspect_ratio?: string;
   display_aspect_ratio?: string;
   field_order?: string;
+  color_primaries?: string;
+  color_transfer?: string;
+  color_space?: string;
   side_data_list?: { side_data_type?: string; rotation?: number }[];
   tags?: Record<string, string>;
 }
@@ -92,6 +95,39 @@ function clockwiseRotation(stream: FfprobeStream): number | undefined {
   return normalised === 0 ? undefined : normalised;
 }
 
+/**
+ * ffprobe's colour names (libavutil's av_color_*_name) → the Probe API's CodecMetadata enums, for
+ * the values that decide the dynamic range (core/probe.ts, ADR 0015). Others are left out, as
+ * Probe leaves out what a file does not declare.
+ */
+const PRIMARIES: Record<string, CodecMetadata['ColorPrimaries']> = { bt709: 'ITU_709', bt2020: 'ITU_2020', smpte170m: 'SMPTE_170M', bt470bg: 'ITU_470BG' };
+const TRANSFERS: Record<string, CodecMetadata['TransferCharacteristics']> = {
+  bt709: 'ITU_709',
+  smpte2084: 'SMPTE_2084',
+  'arib-std-b67': 'ARIB_B67',
+  'bt2020-10': 'ITU_2020_10bit',
+  'bt2020-12': 'ITU_2020_12bit',
+  smpte170m: 'SMPTE_170M',
+};
+const MATRICES: Record<string, CodecMetadata['MatrixCoefficients']> = {
+  bt709: 'ITU_709',
+  bt2020nc: 'ITU_2020_NCL',
+  bt2020c: 'ITU_2020_CL',
+  smpte170m: 'SMPTE_170M',
+  ictcp: 'ITU_2100ICtCp',
+};
+
+function colourMetadata(stream: FfprobeStream): Pick<CodecMetadata, 'ColorPrimaries' | 'TransferCharacteristics' | 'MatrixCoefficients'> {
+  const primaries = PRIMARIES[stream.color_primaries ?? ''];
+  const transfer = TRANSFERS[stream.color_transfer ?? ''];
+  const matrix = MATRICES[stream.color_space ?? ''];
+  return {
+    ...(primaries ? { ColorPrimaries: primaries } : {}),
+    ...(transfer ? { TransferCharacteristics: transfer } : {}),
+    ...(matrix ? { MatrixCoefficients: matrix } : {}),
+  };
+}
+
 /** ffprobe's JSON → ProbeResult (SDK member names; the server converts to wire names). */
 export function probeResultFromFfprobe(
   probe: FfprobeOutput,
@@ -123,7 +159,7 @@ export function probeResultFromFfprobe(
           // reports it where the container's goes, which is the one the planner prefers (ADR 0026).
           SampleAspectRatio: aspectRatio(stream.sample_aspect_ratio),
           DisplayAspectRatio: aspectRatio(stream.display_aspect_ratio),
-          CodecMetadata: { Width: stream.width, Height: stream.height, ...scanMetadata(stream.field_order) },
+          CodecMetadata: { Width: stream.width, Height: stream.height, ...scanMetadata(stream.field_order), ...colourMetadata(stream) },
         },
       });
     } else if (stream.codec_type === 'audio') {

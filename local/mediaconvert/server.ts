@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
@@ -20,7 +20,7 @@ import { MEDIACONVERT_JOB_STATE_CHANGE } from '../../core/event-patterns';
 import { planFromJobSettings } from '../../core/job-settings-plan';
 import type { BusEvent } from '../event-bus';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../http-server';
-import { ffmpegArgsForPlan, ffmpegPosterArgs, finishDashManifest, POSTER } from './ffmpeg-ladder';
+import { ffmpegArgsForPlan, ffmpegPosterArgs, ffmpegTextTrackArgs, finishDashManifest, POSTER, webVttMediaPlaylist, type WrittenTextTrack } from './ffmpeg-ladder';
 import {
   cmafOutputGroup,
   inputUrlOf,
@@ -252,10 +252,30 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       // The video stream's own duration (the container's is the longest stream's, often the audio's).
       const videoSeconds = Number(probe.streams?.find((s) => s.codec_type === 'video')?.duration) || durationSeconds;
       await run(ffmpeg, ffmpegArgsForPlan(encodedPlan, inputPath, outDir, destination.baseName, videoSeconds), signal);
-      await finishDashManifest(outDir, destination.baseName);
+      // WebVTT renditions (ADR 0018): sidecars converted by ffmpeg; a sidecar that cannot be read
+      // fails the job as MediaConvert's would. Embedded CEA-608 captions are extracted by ffmpeg (an
+      // empty WebVTT file when there are no cues); when ffmpeg fails on them the rendition is left out.
+      const text: WrittenTextTrack[] = [];
+      for (const [index, rendition] of (encodedPlan.subtitles ?? []).entries()) {
+        const vttName = `${destination.baseName}_${rendition.name}.vtt`;
+        if (rendition.source.type === 'sidecar') {
+          const sidecarPath = join(workDir, `sidecar-${index}.${rendition.source.format}`);
+          s3Names.push([sidecarPath, rendition.source.uri]);
+          await downloadTo(options.s3, rendition.source.uri, sidecarPath);
+          await run(ffmpeg, ffmpegTextTrackArgs({ type: 'sidecar', path: sidecarPath }, join(outDir, vttName)), signal);
+        } else {
+          const c608 = probe.streams?.filter((s) => s.codec_type === 'subtitle').findIndex((s) => s.codec_name === 'eia_608') ?? -1;
+          const extracted = await run(ffmpeg, ffmpegTextTrackArgs({ type: 'embedded', path: inputPath, ...(c608 >= 0 ? { embeddedStream: c608 } : {}) }, join(outDir, vttName)), signal)
+            .then(() => true, () => false);
+          if (!extracted) continue;
+        }
+        await writeFile(join(outDir, `${destination.baseName}_${rendition.name}.m3u8`), webVttMediaPlaylist(vttName, videoSeconds));
+        text.push({ name: rendition.name, language: rendition.language, kind: rendition.kind });
+      }
+      await finishDashManifest(outDir, destination.baseName, encodedPlan, text);
       await run(
         ffmpeg,
-        ffmpegPosterArgs(inputPath, join(outDir, POSTER), Math.min(1, durationSeconds / 2), encodedPlan.video[0]!.width),
+        ffmpegPosterArgs(inputPath, join(outDir, POSTER), Math.min(1, durationSeconds / 2), encodedPlan.video[0]!.width, (encodedPlan.dynamicRange ?? 'SDR') !== 'SDR'),
         signal,
       );
 

@@ -170,6 +170,7 @@
   }, 250);
 
   const PLAYER_NAMES = { hls: 'hls.js', dash: 'dash.js', shaka: 'Shaka Player' };
+  // Only sessions sampled for reports get a reportUrl (docs/adr/0058-player-reports-sampled-per-session.md).
   const CMCD_EVENTS = ['t', 'ps', 'e', 'rr', 'bc'];
   // dash.js 5 sends only the keys listed per event target (its default is none: a line is just `e,ts,v`),
   // and the ingest refuses lines whose `sid` is not the token's (ADR 0052), so dash.js must be told
@@ -207,7 +208,7 @@
         version: 2,
         sessionId: session.sessionId,
         contentId: session.assetId,
-        eventTargets: [{ url: session.reportUrl, events: CMCD_EVENTS, batchSize: 4 }],
+        eventTargets: session.reportUrl ? [{ url: session.reportUrl, events: CMCD_EVENTS, batchSize: 4 }] : [],
       },
     });
     window.__hls = hls;
@@ -245,9 +246,9 @@
           version: 2,
           sid: session.sessionId,
           cid: session.assetId,
-          eventTargets: [
-            { enabled: true, url: session.reportUrl, events: CMCD_EVENTS, enabledKeys: CMCD_REPORT_KEYS, batchSize: 4, interval: 10 },
-          ],
+          eventTargets: session.reportUrl
+            ? [{ enabled: true, url: session.reportUrl, events: CMCD_EVENTS, enabledKeys: CMCD_REPORT_KEYS, batchSize: 4, interval: 10 }]
+            : [],
         },
       },
     });
@@ -272,6 +273,19 @@
     player.initialize(video, session.dash, true);
   }
 
+  // Shaka's request CMCD keys: all of v2's but `nor`. Shaka 5.2 bans a failed URI whole, query included, and
+  // then drops every pathway whose host name occurs anywhere in a banned URI (content_steering_manager.js
+  // getLocations: `uri.includes(domain)`). Once one pathway fails, the next segment's URI leads with another
+  // pathway, so the failing request's `nor` names that pathway's host, and its ban takes the healthy pathway
+  // with it; with every pathway banned Shaka falls back to the playlist's first PATHWAY-ID, the dead one, and
+  // keeps asking it for media playlists until a CRITICAL 1001 (ADR 0093). Without `nor` a banned URI names
+  // only its own host. The platform reads no `nor`.
+  // The list is CML's (Shaka's CMCD library) CMCD_REQUEST_KEYS less `nor`.
+  const SHAKA_REQUEST_CMCD_KEYS = [
+    'ab', 'bg', 'bl', 'br', 'bs', 'bsa', 'bsd', 'bsda', 'cdn', 'cid', 'cs', 'd', 'dfa', 'dl', 'ec', 'lab', 'lb', 'ltc', 'msd',
+    'mtp', 'nr', 'ot', 'pb', 'pr', 'pt', 'rtp', 'sf', 'sid', 'sn', 'st', 'sta', 'su', 'tab', 'tb', 'tbl', 'tpb', 'v',
+  ];
+
   function playShaka(session) {
     const shaka = window.shaka;
     if (!shaka) return fail('Shaka Player did not load');
@@ -284,13 +298,14 @@
     player.configure({
       ...(maxBuffer ? { streaming: { bufferingGoal: maxBuffer } } : {}),
       // CMCD as Shaka sends it: v2 keys on every media request's query, plus event reports to the session's
-      // reportUrl. Shaka reports every key when `includeKeys` is empty; the ingest keeps the ones it reads.
+      // reportUrl (every key when the target's `includeKeys` is empty; the ingest keeps the ones it reads).
       cmcd: {
         enabled: true,
         version: 2,
         sessionId: session.sessionId,
         contentId: session.assetId,
-        eventTargets: [{ enabled: true, useHeaders: false, url: session.reportUrl, events: CMCD_EVENTS, includeKeys: [], batchSize: 4 }],
+        includeKeys: SHAKA_REQUEST_CMCD_KEYS,
+        eventTargets: session.reportUrl ? [{ enabled: true, useHeaders: false, url: session.reportUrl, events: CMCD_EVENTS, includeKeys: [], batchSize: 4 }] : [],
       },
     });
     const RequestType = shaka.net.NetworkingEngine.RequestType;

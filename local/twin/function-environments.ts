@@ -39,6 +39,12 @@ export interface TwinEnvironmentInputs {
   readonly tokenLifetimeSeconds: number;
 }
 
+/**
+ * Every twin session reports: its audience is tens of viewers, far below the size the platform's default
+ * sampling is made for (docs/scale.md "Enough sessions per cell").
+ */
+const TWIN_REPORT_SAMPLING_PERCENT = 100;
+
 /** What the twin stands in for: the platform with its defaults, one pathway per twin CDN. */
 const PLATFORM_DEFAULTS = (pathways: readonly string[]) =>
   parsePlatformConfig({ stackPrefix: 'twin', region: 'us-east-1', pathways: pathways.map((id) => ({ id })) });
@@ -53,6 +59,7 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       mediaConvertRoleArn: 'arn:aws:iam::000000000000:role/twin-mediaconvert',
       ladder: twin.ladder,
       perTitle: platform.perTitleEncoding,
+      surroundAudio: platform.surroundAudio,
       // The twin's event bus delivers once and does not retry a failed target (local/event-bus.ts).
       invocationAttempts: 1,
     }),
@@ -64,6 +71,7 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       // The twin has no TLS: signed URLs point at the plain-http gateway.
       gatewayOrigin: `http://${twin.gatewayHost}`,
       tokenLifetimeSeconds: twin.tokenLifetimeSeconds,
+      reportSamplingPercent: TWIN_REPORT_SAMPLING_PERCENT,
     }),
     takedown: takedownConfig.encode({ assetsTableName: twin.assetsTable, eventBusName: 'default' }),
     // The twin's distribution ids are its pathway ids; its CloudFront API stand-in invalidates them by id.
@@ -78,6 +86,7 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       originSecretArn: twin.ingestOriginSecret,
       streamName: twin.telemetryStream,
       rateLimitTableName: twin.rateLimitTable,
+      reportSamplingPercent: TWIN_REPORT_SAMPLING_PERCENT,
     }),
     'qoe-aggregator': qoeAggregatorConfig.encode({
       rollupsTableName: twin.rollupsTable,

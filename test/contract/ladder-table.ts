@@ -21,6 +21,7 @@ const DOCUMENTED: readonly [SampleSourceName, string][] = [
   ['hlg1080p50', 'HLG 1080p50 broadcast master'],
   ['uhd8k', '8K 59.94'],
   ['iphonePortraitVfr', 'iPhone portrait, variable frame rate'],
+  ['iphoneHdrPortrait', 'iPhone HDR portrait (Dolby Vision 8.4 / HLG)'],
   ['pal576i16x9', '576i PAL 16:9 anamorphic'],
   ['ntsc480i4x3', '480i NTSC 4:3 (DV)'],
   ['hd1080i2997', '1080i 29.97'],
@@ -43,7 +44,8 @@ function describeSource(source: SourceInfo): string {
   const sar = source.sampleAspectRatio ? `, pixels ${source.sampleAspectRatio.numerator}:${source.sampleAspectRatio.denominator}` : '';
   const rotation = source.rotation ? `, rotated ${source.rotation}°` : '';
   const scan = source.scan ? `, interlaced${source.scan.fieldOrder ? ` (${source.scan.fieldOrder})` : ''}` : '';
-  return `${source.width}x${source.height}${sar}${rotation}${scan}, ${rate(source.frameRate)} fps (${source.frameRate.numerator}/${source.frameRate.denominator})`;
+  const range = source.dynamicRange && source.dynamicRange !== 'SDR' ? `, ${source.dynamicRange}` : '';
+  return `${source.width}x${source.height}${sar}${rotation}${scan}${range}, ${rate(source.frameRate)} fps (${source.frameRate.numerator}/${source.frameRate.denominator})`;
 }
 
 export function renderLadderTable(): string {
@@ -58,11 +60,11 @@ export function renderLadderTable(): string {
           first ? label : '',
           first ? `${describeSource(source)}${plan.deinterlace ? '; deinterlaced' : ''}` : '',
           rung.name,
-          `${rung.codec === 'H_265' ? 'HEVC Main' : 'H.264 High'} ${levelName(rung.level)}`,
+          `${rung.codec === 'H_264' ? 'H.264 High' : rung.profile === 'MAIN10' ? 'HEVC Main10' : 'HEVC Main'} ${levelName(rung.level)}`,
           `${rung.width}x${rung.height}`,
           rate(rung.frameRate),
           bitrate(rung.maxBitrate),
-          'SDR',
+          (rung.dynamicRange ?? 'SDR') === 'SDR' && source.dynamicRange && source.dynamicRange !== 'SDR' ? 'SDR (tone-mapped)' : (rung.dynamicRange ?? 'SDR'),
         ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
       );
     });

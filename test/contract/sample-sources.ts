@@ -2,8 +2,8 @@
  * The probed sources every ladder and contract test covers, as MediaConvert Probe would report them
  * (after core/probe.ts): the everyday ones (1080p30 stereo, 4K60, 720p, portrait, no audio, 25 and
  * 29.97 fps, a phone's rotation) and what studios, broadcasters and phones deliver (issue 8):
- * HDR10 2160p and HLG 1080p masters (geometry and rate only here), an iPhone portrait clip with a
- * variable frame rate, anamorphic PAL and NTSC SD, 1080i, 2.39:1 scope and 1.85:1 flat DCI, 8K.
+ * HDR10 2160p and HLG 1080p masters, an iPhone HDR portrait clip (Dolby Vision 8.4, whose base layer
+ * is HLG), an iPhone portrait clip with a variable frame rate, anamorphic PAL and NTSC SD, 1080i, 2.39:1 scope and 1.85:1 flat DCI, 8K.
  */
 import type { SourceInfo } from '../../core/media-types';
 
@@ -30,9 +30,13 @@ export const SAMPLE_SOURCES = {
   /** A phone recording: coded landscape, displayed portrait. */
   rotated90: { ...base, rotation: 90 as const, container: 'mov' },
   /** An HDR10 (PQ) UHD feature master, 23.976 fps ProRes 4444 XQ. */
-  hdr10Uhd2160p: { ...base, width: 3840, height: 2160, frameRate: { numerator: 24000, denominator: 1001 }, videoCodec: 'PRORES', container: 'quicktime' },
+  hdr10Uhd2160p: {
+    ...base, width: 3840, height: 2160, frameRate: { numerator: 24000, denominator: 1001 }, dynamicRange: 'PQ' as const, videoCodec: 'PRORES', container: 'quicktime',
+  },
   /** A broadcaster's HLG 1080p50 master. */
-  hlg1080p50: { ...base, frameRate: { numerator: 50, denominator: 1 }, videoCodec: 'HEVC', container: 'mxf' },
+  hlg1080p50: { ...base, frameRate: { numerator: 50, denominator: 1 }, dynamicRange: 'HLG' as const, videoCodec: 'HEVC', container: 'mxf' },
+  /** iPhone HDR portrait (Dolby Vision 8.4: an HLG base layer, Probe reports ARIB_B67), coded 1920x1080 rotated 90°, 30 fps. */
+  iphoneHdrPortrait: { ...base, rotation: 90 as const, dynamicRange: 'HLG' as const, videoCodec: 'HEVC', container: 'quicktime' },
   /** iPhone portrait HEVC: coded 1920x1080 rotated 90°, variable frame rate averaging 35280/589 fps. */
   iphonePortraitVfr: { ...base, rotation: 90 as const, frameRate: { numerator: 35280, denominator: 589 }, videoCodec: 'HEVC', container: 'quicktime' },
   /** 576i25 PAL 16:9 anamorphic: 720x576 with 64:45 pixels, top field first. */
@@ -53,6 +57,23 @@ export const SAMPLE_SOURCES = {
   flat185: { ...base, width: 1998, height: 1080, frameRate: { numerator: 24, denominator: 1 }, videoCodec: 'PRORES', container: 'quicktime' },
   /** 8K UHD at 59.94 fps. */
   uhd8k: { ...base, width: 7680, height: 4320, frameRate: { numerator: 60000, denominator: 1001 }, videoCodec: 'HEVC', container: 'mp4' },
+  /** A feature with English stereo, German 5.1 and French stereo tracks (ADR 0017). */
+  multiLanguage51: {
+    ...base,
+    frameRate: { numerator: 24000, denominator: 1001 },
+    audioTracks: [
+      { track: 1, language: 'en', channels: 2 },
+      { track: 2, language: 'de', channels: 6 },
+      { track: 3, language: 'fr', channels: 2 },
+    ],
+    videoCodec: 'PRORES',
+    container: 'quicktime',
+  },
+  /** A broadcast 1080i29.97 master with CEA-608 captions in a data track (ADR 0018). */
+  captions608: {
+    ...base, frameRate: { numerator: 30000, denominator: 1001 }, scan: { type: 'interlaced' as const, fieldOrder: 'top-first' as const },
+    audioTracks: [{ track: 1, language: 'en', channels: 2 }], embeddedCaptions: true, container: 'mxf',
+  },
 } satisfies Record<string, SourceInfo>;
 
 export type SampleSourceName = keyof typeof SAMPLE_SOURCES;

@@ -82,7 +82,7 @@ describe('delivery network', () => {
   it('writes real-time logs with the canonical fields to the telemetry stream', () => {
     synth.template.hasResourceProperties('AWS::CloudFront::RealtimeLogConfig', {
       Fields: [...REALTIME_LOG_FIELDS],
-      SamplingRate: 100,
+      SamplingRate: 4, // the default `telemetrySamplingRate` (ADR 0059)
       EndPoints: [Match.objectLike({ StreamType: 'Kinesis', KinesisStreamConfig: Match.objectLike({ StreamArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('TelemetryStream'), 'Arn'] } }) })],
     });
   });
@@ -120,7 +120,7 @@ describe('Lambda@Edge', () => {
     const policies = Object.values(synth.edgeTemplate.findResources('AWS::IAM::Policy')) as Resource[];
     const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
     expect(new Set(actions)).toEqual(
-      new Set(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']),
+      new Set(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'dynamodb:GetItem']),
     );
     const dynamo = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s: any) => [s.Action].flat().includes('dynamodb:GetItem'));
     expect(JSON.stringify(dynamo)).toContain(':table/Streaming-routing');
@@ -146,5 +146,90 @@ describe('routing table', () => {
     const create = registry.map((r) => JSON.stringify(r.Properties.Create)).find((c) => c.includes('\\"pathways\\"'));
     expect(create).toBeDefined();
     for (const id of ['cf-a', 'cf-b', 'cf-c']) expect(create).toContain(`\\"${id}\\"`);
+  });
+});
+
+describe('token check per pathway (ADR 0033)', () => {
+  let mixed: SynthResult;
+  let functionsOnly: SynthResult;
+  beforeAll(() => {
+    // synthPlatform runs cdk-nag: a finding on the function, the store or the grant fails here.
+    mixed = synthPlatform({ pathways: [{ id: 'cf-a', tokenCheck: 'cloudfront-function' }, { id: 'cf-b' }, { id: 'cf-c', tokenCheck: 'cloudfront-function' }] });
+    functionsOnly = synthPlatform({ pathways: [{ id: 'cf-a', tokenCheck: 'cloudfront-function' }, { id: 'cf-b', tokenCheck: 'cloudfront-function' }] });
+  });
+  afterAll(() => {
+    cleanup(mixed);
+    cleanup(functionsOnly);
+  });
+
+  const viewerRequestOf = (result: SynthResult) =>
+    new Map(
+      (Object.values(result.template.findResources('AWS::CloudFront::Distribution')) as Resource[])
+        .filter((d) => String(d.Properties.DistributionConfig.Comment).startsWith('CDN pathway'))
+        .map((d) => {
+          const config = d.Properties.DistributionConfig;
+          const behaviours = [config.DefaultCacheBehavior, ...config.CacheBehaviors];
+          const kinds = behaviours.map((b: any) =>
+            [...(b.FunctionAssociations ?? []).map((a: any) => `function:${a.EventType}`), ...(b.LambdaFunctionAssociations ?? []).map((a: any) => `lambda:${a.EventType}`)].join(','),
+          );
+          return [String(config.Comment).slice('CDN pathway '.length), [...new Set(kinds)]];
+        }),
+    );
+
+  it('associates the CloudFront Function or the Lambda@Edge check with every behaviour, as each pathway says', () => {
+    expect(Object.fromEntries(viewerRequestOf(mixed))).toEqual({
+      'cf-a': ['function:viewer-request'],
+      'cf-b': ['lambda:viewer-request'],
+      'cf-c': ['function:viewer-request'],
+    });
+    expect(Object.fromEntries(viewerRequestOf(synth))).toEqual({
+      'cf-a': ['lambda:viewer-request'],
+      'cf-b': ['lambda:viewer-request'],
+      'cf-c': ['lambda:viewer-request'],
+    });
+  });
+
+  it('deploys one cloudfront-js-2.0 function under 10 KB reading the one KeyValueStore', () => {
+    mixed.template.resourceCountIs('AWS::CloudFront::KeyValueStore', 1);
+    const [store] = Object.keys(mixed.template.findResources('AWS::CloudFront::KeyValueStore'));
+    const functions = Object.values(mixed.template.findResources('AWS::CloudFront::Function')) as Resource[];
+    const viewerAuth = functions.filter((f) => String(f.Properties.FunctionConfig.Comment).startsWith('Playback token'));
+    expect(viewerAuth).toHaveLength(1);
+    const fn = viewerAuth[0]!.Properties;
+    expect(fn.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+    expect(fn.FunctionConfig.KeyValueStoreAssociations).toEqual([{ KeyValueStoreARN: { 'Fn::GetAtt': [store, 'Arn'] } }]);
+    expect(fn.AutoPublish).toBe(true);
+    expect(typeof fn.FunctionCode).toBe('string');
+    expect(Buffer.byteLength(fn.FunctionCode)).toBeLessThan(10 * 1024);
+  });
+
+  it('lets the rotation write and delete keys of that store only, and publish before the new key becomes current', () => {
+    const [store] = Object.keys(mixed.template.findResources('AWS::CloudFront::KeyValueStore'));
+    const statements = (Object.values(mixed.template.findResources('AWS::IAM::Policy')) as Resource[]).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const kvs = statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('cloudfront-keyvaluestore:')));
+    expect(kvs).toEqual([
+      expect.objectContaining({
+        Action: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:PutKey', 'cloudfront-keyvaluestore:DeleteKey'],
+        Resource: { 'Fn::GetAtt': [store, 'Arn'] },
+      }),
+    ]);
+    const rotation = (Object.values(mixed.template.findResources('AWS::Lambda::Function')) as Resource[]).find(
+      (f) => f.Properties.Environment?.Variables?.KEYRING_STORE_ARN !== undefined,
+    );
+    expect(rotation?.Properties.Environment.Variables).toMatchObject({ KEYRING_STORE_ARN: { 'Fn::GetAtt': [store, 'Arn'] }, KEYRING_STORE_PROPAGATION_SECONDS: '60' });
+    expect(rotation?.Properties.Timeout).toBeGreaterThan(60);
+  });
+
+  it('creates no store, grant or function when every pathway uses Lambda@Edge', () => {
+    synth.template.resourceCountIs('AWS::CloudFront::KeyValueStore', 0);
+    const statements = (Object.values(synth.template.findResources('AWS::IAM::Policy')) as Resource[]).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(JSON.stringify(statements)).not.toContain('cloudfront-keyvaluestore');
+  });
+
+  it('builds no viewer-auth Lambda@Edge when no pathway uses it (steering stays on Lambda@Edge)', () => {
+    functionsOnly.edgeTemplate.resourceCountIs('AWS::Lambda::Function', 1);
+    const policies = Object.values(functionsOnly.edgeTemplate.findResources('AWS::IAM::Policy')) as Resource[];
+    expect(policies.length).toBeGreaterThan(0);
+    expect(Object.fromEntries(viewerRequestOf(functionsOnly))).toEqual({ 'cf-a': ['function:viewer-request'], 'cf-b': ['function:viewer-request'] });
   });
 });

@@ -5,6 +5,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { startLocalAws, type LocalAws } from '../../local/aws-servers';
 import { createRoutingWeightsTick } from '../../lambdas/routing-weights';
 import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
+import { parseRoutingSnapshot, RoutingTable } from '../../tables/routing-table';
 
 const ROUTING = 'Routing';
 const ROLLUPS = 'QoeRollups';
@@ -81,6 +82,16 @@ describe('routing-weights against dynalite', () => {
     // At 12:00:30 the fresh window is this half minute and the last half of the previous one (ADR 0064).
     expect(de.reason).toMatch(/^initial weights in DE from .*cf-b error rate 17% over 1,500 requests vs 0\.1%/);
     expect(br.weights['cf-b']).toBeGreaterThan(0.3);
+  });
+
+  it('publishes the same tick as one routing snapshot the steering edge reads, the tick time its generation', async () => {
+    const snapshot = parseRoutingSnapshot(await new RoutingTable(ddb, ROUTING).readSnapshot());
+    const de = (await ddb.send(new GetCommand({ TableName: ROUTING, Key: { pk: 'weights#DE' } }))).Item!;
+    expect(snapshot.generation).toBe(NOW);
+    expect([...snapshot.shares.keys()].sort()).toEqual(['*', 'BR', 'DE']);
+    // Four-digit shares: the controller's 0.03 survives exactly; the others within 0.00005.
+    expect(snapshot.shares.get('DE')?.['cf-b']).toBe(0.03);
+    for (const id of ['cf-a', 'cf-c']) expect(snapshot.shares.get('DE')?.[id]).toBeCloseTo(de.weights[id], 4);
   });
 
   it('bumps the version on the next change and keeps the weights of a scope whose figures did not change', async () => {

@@ -1,11 +1,11 @@
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { WeightsItem } from '../../core/routing-types';
+import { ROUTING_SNAPSHOT_SHARDS, type WeightsItem } from '../../core/routing-types';
 import { RoutingCache } from '../../edge-functions/steering/routing-cache';
 import { createRoutingWeightsTick } from '../../lambdas/routing-weights';
-import { RegistryMissingError, RoutingTable, steeringKeys, steeringReadOf } from '../../tables/routing-table';
+import { parseRoutingSnapshot, RegistryMissingError, RoutingTable } from '../../tables/routing-table';
 import { type LocalDynamoDb, startLocalDynamoDb, TABLE_SPECS } from '../support/local-dynamodb';
 
 const ROUTING = 'Routing';
@@ -76,11 +76,12 @@ describe('routing table against dynalite', () => {
 
     it('gives the steering edge the same entries as every other reader', async () => {
       // Act
-      const read = steeringReadOf(await table.readItems(steeringKeys(['*'])), ['*']);
+      await table.publishSnapshot(NOW);
+      const read = parseRoutingSnapshot(await table.readSnapshot());
       const all = await table.readAll();
       // Assess
       const expected = (await table.readRegistry()).pathways;
-      expect(read.registry?.pathways).toEqual(expected);
+      expect(read.pathways).toEqual(expected);
       expect(all.registry?.pathways).toEqual(expected);
     });
 
@@ -135,11 +136,13 @@ describe('routing table against dynalite', () => {
       await put({ pk: 'weights#BR', weights: { 'cf-a': '0.25', 'cf-b': -1, 'cf-c': 'lots', 'cf-d': 0.75 }, version: 3 });
       // Act
       const item = await table.readScopeWeights('BR');
-      const read = steeringReadOf(await table.readItems(steeringKeys(['BR', 'JP'])), ['BR', 'JP']);
+      await table.publishSnapshot(NOW);
+      const read = parseRoutingSnapshot(await table.readSnapshot());
       // Assess
       expect(item).toMatchObject({ scope: 'BR', version: 3, weights: { 'cf-a': 0.25, 'cf-d': 0.75 } });
-      expect(read.shares.get('BR')).toEqual({ 'cf-a': 0.25, 'cf-d': 0.75 });
-      expect(read.shares.get('JP')).toBeNull();
+      // The snapshot carries the registry's pathways only (cf-d is not one of them).
+      expect(read.shares.get('BR')).toEqual({ 'cf-a': 0.25 });
+      expect(read.shares.get('JP')).toBeUndefined();
     });
   });
 
@@ -147,11 +150,56 @@ describe('routing table against dynalite', () => {
     // Prepare
     await put({ pk: 'pathways', pathways: MIXED_REGISTRY });
     await put({ pk: 'weights#IT', scope: 'IT', weights: { 'cf-a': 0.7, 'cf-nocap': 0.3 }, version: 1 });
-    const cache = new RoutingCache(table.readItems, { ttlMs: 5000, coldWaitMs: 1000, nowMs: () => NOW });
+    await table.publishSnapshot(NOW);
+    const cache = new RoutingCache(table.readSnapshot, { ttlMs: 5000, coldWaitMs: 1000, nowMs: () => NOW });
     // Act
-    const snapshot = await cache.snapshot('IT');
+    const snapshot = await cache.view('IT');
     // Assess
     expect(snapshot).toEqual({ pathways: [good('cf-a', { cap: 0.45 })], weights: { 'cf-a': 0.7 }, source: 'weights#IT' });
+  });
+
+  describe('routing snapshot', () => {
+    beforeEach(async () => {
+      // Items of the other tests would be part of the snapshot: start from an empty table.
+      const { Items = [] } = await dynamo.documents.send(new ScanCommand({ TableName: ROUTING }));
+      await Promise.all(Items.map((item) => dynamo.documents.send(new DeleteCommand({ TableName: ROUTING, Key: { pk: item.pk } }))));
+    });
+
+    it('publishes the registry and every scope to each copy, and reads one back', async () => {
+      // Prepare
+      await put({ pk: 'pathways', pathways: [good('cf-a'), good('cf-b')] });
+      await table.writeWeights(weights('*', { 'cf-a': 0.5, 'cf-b': 0.5 }), undefined);
+      await table.writeWeights(weights('DE', { 'cf-a': 0.9, 'cf-b': 0.1 }), undefined);
+      // Act
+      const published = await table.publishSnapshot(NOW);
+      // Assess
+      expect(published).toMatchObject({ generation: NOW, scopes: 2, newerKept: 0 });
+      for (let shard = 0; shard < ROUTING_SNAPSHOT_SHARDS; shard++) {
+        const decoded = parseRoutingSnapshot(await raw(`routing-snapshot#${shard}`));
+        expect(decoded.generation).toBe(NOW);
+        expect(decoded.shares.get('DE')).toEqual({ 'cf-a': 0.9, 'cf-b': 0.1 });
+        expect(decoded.pathways.map((p) => p.id)).toEqual(['cf-a', 'cf-b']);
+      }
+      // The snapshot copies are not weights items: readers of the table do not see them as such.
+      expect((await table.readAll()).weights.map((w) => w.scope).sort()).toEqual(['*', 'DE']);
+    });
+
+    it('is idempotent for one generation and never replaced by an older one', async () => {
+      // Prepare
+      await put({ pk: 'pathways', pathways: [good('cf-a'), good('cf-b')] });
+      await table.writeWeights(weights('*', { 'cf-a': 1 }), undefined);
+      await table.publishSnapshot(NOW);
+      const first = await raw('routing-snapshot#0');
+      // Act
+      const again = await table.publishSnapshot(NOW);
+      await table.writeWeights(weights('FR', { 'cf-b': 1 }), undefined);
+      const older = await table.publishSnapshot(NOW - 10_000);
+      // Assess
+      expect(again.newerKept).toBe(0);
+      expect(await raw('routing-snapshot#0')).toEqual(first);
+      expect(older.newerKept).toBe(ROUTING_SNAPSHOT_SHARDS);
+      expect(parseRoutingSnapshot(await raw('routing-snapshot#3')).shares.has('FR')).toBe(false);
+    });
   });
 
   it('gives routing-weights a registry it can compute with: an entry without a cap is set aside, no NaN share', async () => {

@@ -10,6 +10,7 @@ import { RollupsTable } from '../../tables/rollups-table';
 import { SESSION_MINUTE_BUDGET } from '../../core/cmcd-report';
 import { bitOf, estimateDistinct } from '../../core/session-evidence';
 import { createIngestHandler } from '../../lambdas/cmcd-ingest/index';
+import { createSession } from '../../lambdas/playback-api/sessions';
 import { createAggregatorHandler } from '../../lambdas/qoe-aggregator/index';
 import { type LocalAws, startLocalAws } from '../../local/aws-servers';
 import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
@@ -245,5 +246,47 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
       expect(cell!.reports).toBeLessThanOrEqual(20 * 2 + 2 * SESSION_MINUTE_BUDGET.lines + 2);
       expect(again).toEqual(cell);
     });
+  });
+
+  it('takes reports only from sessions playback-api sampled in, and refuses the others before any write (ADR 0058)', async () => {
+    // Prepare: sessions as playback-api signs them at 30 %, until there is one of each kind
+    const SAMPLED_STREAM = 'sampled-telemetry';
+    await aws.createStream(SAMPLED_STREAM, 1);
+    const sessionOpts = { gatewayDomain: 'gw.example.net', lifetimeSeconds: 3600, nowSeconds: Math.floor(Date.now() / 1000), reportSamplingPercent: 30 };
+    const sessions = Array.from({ length: 64 }, () => createSession({ assetId: 'big-buck' }, 'r1', keyring, sessionOpts));
+    const sampledIn = sessions.find((session) => session.reportSampled)!;
+    const sampledOut = sessions.find((session) => !session.reportSampled)!;
+    expect(sampledIn.reportUrl).toBeDefined();
+    expect(sampledOut.reportUrl).toBeUndefined();
+    const ingest = createIngestHandler({
+      kinesis,
+      ddb,
+      keyring: { get: async () => keyring },
+      originSecret: { get: async () => ORIGIN_SECRET, refresh: async () => ORIGIN_SECRET },
+      config: cmcdIngestConfig.decode({
+        KEYRING_SECRET_ARN: 'keyring',
+        ORIGIN_VERIFY_SECRET_ARN: 'origin',
+        TELEMETRY_STREAM_NAME: SAMPLED_STREAM,
+        RATE_LIMIT_TABLE_NAME: RATE,
+        REPORT_SAMPLING_PERCENT: '30',
+      }),
+      logger: quiet,
+      metrics: noMetrics(),
+    });
+    const tokenOf = (session: { hls: string }) => new URL(session.hls).pathname.split('/')[1]!;
+    const reportOf = (session: { sessionId: string; hls: string }) => bodies[1]!.replaceAll(SID, session.sessionId).replace('/TOKEN/', `/${tokenOf(session)}/`);
+
+    // Act: the sampled-out session posts anyway, with its valid token
+    const refused = await ingest(ingestEvent(tokenOf(sampledOut), reportOf(sampledOut)));
+    const accepted = await ingest(ingestEvent(tokenOf(sampledIn), reportOf(sampledIn)));
+
+    // Assess: only the sampled session reached the stream; the other charged nothing
+    expect(refused.statusCode).toBe(403);
+    expect(JSON.parse(refused.body!)).toMatchObject({ reason: 'not-sampled' });
+    expect(accepted.statusCode).toBe(204);
+    const records = (await readStream(SAMPLED_STREAM)).Records;
+    expect(records.map((record) => record.kinesis.partitionKey)).toEqual([sampledIn.sessionId]);
+    const { Items } = await ddb.send(new ScanCommand({ TableName: RATE }));
+    expect((Items ?? []).filter((item) => String(item.pk).startsWith(sampledOut.sessionId))).toEqual([]);
   });
 });

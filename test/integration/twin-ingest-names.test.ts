@@ -63,6 +63,7 @@ describe('twin ingest of file names S3 encodes', () => {
         mediaConvertRoleArn: 'arn:aws:iam::000000000000:role/twin-mediaconvert',
         ladder: 'compact',
         perTitle: false,
+        surroundAudio: false,
         invocationAttempts: 1,
       },
     });

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { PATHWAYS_KEY, type PathwayEntry, type PathwayRegistryItem } from '../../core/routing-types';
+import { PATHWAYS_KEY, type PathwayEntry, type PathwayRegistryItem, WEIGHTS_KEY_PREFIX } from '../../core/routing-types';
+import { parseRegistry, snapshotItemOf } from '../../tables/routing-table';
 import type { TableSpec } from '../../local/aws-servers';
 import { ROLLUPS_TABLE_SCHEMA, ROUTING_TABLE_SCHEMA } from '../../tables/table-schema';
 
@@ -23,4 +24,19 @@ export async function putPathwayRegistry(
 ): Promise<void> {
   const item: PathwayRegistryItem = { pk: PATHWAYS_KEY, pathways, ...(updatedAt === undefined ? {} : { updatedAt }) };
   await ddb.send(new PutCommand({ TableName: routingTableName, Item: item }));
+}
+
+/**
+ * A stand-in for the steering edge's snapshot read (ADR 0048): the snapshot routing-weights would publish
+ * from these routing-table items (`pathways` and `weights#<scope>`), built at each call, so a test that
+ * changes `items` sees the change on the next read. Undefined when there is no registry item.
+ */
+export function snapshotOfItems(items: Readonly<Record<string, unknown>>, generation = 1): Record<string, unknown> | undefined {
+  const registry = items[PATHWAYS_KEY];
+  if (registry === undefined) return undefined;
+  const weights = new Map<string, Readonly<Record<string, number>>>();
+  for (const [key, item] of Object.entries(items)) {
+    if (key.startsWith(WEIGHTS_KEY_PREFIX)) weights.set(key.slice(WEIGHTS_KEY_PREFIX.length), (item as { weights: Record<string, number> }).weights);
+  }
+  return { ...snapshotItemOf(0, generation, parseRegistry(registry).pathways, weights) };
 }

@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseIngestRecord } from '../../core/cmcd-report';
 import { generateInitialKeyring } from '../../core/keyring';
 import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
+import { reportSampleBucket } from '../../core/report-sampling';
 import { signToken } from '../../core/token';
 import { createIngestHandler, type IngestConfig } from '../../lambdas/cmcd-ingest/index';
 
@@ -94,6 +95,20 @@ describe('cmcd-ingest handler', () => {
       FailedRecordCount: 0,
       Records: input.Records.map((_: unknown, i: number) => ({ SequenceNumber: String(i + 1), ShardId: 'shardId-000000000000' })),
     }));
+  });
+
+  it('refuses a sampled-out session (ADR 0058) with 403 not-sampled before any write', async () => {
+    // The highest whole percent below the session's bucket samples it out; its own bucket's percent samples it in.
+    const outAt = Math.floor(reportSampleBucket(SID) * 100);
+    expect(outAt, 'the fixture session must be sampled out at some rate ≥ 1 %').toBeGreaterThanOrEqual(1);
+    const refused = await makeHandler({ reportSamplingPercent: outAt })(post(bodies[1]!));
+    expect(refused.statusCode).toBe(403);
+    expect(reasonOf(refused.body)).toBe('not-sampled');
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+
+    const accepted = await makeHandler({ reportSamplingPercent: outAt + 1 })(post(bodies[1]!));
+    expect(accepted.statusCode).toBe(204);
   });
 
   it('puts a good hls.js report on the stream with server-side country, ASN, receive time and sid as partition key', async () => {

@@ -163,3 +163,52 @@ describe('buildMultivariantPlaylist', () => {
     expect(() => buildMultivariantPlaylist(origin, { ...INPUT, pathways: [] })).toThrow(InvalidRewriteInputError);
   });
 });
+
+describe('buildMultivariantPlaylist with audio languages and subtitles (ADRs 0017, 0018)', () => {
+  // The shape MediaConvert's CMAF group writes for two audio languages and WebVTT captions.
+  const ORIGIN = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:6',
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    '#EXT-X-MEDIA:TYPE=AUDIO,LANGUAGE="eng",NAME="English",AUTOSELECT=YES,DEFAULT=YES,CHANNELS="2",GROUP-ID="audio",URI="main_aac-stereo-128k.m3u8"',
+    '#EXT-X-MEDIA:TYPE=AUDIO,LANGUAGE="deu",NAME="German",AUTOSELECT=YES,DEFAULT=NO,CHANNELS="2",GROUP-ID="audio",URI="main_aac-stereo-128k-deu.m3u8"',
+    '#EXT-X-MEDIA:TYPE=SUBTITLES,LANGUAGE="eng",NAME="English CC",AUTOSELECT=YES,DEFAULT=NO,FORCED=NO,CHARACTERISTICS="public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound",GROUP-ID="subs",URI="main_captions-eng.m3u8"',
+    '#EXT-X-MEDIA:TYPE=SUBTITLES,LANGUAGE="de",NAME="German",AUTOSELECT=YES,DEFAULT=NO,FORCED=NO,GROUP-ID="subs",URI="main_subtitles-de.m3u8"',
+    '#EXT-X-STREAM-INF:BANDWIDTH=6500000,AVERAGE-BANDWIDTH=5000000,CODECS="avc1.640028,mp4a.40.2",RESOLUTION=1920x1080,FRAME-RATE=24.000,AUDIO="audio",SUBTITLES="subs"',
+    'main_1080p.m3u8',
+    '#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=700000,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=24.000,AUDIO="audio",SUBTITLES="subs"',
+    'main_360p.m3u8',
+    '',
+  ].join('\n');
+
+  it('clones every audio and subtitle rendition per pathway with its language, name and characteristics', () => {
+    // Act
+    const { media, variants } = readLikeHlsJs(buildMultivariantPlaylist(parseOriginMultivariant(ORIGIN), INPUT));
+    // Assess: EXT-X-MEDIA has no PATHWAY-ID, so each pathway gets its own groups (HLS content steering).
+    expect(media).toHaveLength(4 * PATHWAYS.length);
+    for (const pathway of PATHWAYS) {
+      const mine = media.filter((rendition) => rendition['GROUP-ID'] === `audio-${pathway.id}` || rendition['GROUP-ID'] === `subs-${pathway.id}`);
+      expect(mine.map((rendition) => [rendition.TYPE, rendition.LANGUAGE, rendition.NAME, rendition.DEFAULT])).toEqual([
+        ['AUDIO', 'eng', 'English', 'YES'],
+        ['AUDIO', 'deu', 'German', 'NO'],
+        ['SUBTITLES', 'eng', 'English CC', 'NO'],
+        ['SUBTITLES', 'de', 'German', 'NO'],
+      ]);
+      expect(mine[2]!.CHARACTERISTICS).toBe('public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound');
+      expect(mine.every((rendition) => rendition.URI!.startsWith(`https://${pathway.host}/${TOKEN}/media/big-buck/r2/`))).toBe(true);
+      const theirs = variants.filter((variant) => variant.attrs['PATHWAY-ID'] === pathway.id);
+      expect(theirs.every((variant) => variant.attrs.AUDIO === `audio-${pathway.id}` && variant.attrs.SUBTITLES === `subs-${pathway.id}`)).toBe(true);
+    }
+    // The same rendition has the same STABLE-RENDITION-ID on every pathway, so a player keeps its choice across a switch.
+    const germanIds = new Set(media.filter((rendition) => rendition.LANGUAGE === 'deu').map((rendition) => rendition['STABLE-RENDITION-ID']));
+    expect(germanIds.size).toBe(1);
+  });
+
+  it('parses as a valid playlist with hls-parser', () => {
+    const text = buildMultivariantPlaylist(parseOriginMultivariant(ORIGIN), INPUT);
+    const parsed = HLS.parse(text) as HLS.types.MasterPlaylist;
+    expect(parsed.variants).toHaveLength(2 * PATHWAYS.length);
+    expect(parsed.variants[0]!.audio.map((rendition) => rendition.language)).toEqual(['eng', 'deu']);
+    expect(parsed.variants[0]!.subtitles.map((rendition) => rendition.language)).toEqual(['eng', 'de']);
+  });
+});

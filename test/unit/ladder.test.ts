@@ -33,7 +33,9 @@ describe('planLadder on everyday sources', () => {
     expect(plan.video.every((rung) => rung.codec === 'H_264')).toBe(true);
     expect(plan.video[0]).toMatchObject({ maxBitrate: 6_000_000, qvbrQualityLevel: 9, profile: 'HIGH', level: 'LEVEL_4', gopFrames: 60 });
     expect(plan.video.at(-1)).toMatchObject({ maxBitrate: 350_000 });
-    expect(plan.audio).toEqual([{ name: 'aac-stereo-128k', bitrate: 128_000, channels: 2, sampleRate: 48000 }]);
+    expect(plan.audio).toEqual([
+      { name: 'aac-stereo-128k', bitrate: 128_000, channels: 2, sampleRate: 48000, codec: 'AAC', language: 'und', sourceTrack: 1, isDefault: true },
+    ]);
     expect(plan.frameRate).toEqual({ numerator: 30, denominator: 1 });
     expect(plan).toMatchObject({ gopSeconds: 2, segmentSeconds: 6, orientation: 'landscape', deinterlace: false });
   });
@@ -186,9 +188,11 @@ describe('planLadder by the display geometry (ADR 0026)', () => {
       // Within a pixel of the display shape: rounding to even sides, never a squeeze.
       expect(Math.abs(rung.width - (rung.height * display.width) / display.height), rung.name).toBeLessThanOrEqual(2);
     }
-    expect(plan.video.map((rung) => rung.width * rung.height)).toEqual(
-      [...plan.video].map((rung) => rung.width * rung.height).sort((a, b) => b - a),
-    );
+    // Largest first within each ladder (an HDR source has an HDR ladder, then the SDR one: ADR 0015).
+    for (const range of ['PQ', 'HLG', 'SDR'] as const) {
+      const ladder = plan.video.filter((rung) => (rung.dynamicRange ?? 'SDR') === range);
+      expect(ladder.map((rung) => rung.width * rung.height)).toEqual(ladder.map((rung) => rung.width * rung.height).sort((a, b) => b - a));
+    }
   });
 
   it.each(Object.entries(SAMPLE_SOURCES))('keeps %s\'s H.264 rungs within High 4.2 and 1920x1080, HEVC only above', (_name, sample) => {
@@ -197,8 +201,11 @@ describe('planLadder by the display geometry (ADR 0026)', () => {
         expect(levelRank(rung.level), rung.name).toBeLessThanOrEqual(levelRank(MAX_H264_LEVEL));
         expect(Math.max(rung.width, rung.height)).toBeLessThanOrEqual(1920);
         expect(Math.min(rung.width, rung.height)).toBeLessThanOrEqual(1080);
-      } else {
+      } else if (rung.dynamicRange === undefined) {
         expect(Number(rung.name.replace('p', '')), rung.name).toBeGreaterThan(1080);
+      } else {
+        // HDR rungs are HEVC Main10 at every size (ADR 0015).
+        expect(rung.profile, rung.name).toBe('MAIN10');
       }
     }
   });
@@ -229,7 +236,7 @@ describe('planLadder frame rates and scan (ADR 0028)', () => {
   });
 
   it('runs 432p and below at half the rate of a 50 fps source, larger rungs at 50', () => {
-    const plan = planLadder(SAMPLE_SOURCES.hlg1080p50);
+    const plan = planLadder({ ...SAMPLE_SOURCES.hlg1080p50, dynamicRange: undefined });
 
     expect(rates(plan)).toEqual(['50/1', '50/1', '50/1', '25/1', '25/1', '25/1']);
     expect(plan.video.map((rung) => rung.gopFrames)).toEqual([100, 100, 100, 50, 50, 50]);
@@ -270,7 +277,9 @@ describe('codec levels', () => {
 
 describe('planLadder audio and ladders', () => {
   it('plans a mono AAC rung at half the bitrate for a mono source', () => {
-    expect(planLadder(source({ audioChannels: 1 })).audio).toEqual([{ name: 'aac-mono-64k', bitrate: 64_000, channels: 1, sampleRate: 48000 }]);
+    expect(planLadder(source({ audioChannels: 1 })).audio).toEqual([
+      { name: 'aac-mono-64k', bitrate: 64_000, channels: 1, sampleRate: 48000, codec: 'AAC', language: 'und', sourceTrack: 1, isDefault: true },
+    ]);
   });
 
   it('offers the standard and compact ladders by name', () => {

@@ -127,3 +127,41 @@ describe('buildSteeredMpd', () => {
     expect(() => parseOriginMpd('<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"></MPD>')).toThrow(/no Period/);
   });
 });
+
+describe('buildSteeredMpd with audio languages and text tracks (ADRs 0017, 0018)', () => {
+  // Two audio languages and a WebVTT captions set, as MediaConvert's CMAF group writes them.
+  const MULTI = ORIGIN_MPD.replace(
+    '  </Period>',
+    `    <AdaptationSet mimeType="audio/mp4" lang="deu" segmentAlignment="0">
+      <Label>German</Label>
+      <Representation id="10" bandwidth="128000" audioSamplingRate="48000" codecs="mp4a.40.2">
+        <SegmentTemplate timescale="48000" media="main_aac-stereo-128k-deu_$Number%09d$.cmfa" initialization="main_aac-stereo-128k-deu_init.cmfa" duration="288000" startNumber="1"/>
+      </Representation>
+    </AdaptationSet>
+    <AdaptationSet mimeType="text/vtt" lang="eng" contentType="text">
+      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="caption"/>
+      <Accessibility schemeIdUri="urn:tva:metadata:cs:AudioPurposeCS:2007" value="2"/>
+      <Representation id="11" bandwidth="256">
+        <BaseURL>main_captions-eng.vtt</BaseURL>
+      </Representation>
+    </AdaptationSet>
+  </Period>`,
+  );
+
+  it('keeps every audio and text adaptation set with its lang and role, under a cap too, resolved against each pathway', () => {
+    // Act
+    const mpd = reparse(buildSteeredMpd(parseOriginMpd(MULTI), { ...INPUT, cap: DEVICE_CAPS.mobile })).MPD;
+    // Assess
+    const sets = mpd.Period[0].AdaptationSet as Record<string, unknown>[];
+    expect(sets.map((set) => [set['@mimeType'], set['@lang']])).toEqual([
+      ['video/mp4', undefined],
+      ['audio/mp4', 'eng'],
+      ['audio/mp4', 'deu'],
+      ['text/vtt', 'eng'],
+    ]);
+    expect((sets[3]!.Role as Record<string, string>)['@value']).toBe('caption');
+    expect((sets[3]!.Representation as Record<string, unknown>[])[0]!.BaseURL).toEqual(['main_captions-eng.vtt']);
+    // Relative segment and text URLs resolve against the MPD-level BaseURL of each pathway.
+    expect(mpd.BaseURL.map((base: Record<string, string>) => base['@serviceLocation'])).toEqual(PATHWAYS.map((pathway) => pathway.id));
+  });
+});

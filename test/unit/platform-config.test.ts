@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidConfigError, parsePlatformConfig } from '../../core/platform-config';
+import { shardsFor } from '../../core/return-path-sizing';
 
 const valid = { stackPrefix: 'Streaming', region: 'eu-west-1', pathways: [{ id: 'cf-a' }, { id: 'cf-b' }] };
 
@@ -21,11 +22,25 @@ describe('platform configuration', () => {
       perTitleEncoding: false,
       tokenLifetimeSeconds: 21600,
       steeringTtlSeconds: 10,
-      telemetrySamplingRate: 100,
+      telemetrySamplingRate: 4,
+      reportSamplingRate: 25,
       removalPolicy: 'retain',
       externalPathways: [],
     });
-    expect(config.pathways[0]).toEqual({ id: 'cf-a', cap: 1, enabled: true, priceClass: 'PriceClass_All' });
+    expect(config.pathways[0]).toEqual({ id: 'cf-a', cap: 1, enabled: true, priceClass: 'PriceClass_All', tokenCheck: 'lambda-edge' });
+  });
+
+  it('takes the token check per pathway and names the pathway of a bad one', () => {
+    const config = parsePlatformConfig({ ...valid, pathways: [{ id: 'cf-a', tokenCheck: 'cloudfront-function' }, { id: 'cf-b' }] });
+    expect(config.pathways.map((p) => p.tokenCheck)).toEqual(['cloudfront-function', 'lambda-edge']);
+    const [problem] = problemsOf({ ...valid, pathways: [{ id: 'cf-a' }, { id: 'cf-b', tokenCheck: 'cloudfront-functions' }] });
+    expect(problem).toBe('platform.pathways[1].tokenCheck = "cloudfront-functions": must be one of "cloudfront-function", "lambda-edge"');
+  });
+
+  it('leaves surround audio off by default and names the key of a bad value (ADR 0017)', () => {
+    expect(parsePlatformConfig(valid).surroundAudio).toBe(false);
+    expect(parsePlatformConfig({ ...valid, surroundAudio: true }).surroundAudio).toBe(true);
+    expect(problemsOf({ ...valid, surroundAudio: 'yes' })[0]).toMatch(/^platform\.surroundAudio = "yes": /);
   });
 
   it('names the key and shows the value of a bad region', () => {
@@ -67,5 +82,23 @@ describe('platform configuration', () => {
 
   it('requires at least one CloudFront pathway', () => {
     expect(problemsOf({ ...valid, pathways: [] })[0]).toContain('platform.pathways');
+  });
+});
+
+describe('return path configuration', () => {
+  it('refuses a provisioned stream too small for the peak, naming the key and the shards needed', () => {
+    const [problem] = problemsOf({ ...valid, telemetryStream: { mode: 'provisioned', shards: 2 }, peakConcurrentViewers: 1_000_000 });
+    expect(problem).toContain('platform.telemetryStream.shards = 2');
+    expect(problem).toContain(`${shardsFor(1_000_000, parsePlatformConfig(valid))} shards are needed`);
+  });
+
+  it('names the key of a bad sampling rate, stream mode or shard count', () => {
+    expect(problemsOf({ ...valid, reportSamplingRate: 0 })[0]).toContain('platform.reportSamplingRate = 0');
+    expect(problemsOf({ ...valid, reportSamplingRate: 12.5 })[0]).toContain('platform.reportSamplingRate = 12.5');
+    expect(problemsOf({ ...valid, telemetryStream: { mode: 'fast' } })[0]).toContain('platform.telemetryStream.mode');
+    expect(problemsOf({ ...valid, telemetryStream: { mode: 'on-demand', shards: 4 } })[0]).toContain('platform.telemetryStream');
+    expect(problemsOf({ ...valid, telemetryStream: { mode: 'provisioned', shards: 0 } })[0]).toContain('platform.telemetryStream.shards = 0');
+    expect(problemsOf({ ...valid, telemetryStream: { mode: 'provisioned', shards: 501 } })[0]).toContain('platform.telemetryStream.shards = 501');
+    expect(problemsOf({ ...valid, peakConcurrentViewers: 0 })[0]).toContain('platform.peakConcurrentViewers = 0');
   });
 });

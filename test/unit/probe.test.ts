@@ -26,6 +26,8 @@ describe('sourceInfoFromProbe', () => {
       durationMs: 596463,
       hasAudio: true,
       audioChannels: 2,
+      audioTracks: [{ track: 1, language: 'en', channels: 2 }],
+      embeddedCaptions: true,
       videoCodec: 'PRORES',
       container: 'quicktime',
     });
@@ -162,5 +164,70 @@ describe('sourceInfoFromProbe', () => {
     } catch (error) {
       expect((error as UnreadableSourceError).reason).toBe('MediaConvert does not recognise the file as a media container');
     }
+  });
+});
+
+describe('sourceInfoFromProbe audio tracks and captions (ADRs 0017, 0018)', () => {
+  const video = proresMaster.Container!.Tracks!.find((track) => track.TrackType === 'video')!;
+  const withTracks = (tracks: NonNullable<ProbeResult['Container']>['Tracks'], audioOrder?: number[]): ProbeResult => ({
+    ...proresMaster,
+    Container: { ...proresMaster.Container, Tracks: [video, ...(tracks ?? [])] },
+    TrackMappings: [{ VideoTrackIndexes: [1], ...(audioOrder ? { AudioTrackIndexes: audioOrder } : {}) }],
+  });
+
+  it('lists every audio track with its number, language and channels', () => {
+    // Prepare: English stereo, German 5.1, a commentary track without a declared language.
+    const probe = withTracks([
+      { Index: 2, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 2, LanguageCode: 'eng' } },
+      { Index: 3, TrackType: 'audio', Codec: 'EAC3', AudioProperties: { Channels: 6, LanguageCode: 'DEU' } },
+      { Index: 4, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 2 } },
+    ]);
+    // Act
+    const source = sourceInfoFromProbe(probe);
+    // Assess
+    expect(source.audioTracks).toEqual([
+      { track: 1, language: 'en', channels: 2 },
+      { track: 2, language: 'de', channels: 6 },
+      { track: 3, language: 'und', channels: 2 },
+    ]);
+    expect(source).toMatchObject({ hasAudio: true, audioChannels: 2 });
+    expect(source.embeddedCaptions).toBeUndefined();
+  });
+
+  it('keeps each track\'s number in the file while ordering tracks as TrackMappings selects them', () => {
+    // Prepare: the mapping puts the second audio track first.
+    const probe = withTracks(
+      [
+        { Index: 2, TrackType: 'audio', AudioProperties: { Channels: 2, LanguageCode: 'fra' } },
+        { Index: 3, TrackType: 'audio', AudioProperties: { Channels: 2, LanguageCode: 'eng' } },
+      ],
+      [3, 2],
+    );
+    // Act + Assess
+    expect(sourceInfoFromProbe(probe).audioTracks).toEqual([
+      { track: 2, language: 'en', channels: 2 },
+      { track: 1, language: 'fr', channels: 2 },
+    ]);
+  });
+
+  it('treats malformed language codes as undetermined', () => {
+    const probe = withTracks([{ Index: 2, TrackType: 'audio', AudioProperties: { Channels: 2, LanguageCode: 'English!' } }]);
+    expect(sourceInfoFromProbe(probe).audioTracks).toEqual([{ track: 1, language: 'und', channels: 2 }]);
+  });
+
+  it('finds CEA-708 captions in a data track and ignores other data tracks', () => {
+    const with708 = withTracks([{ Index: 2, TrackType: 'data', Codec: 'C708' }]);
+    const timecodeOnly = withTracks([{ Index: 2, TrackType: 'data', Codec: 'UNKNOWN' }]);
+    expect(sourceInfoFromProbe(with708).embeddedCaptions).toBe(true);
+    expect(sourceInfoFromProbe(timecodeOnly).embeddedCaptions).toBeUndefined();
+  });
+
+  it('rejects an audio-only file with a reason (ADR 0019)', () => {
+    const podcast: ProbeResult = {
+      Container: { Format: 'mp4', Duration: 1800, Tracks: [{ Index: 1, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 2, LanguageCode: 'eng' } }] },
+      TrackMappings: [{ AudioTrackIndexes: [1] }],
+    };
+    expect(() => sourceInfoFromProbe(podcast)).toThrow(UnreadableSourceError);
+    expect(() => sourceInfoFromProbe(podcast)).toThrow(/audio but no video track/);
   });
 });

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { parseRoutingSnapshot } from '../../tables/routing-table';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createRoutingWeightsHandler, createRoutingWeightsTick, RegistryMissingError } from '../../lambdas/routing-weights';
@@ -56,12 +57,18 @@ describe('routing-weights tick', () => {
     ddbMock.reset();
     vi.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
     ddbMock.on(GetCommand, { Key: { pk: 'pathways' } }).resolves({ Item: registry });
+    // The snapshot is built from a Scan of the whole table (ADR 0048).
+    ddbMock.on(ScanCommand).resolves({ Items: [registry, equalItem('*', 7)] });
   });
+
+  /** Inputs of the puts of weights items (the snapshot copies are checked on their own). */
+  const weightPuts = () => ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input).filter((i) => String(i.Item?.pk).startsWith('weights#'));
 
   it('queries the minutes of the scoring window (late and early records included), naming the reserved word "minute"', async () => {
     seedRollups(0);
     ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
     ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(ScanCommand).resolves({ Items: [registry] });
 
     await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
 
@@ -76,11 +83,13 @@ describe('routing-weights tick', () => {
     seedRollups(0);
     ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
     ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(ScanCommand).resolves({ Items: [registry] });
 
     const result = await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
 
     expect(result.written).toEqual(['*', 'DE', 'US']);
-    const puts = ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input);
+    const puts = weightPuts();
+    expect(puts).toHaveLength(3);
     for (const put of puts) {
       expect(put.ConditionExpression).toBe('attribute_not_exists(pk)');
       expect(put.Item).toMatchObject({ version: 1, updatedAt: '2026-11-24T12:00:30.000Z' });
@@ -148,7 +157,7 @@ describe('routing-weights tick', () => {
     await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics, sleep: async () => undefined }, config)(NOW);
 
     expect(ddbMock.commandCalls(BatchGetCommand)).toHaveLength(2);
-    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
+    expect(weightPuts()).toHaveLength(0);
   });
 
   it('fails the tick with a typed error when the registry item is missing, and writes nothing', async () => {
@@ -157,6 +166,41 @@ describe('routing-weights tick', () => {
 
     await expect(createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW)).rejects.toBeInstanceOf(RegistryMissingError);
     expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it('writes the routing snapshot to every copy after the weights, stamped with the tick, never over a newer one', async () => {
+    seedRollups(0);
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
+    ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(ScanCommand).resolves({ Items: [registry] });
+    ddbMock.on(ScanCommand).resolves({ Items: [registry, equalItem('*', 7), { ...equalItem('DE', 4), weights: { 'cf-a': 0.8, 'cf-b': 0.2, 'cf-c': 0 } }] });
+
+    const result = await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW);
+
+    const puts = ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input);
+    const snapshots = puts.filter((i) => String(i.Item?.pk).startsWith('routing-snapshot#'));
+    expect(snapshots.map((i) => i.Item?.pk)).toEqual(['routing-snapshot#0', 'routing-snapshot#1', 'routing-snapshot#2', 'routing-snapshot#3']);
+    // After every weights write of the tick.
+    expect(puts.findIndex((i) => String(i.Item?.pk).startsWith('routing-snapshot#'))).toBe(puts.length - 4);
+    for (const put of snapshots) {
+      expect(put.ConditionExpression).toBe('attribute_not_exists(pk) OR #generation <= :generation');
+      expect(put.ExpressionAttributeValues).toEqual({ ':generation': NOW });
+    }
+    const decoded = parseRoutingSnapshot(snapshots[0].Item);
+    expect(decoded.generation).toBe(NOW);
+    expect(decoded.pathways.map((p) => p.id)).toEqual(['cf-a', 'cf-b', 'cf-c']);
+    expect(decoded.shares.get('DE')).toEqual({ 'cf-a': 0.8, 'cf-b': 0.2, 'cf-c': 0 });
+    expect(result.snapshot.scopes).toBe(2);
+  });
+
+  it('leaves a snapshot copy that holds a newer generation alone', async () => {
+    seedRollups(0);
+    ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
+    ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(ScanCommand).resolves({ Items: [registry] });
+    ddbMock.on(PutCommand, { Item: { pk: 'routing-snapshot#2' } }).rejects(new ConditionalCheckFailedException({ message: 'newer', $metadata: {} }));
+
+    await expect(createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, config)(NOW)).resolves.toMatchObject({ written: ['*', 'DE', 'US'] });
   });
 });
 
@@ -168,6 +212,7 @@ describe('routing-weights handler', () => {
     ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
     ddbMock.on(PutCommand).resolves({});
     ddbMock.on(QueryCommand).resolves({ Items: [] });
+    ddbMock.on(ScanCommand).resolves({ Items: [registry] });
   });
 
   it('runs TICKS evaluations TICK_SECONDS apart within one invocation', async () => {
@@ -250,6 +295,7 @@ describe('routingWeightsConfig', () => {
     seedRollups(0);
     ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
     ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(ScanCommand).resolves({ Items: [registry] });
     const fromEnv = configFromEnvironment({ ROUTING_TABLE_NAME: 'Routing', ROLLUPS_TABLE_NAME: 'Rollups', TICKS: '1', TICK_SECONDS: '10', SCORING_PARAMS_JSON: '{"windowMinutes":1,"clockSkewMinutes":0}' });
     // Act
     await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, fromEnv)(NOW);

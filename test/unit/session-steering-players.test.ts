@@ -6,6 +6,7 @@ import { DEFAULT_SESSION_STEERING_POLICY } from '../../core/session-steering';
 import { readSteeringQuery } from '../../core/steering-manifest';
 import { signToken } from '../../core/token';
 import { createSteeringHandler } from '../../edge-functions/steering/handler';
+import { snapshotOfItems } from '../support/routing-tables';
 
 /**
  * What hls.js 1.7, dash.js 5.2 and Shaka Player 5.2 send the steering server, and how each builds its
@@ -95,7 +96,7 @@ function gateway(weights: Record<string, number> = EQUAL) {
   const handler = createSteeringHandler({
     getKeyring: () => KEYRING,
     readOriginText: async () => null,
-    readRoutingItems: async (keys) => new Map<string, unknown>(keys.flatMap((k): [string, unknown][] => (k === 'pathways' ? [[k, REGISTRY]] : k === 'weights#*' ? [[k, { weights }]] : []))),
+    readRoutingSnapshot: async () => snapshotOfItems({ pathways: REGISTRY, 'weights#*': { weights } }),
     steeringTtlSeconds: TTL,
     routingCacheSeconds: 3600,
     nowMs: () => clock.ms,

@@ -6,6 +6,7 @@ import { rankPathways } from '../../core/rendezvous';
 import { signToken } from '../../core/token';
 import { createSteeringHandler, MAX_GENERATED_BODY_BYTES, type SteeringHandlerDeps } from '../../edge-functions/steering/handler';
 import type { OriginManifestRequest } from '../../edge-functions/steering/manifest-cache';
+import { snapshotOfItems } from '../support/routing-tables';
 
 const NOW_S = 1_750_000_000;
 const KEYRING = generateInitialKeyring({ nowSeconds: NOW_S - 100 });
@@ -80,21 +81,21 @@ const token = (claims: Partial<{ sid: string; aid: string; exp: number }> = {}) 
 
 function setup(overrides: Partial<SteeringHandlerDeps> & { items?: Record<string, unknown> } = {}) {
   const items = overrides.items ?? { pathways: REGISTRY, 'weights#*': weightsItem('*', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }) };
-  const readRoutingItems = vi.fn(async (keys: readonly string[]) => new Map(keys.filter((k) => k in items).map((k) => [k, items[k]])));
+  const readRoutingSnapshot = vi.fn(async (): Promise<unknown> => snapshotOfItems(items));
   const readOriginText = vi.fn(async ({ key }: OriginManifestRequest) => ORIGIN[key] ?? null);
   const clock = { ms: NOW_S * 1000 };
   const log = vi.fn();
   const handler = createSteeringHandler({
     getKeyring: () => KEYRING,
     readOriginText,
-    readRoutingItems,
+    readRoutingSnapshot,
     steeringTtlSeconds: 10,
     routingCacheSeconds: 5,
     nowMs: () => clock.ms,
     log,
     ...overrides,
   });
-  return { handler, readRoutingItems, readOriginText, clock, log };
+  return { handler, readRoutingSnapshot, readOriginText, clock, log };
 }
 
 const header = (r: CloudFrontResultResponse, name: string) => r.headers?.[name]?.[0]?.value;
@@ -223,53 +224,72 @@ describe('steering edge handler: /steer', () => {
   });
 
   it('uses the viewer country\'s weights, falling back to the global ones', async () => {
-    const { handler, readRoutingItems } = setup({
+    const { handler, readRoutingSnapshot } = setup({
       items: { pathways: REGISTRY, 'weights#*': weightsItem('*', { 'cf-a': 1 }), 'weights#FR': weightsItem('FR', { 'cf-c': 1 }) },
     });
     const fr = JSON.parse((await handler(originRequest(`/${token()}/steer/big-buck`, { country: 'FR' }))).body as string);
     const jp = JSON.parse((await handler(originRequest(`/${token()}/steer/big-buck`, { country: 'JP' }))).body as string);
     expect(fr['PATHWAY-PRIORITY'][0]).toBe('cf-c');
     expect(jp['PATHWAY-PRIORITY'][0]).toBe('cf-a');
-    expect(readRoutingItems).toHaveBeenCalledWith(['pathways', 'weights#FR', 'weights#*']);
+    // Both countries from the one snapshot read.
+    expect(readRoutingSnapshot).toHaveBeenCalledTimes(1);
   });
 });
 
 describe('steering edge handler: fail static', () => {
-  it('keeps serving the last good weights when DynamoDB starts throwing', async () => {
+  it('keeps serving the last good snapshot when DynamoDB starts throwing, and does not fail the request', async () => {
     // Prepare
     const items = { pathways: REGISTRY, 'weights#*': weightsItem('*', { 'cf-c': 1 }) };
-    const { handler, readRoutingItems, clock } = setup({ items });
+    const { handler, readRoutingSnapshot, clock, log } = setup({ items });
     await handler(originRequest(`/${token()}/steer/big-buck`));
-    readRoutingItems.mockRejectedValue(new Error('ProvisionedThroughputExceededException'));
-    clock.ms += 60_000; // long past the 5 s cache
+    readRoutingSnapshot.mockRejectedValue(new Error('ProvisionedThroughputExceededException'));
+    clock.ms += 60_000; // long past the 5 s period
     // Act
-    const first = await handler(originRequest(`/${token()}/steer/big-buck`));
-    await Promise.resolve();
+    const first = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
+    await vi.waitFor(() => expect(log).toHaveBeenCalledWith(expect.objectContaining({ level: 'WARN' })));
     const second = await handler(originRequest(`/${token()}/steer/big-buck`));
     // Assess
-    expect(JSON.parse(first.body as string)['PATHWAY-PRIORITY'][0]).toBe('cf-c');
+    expect(first.status).toBe('200');
+    expect(header(first, 'x-routing-source')).toBe('weights#*');
     expect(JSON.parse(second.body as string)['PATHWAY-PRIORITY'][0]).toBe('cf-c');
   });
 
-  it('does not wait on DynamoDB once warm: a stale cache answers while one refresh runs in the background', async () => {
-    const { handler, readRoutingItems, clock } = setup();
+  it('does not wait on DynamoDB once warm: a stale snapshot answers while one refresh runs in the background', async () => {
+    const { handler, readRoutingSnapshot, clock } = setup();
     await handler(originRequest(`/${token()}/steer/big-buck`));
     let release: () => void = () => undefined;
-    readRoutingItems.mockImplementation(() => new Promise((resolve) => (release = () => resolve(new Map()))));
+    readRoutingSnapshot.mockImplementation(() => new Promise((resolve) => (release = () => resolve(undefined))));
     clock.ms += 6_000;
-    const responses = await Promise.all([1, 2, 3].map(() => handler(originRequest(`/${token()}/steer/big-buck`))));
+    const responses = await Promise.all(['DE', 'FR', 'JP'].map((country) => handler(originRequest(`/${token()}/steer/big-buck`, { country }))));
     expect(responses.map((r) => r.status)).toEqual(['200', '200', '200']);
-    expect(readRoutingItems).toHaveBeenCalledTimes(2); // the cold read plus ONE background refresh
+    expect(readRoutingSnapshot).toHaveBeenCalledTimes(2); // the cold read plus ONE background refresh, whatever the countries
     release();
   });
 
-  it('bounds how long a cold request waits for a hanging routing table', async () => {
-    const { handler } = setup({ readRoutingItems: () => new Promise(() => undefined), routingColdWaitMs: 20 });
-    const res = await handler(originRequest(`/${token()}/steer/big-buck`));
-    expect(res.status).toBe('503');
+  it('answers a cold container from the static weights when the first read hangs, marking the source', async () => {
+    const { handler } = setup({
+      readRoutingSnapshot: () => new Promise(() => undefined),
+      routingColdWaitMs: 20,
+      staticPathways: [{ id: 'cf-a', host: 'cdn-a.example.net', weight: 1 }, { id: 'cf-b', weight: 0 }],
+    });
+    const steer = await handler(originRequest(`/${token()}/steer/big-buck`));
+    expect(steer.status).toBe('200');
+    expect(JSON.parse(steer.body as string)['PATHWAY-PRIORITY']).toEqual(['cf-a', 'cf-b']);
+    const play = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
+    expect(play.status).toBe('200');
+    expect(header(play, 'x-routing-source')).toBe('static');
+    // cf-b's host is unknown at build time: it is not listed in a playback manifest.
+    expect(play.body).not.toContain('cf-b');
   });
 
-  it('uses equal weights over enabled pathways when there is no weights item', async () => {
+  it('answers from the static weights while no snapshot has been written yet', async () => {
+    const { handler } = setup({ items: {}, staticPathways: [{ id: 'cf-a', host: 'cdn-a.example.net', weight: 0.5 }, { id: 'cf-b', host: 'cdn-b.example.net', weight: 0.5 }] });
+    const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
+    expect(res.status).toBe('200');
+    expect(header(res, 'x-routing-source')).toBe('static');
+  });
+
+  it('uses equal weights over enabled pathways when the snapshot has no weights', async () => {
     const { handler } = setup({ items: { pathways: REGISTRY } });
     const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`, { country: 'DE' }));
     expect(res.status).toBe('200');
@@ -277,12 +297,19 @@ describe('steering edge handler: fail static', () => {
     expect(res.body?.match(/^#EXT-X-STREAM-INF:/gm)).toHaveLength(18);
   });
 
-  it('answers 503 with Retry-After, not a broken manifest, when the registry was never readable', async () => {
-    const { handler } = setup({ readRoutingItems: async () => Promise.reject(new Error('AccessDenied')) });
+  it('answers 503 with Retry-After, not a broken manifest, with neither a snapshot nor static weights', async () => {
+    const { handler } = setup({ readRoutingSnapshot: async () => Promise.reject(new Error('AccessDenied')) });
     const res = await handler(originRequest(`/${token()}/steer/big-buck`));
     expect(res.status).toBe('503');
     expect(header(res, 'retry-after')).toBe('1');
     expect(header(res, 'cache-control')).toBe('no-store');
+  });
+
+  it('answers a cold playback start 503 when no static pathway has a host known at build time', async () => {
+    const { handler } = setup({ items: {}, staticPathways: [{ id: 'cf-a', weight: 1 }] });
+    const res = await handler(originRequest(`/${token()}/play/big-buck/20260101-000002-000000000000000000000002/main.m3u8`));
+    expect(res.status).toBe('503');
+    expect((await handler(originRequest(`/${token()}/steer/big-buck`))).status).toBe('200');
   });
 });
 
@@ -308,11 +335,11 @@ describe('steering edge handler: tokens and methods', () => {
   });
 
   it('answers a CORS preflight with 204 without looking at the token', async () => {
-    const { handler, readRoutingItems } = setup();
+    const { handler, readRoutingSnapshot } = setup();
     const res = await handler(originRequest('/garbage/steer/big-buck', { method: 'OPTIONS' }));
     expect(res.status).toBe('204');
     expect(header(res, 'access-control-allow-methods')).toContain('GET');
-    expect(readRoutingItems).not.toHaveBeenCalled();
+    expect(readRoutingSnapshot).not.toHaveBeenCalled();
   });
 
   it('answers 404 for media paths, which belong on the delivery CDNs', async () => {

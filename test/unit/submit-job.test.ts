@@ -12,7 +12,7 @@ import {
   ProbeCommand,
   TooManyRequestsException,
 } from '@aws-sdk/client-mediaconvert';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ const config: SubmitJobConfig = {
   stackName: 'streaming-eu',
   ladder: 'standard',
   perTitle: false,
+  surroundAudio: false,
   invocationAttempts: 3,
 };
 
@@ -114,6 +115,14 @@ beforeEach(() => {
     const etag = bucket.get(input.Key);
     if (etag === undefined) throw serviceError('NotFound', 404, 'UnknownError');
     return { ETag: `"${etag}"`, ContentLength: 734003200 };
+  });
+  // Two keys a page, so every listing test also walks S3's continuation tokens.
+  s3.on(ListObjectsV2Command).callsFake(async (input: { Prefix: string; ContinuationToken?: string }) => {
+    const keys = [...bucket.keys()].filter((key) => key.startsWith(input.Prefix)).sort();
+    const from = Number(input.ContinuationToken ?? 0);
+    const page = keys.slice(from, from + 2);
+    const more = from + 2 < keys.length;
+    return { Contents: page.map((Key) => ({ Key })), IsTruncated: more, ...(more ? { NextContinuationToken: String(from + 2) } : {}) };
   });
   mediaConvert.on(ProbeCommand).resolves({ ProbeResults: [proresMaster] });
   mediaConvert.on(ListJobsCommand).resolves({ Jobs: [] });
@@ -714,6 +723,7 @@ describe('submitJobConfig', () => {
       STACK_NAME: 'streaming-eu',
       LADDER: 'compact',
       PER_TITLE: 'true',
+      SURROUND_AUDIO: 'true',
       INVOCATION_ATTEMPTS: '3',
     });
     // Assess
@@ -725,6 +735,7 @@ describe('submitJobConfig', () => {
       stackName: 'streaming-eu',
       ladder: 'compact',
       perTitle: true,
+      surroundAudio: true,
       invocationAttempts: 3,
     });
   });
@@ -734,5 +745,51 @@ describe('submitJobConfig', () => {
     expect(() =>
       submitJobConfig.decode({ ASSETS_TABLE_NAME: 'a', ORIGIN_BUCKET_NAME: 'b', MEDIACONVERT_ROLE_ARN: 'c', EVENT_BUS_NAME: 'd', STACK_NAME: 'e', LADDER: 'huge', PER_TITLE: 'false' }),
     ).toThrow('environment variable LADDER ("huge"): must be one of standard, compact');
+  });
+});
+
+describe('submit-job caption and subtitle sidecars (ADR 0018)', () => {
+  it('turns the sidecars next to the master into caption selectors and WebVTT outputs, and leaves other files alone', async () => {
+    // Prepare: two sidecars of this master, one of another master, one unsupported format.
+    for (const key of ['uploads/My Film (Final).de.vtt', 'uploads/My Film (Final).en.cc.srt', 'uploads/My Film (Final) 2.fr.vtt', 'uploads/My Film (Final).en.ttml']) bucket.set(key, 'x');
+    // Act
+    const outcome = await handler()(uploaded('uploads/My Film (Final).mov'));
+    // Assess
+    expect(outcome).toMatchObject({ outcome: 'submitted' });
+    expect(s3.commandCalls(ListObjectsV2Command)[0]!.args[0].input).toMatchObject({ Bucket: 'acme-uploads', Prefix: 'uploads/My Film (Final).' });
+    const input = mediaConvert.commandCalls(CreateJobCommand)[0]!.args[0].input.Settings!.Inputs![0]!;
+    // The master's own CEA-608 track comes first (proresMaster has one), then the sidecars by key.
+    expect(Object.values(input.CaptionSelectors!).map((selector) => [selector.SourceSettings!.SourceType, selector.SourceSettings!.FileSourceSettings?.SourceFile])).toEqual([
+      ['EMBEDDED', undefined],
+      ['WEBVTT', 's3://acme-uploads/uploads/My Film (Final).de.vtt'],
+      ['SRT', 's3://acme-uploads/uploads/My Film (Final).en.cc.srt'],
+    ]);
+  });
+
+  it('retries when S3 cannot list the folder for now, and fails with a reason when it refuses', async () => {
+    // Prepare
+    s3.on(ListObjectsV2Command).rejectsOnce(serviceError('SlowDown', 503)).rejects(serviceError('AccessDenied', 403));
+    // Act + Assess: transient → throw (Lambda retries); permanent → FAILED with the reason.
+    await expect(handler()(uploaded('uploads/Big Buck.mov'))).rejects.toThrow();
+    const outcome = await handler()(uploaded('uploads/Big Buck.mov'));
+    expect(outcome).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('S3 refused to list the caption files') });
+    expect(mediaConvert.commandCalls(CreateJobCommand)).toHaveLength(0);
+  });
+
+  it('gives a master with a second language and 5.1 one rendition per track, with E-AC-3 when configured', async () => {
+    // Prepare
+    const video = proresMaster.Container!.Tracks!.find((track) => track.TrackType === 'video')!;
+    mediaConvert.on(ProbeCommand).resolves({
+      ProbeResults: [{
+        ...proresMaster,
+        Container: { ...proresMaster.Container, Tracks: [video, { Index: 2, TrackType: 'audio', AudioProperties: { Channels: 2, LanguageCode: 'eng' } }, { Index: 3, TrackType: 'audio', AudioProperties: { Channels: 6, LanguageCode: 'deu' } }] },
+        TrackMappings: [{ VideoTrackIndexes: [1], AudioTrackIndexes: [2, 3] }],
+      }],
+    });
+    // Act
+    await handler({ surroundAudio: true })(uploaded('uploads/Big Buck.mov'));
+    // Assess
+    const outputs = mediaConvert.commandCalls(CreateJobCommand)[0]!.args[0].input.Settings!.OutputGroups![0]!.Outputs!;
+    expect(outputs.filter((output) => output.AudioDescriptions).map((output) => output.NameModifier)).toEqual(['_aac-stereo-128k', '_aac-stereo-128k-de', '_eac3-5.1-384k-de']);
   });
 });

@@ -10,6 +10,7 @@ import { createPlaybackApiHandler, parseGatewayOrigin } from '../../lambdas/play
 import { validateSteeringConfig } from '../../edge-functions/steering/config';
 import { createSteeringHandler } from '../../edge-functions/steering/handler';
 import { createPathwayOriginReader } from '../../edge-functions/steering/origin-fetch';
+import { snapshotOfItems } from '../support/routing-tables';
 
 // The local twin serves plain http (no TLS on 127.0.0.1); the cloud stays https by default.
 
@@ -83,7 +84,7 @@ function twinSteering() {
   return createSteeringHandler({
     getKeyring: () => KEYRING,
     readOriginText: async ({ key }) => (key.endsWith('.m3u8') ? ORIGIN_HLS : ORIGIN_MPD),
-    readRoutingItems: async (keys) => new Map(keys.filter((k) => k in items).map((k) => [k, items[k]])),
+    readRoutingSnapshot: async () => snapshotOfItems(items),
     steeringTtlSeconds: 10,
     routingCacheSeconds: 5,
     nowMs: () => NOW_S * 1000,
