@@ -9,7 +9,8 @@ import type { PlatformConfig } from './platform-config';
  * a check that can block a deploy fails when it cannot look, a capacity note only warns.
  */
 
-export type CheckStatus = 'PASS' | 'WARN' | 'FAIL';
+/** SKIP: the check needs a service the target does not have (the local twin runs no STS, SSM, CloudFormation…). */
+export type CheckStatus = 'PASS' | 'WARN' | 'FAIL' | 'SKIP';
 
 export interface CheckResult {
   /** Short name of the check, e.g. `bootstrap us-east-1`. */
@@ -25,6 +26,8 @@ export interface CheckResult {
 export interface ReadError {
   readonly name: string;
   readonly message: string;
+  /** Node's system error code (`ECONNREFUSED`…) when the request never reached a server. */
+  readonly code?: string;
 }
 
 /** The outcome of one read: a value, or the error the AWS SDK threw. */
@@ -383,21 +386,89 @@ function deleteSecret(names: PlatformNames, region: string, secret: SecretState)
   ];
 }
 
+// --- the local twin (`npm run doctor -- --twin`) ---
+
+const START_TWIN = 'start the twin: `npm run dev` (it writes the outputs file once everything answers), or pass --twin-outputs <file> of the twin that runs';
+
+/** The outputs file of a running twin, read and parsed; the error says why not (absent, not JSON, older format). */
+export function judgeTwinOutputs(outputsFile: string, reading: Reading<{ readonly stackName: string; readonly region: string }>): CheckResult {
+  const check = 'twin outputs';
+  if (!reading.ok) return fail(check, reading.error.message, [START_TWIN]);
+  return pass(check, `${outputsFile}: stack "${reading.value.stackName}" in ${reading.value.region}`);
+}
+
+/** The twin has no such service: one line saying so, counted as SKIP, rather than a silent omission. */
+export function notOnTwin(check: string, why: string): CheckResult {
+  return { check, status: 'SKIP', detail: `does not apply to the twin: ${why}` };
+}
+
+/** The checks of the AWS run that need a service the twin does not run, one line each. */
+export function twinSkippedChecks(): CheckResult[] {
+  return [
+    notOnTwin('credentials', 'no STS; the twin takes the fixed key pair of its outputs file'),
+    notOnTwin('bootstrap', 'no SSM or CloudFormation; `npm run dev` builds from lib/topology.ts, nothing is bootstrapped'),
+    notOnTwin('cloudfront', 'its distributions are local servers, with no account quota'),
+    notOnTwin('lambda concurrency', 'no Lambda control plane; the handlers run in the twin process'),
+    notOnTwin('lambda@edge quota', 'the edge functions run in the twin process'),
+    notOnTwin('stacks', 'no CloudFormation stacks'),
+    notOnTwin('leftovers', 'nothing outlives the twin but its data directory'),
+  ];
+}
+
+/** A read that failed on the twin: nothing listening means the twin is not running; anything else is told as is. */
+function twinReadFailure(check: string, what: string, endpoint: string, error: ReadError): CheckResult {
+  if (error.code === 'ECONNREFUSED') return fail(check, `nothing answers at ${endpoint} (${what}): the twin is not running`, [START_TWIN]);
+  return fail(check, `${what} at ${endpoint} failed (${describeError(error)})`, ['restart the twin (`npm run dev`); if it persists, the stand-in answers differently from the service: report it']);
+}
+
+/** The twin's MediaConvert stand-in answers ListQueues with the ACTIVE `Default` queue submit-job sends to. */
+export function judgeTwinMediaConvert(endpoint: string, reading: Reading<readonly MediaConvertQueue[]>): CheckResult {
+  const check = 'mediaconvert';
+  if (!reading.ok) return twinReadFailure(check, 'ListQueues', endpoint, reading.error);
+  const defaultQueue = reading.value.find((q) => q.name === 'Default');
+  if (defaultQueue === undefined) return fail(check, `${endpoint} lists no Default queue: a twin older than this checkout?`, ['stop it and run `npm run dev` again']);
+  if (defaultQueue.status !== 'ACTIVE') return fail(check, `the Default queue at ${endpoint} is ${defaultQueue.status}`, ['stop the twin and run `npm run dev` again']);
+  return pass(check, `${endpoint}: Default queue ACTIVE`);
+}
+
+/** A table or bucket the outputs name; `exists` false when the stand-in answers that there is none. */
+export function judgeTwinResource(
+  resource: { readonly kind: 'table' | 'bucket' | 'secret'; readonly role: string; readonly name: string },
+  endpoint: string,
+  reading: Reading<boolean>,
+): CheckResult {
+  const check = `${resource.kind} ${resource.role}`;
+  const call = { table: 'DescribeTable', bucket: 'HeadBucket', secret: 'GetSecretValue' }[resource.kind];
+  if (!reading.ok) return twinReadFailure(check, `${call} ${resource.name}`, endpoint, reading.error);
+  if (!reading.value) {
+    return fail(check, `${resource.kind} ${resource.name} does not exist at ${endpoint}: the outputs file names something this twin does not have`, [
+      'read the outputs file of the twin that runs (`--twin-outputs <data dir>/outputs.json`), or restart it with `npm run dev`',
+    ]);
+  }
+  return pass(check, resource.kind === 'secret' ? `${resource.name} readable at ${endpoint}` : `${resource.name} exists at ${endpoint}`);
+}
+
 // --- the report ---
 
 export function exitCodeOf(results: readonly CheckResult[]): number {
   return results.some((r) => r.status === 'FAIL') ? 1 : 0;
 }
 
-/** One line per check, `fix:` lines under a WARN or FAIL, and a closing count. */
-export function renderReport(results: readonly CheckResult[]): string {
+/**
+ * One line per check, `fix:` lines under a WARN or FAIL, and a closing count (SKIP counted when there is any).
+ * `twin`: the report of `npm run doctor -- --twin`, whose closing line speaks of the twin rather than a deploy.
+ */
+export function renderReport(results: readonly CheckResult[], options: { readonly twin?: boolean } = {}): string {
   const width = Math.max(...results.map((r) => r.check.length));
   const lines = results.flatMap((r) => [
     `${r.status.padEnd(4)}  ${r.check.padEnd(width)}  ${r.detail}`,
     ...(r.fix ?? []).map((step, i) => `${' '.repeat(width + 8)}${i === 0 ? 'fix: ' : '     '}${step}`),
   ]);
   const count = (status: CheckStatus) => results.filter((r) => r.status === status).length;
-  const summary = `${count('FAIL')} FAIL, ${count('WARN')} WARN, ${count('PASS')} PASS`;
-  lines.push('', count('FAIL') > 0 ? `${summary}: fix the FAIL lines before \`npx cdk deploy --all\`.` : `${summary}: ready for \`npx cdk deploy --all\`.`);
+  const summary = `${count('FAIL')} FAIL, ${count('WARN')} WARN, ${count('PASS')} PASS${count('SKIP') > 0 ? `, ${count('SKIP')} SKIP` : ''}`;
+  const closing = options.twin
+    ? count('FAIL') > 0 ? 'fix the FAIL lines; the twin is not what the handlers expect.' : 'the twin answers as the handlers expect.'
+    : count('FAIL') > 0 ? 'fix the FAIL lines before `npx cdk deploy --all`.' : 'ready for `npx cdk deploy --all`.';
+  lines.push('', `${summary}: ${closing}`);
   return lines.join('\n');
 }

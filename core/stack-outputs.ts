@@ -89,8 +89,11 @@ export interface TwinOutputsFile {
   /** The twin serves plain http. */
   readonly scheme: 'http';
   readonly outputs: StackOutputs;
-  /** SDK endpoints of the S3 and DynamoDB stand-ins. */
-  readonly endpoints: { readonly s3: string; readonly dynamodb: string };
+  /**
+   * SDK endpoints of the S3 and DynamoDB stand-ins, and of the MediaConvert and Secrets Manager ones (which
+   * `npm run doctor -- --twin` reads; absent in files written before it did).
+   */
+  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly mediaconvert?: string; readonly secretsManager?: string };
   /** The stand-ins' fixed, fake key pair (s3rver checks signatures against it). */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
@@ -113,6 +116,7 @@ export function parseTwinOutputsFile(text: string, source: string): TwinOutputsF
     file.scheme !== 'http' ||
     !strings(file.outputs, []) ||
     !strings(file.endpoints, ['s3', 'dynamodb']) ||
+    !['mediaconvert', 'secretsManager'].every((key) => ['string', 'undefined'].includes(typeof (file.endpoints as Record<string, unknown>)[key])) ||
     !strings(file.credentials, ['accessKeyId', 'secretAccessKey'])
   ) {
     throw new StackOutputsError(`${source} is not a twin outputs file (stackName, region, scheme "http", outputs, endpoints, credentials)`);

@@ -521,7 +521,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
         [STACK_OUTPUT_KEYS.rollupsTable]: TWIN_NAMES.rollupsTable,
         [STACK_OUTPUT_KEYS.pathways]: JSON.stringify(Object.fromEntries(cdns.map((cdn) => [cdn.id, cdn.domainName]))),
       },
-      endpoints: { s3: aws.endpoints.s3, dynamodb: aws.endpoints.dynamodb },
+      endpoints: { s3: aws.endpoints.s3, dynamodb: aws.endpoints.dynamodb, mediaconvert: mediaconvert.endpoint, secretsManager: secrets.endpoint },
       // Copied: the SDK marks a credentials object it used (`$source`), and the file is read by another process.
       credentials: { accessKeyId: TWIN_CREDENTIALS.accessKeyId, secretAccessKey: TWIN_CREDENTIALS.secretAccessKey },
     };

@@ -169,6 +169,7 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
   const ffmpeg = options.ffmpegPath ?? '/usr/bin/ffmpeg';
   const ffprobe = options.ffprobePath ?? '/usr/bin/ffprobe';
   const queueArn = `arn:aws:mediaconvert:${region}:${account}:queues/Default`;
+  const startedAt = new Date();
   const jobs = new Map<string, Job>();
   const jobIdByToken = new Map<string, string>();
   const finished = new Map<string, { promise: Promise<Job>; resolve: (job: Job) => void }>();
@@ -459,7 +460,35 @@ export async function startMediaConvertServer(options: MediaConvertServerOptions
       const request = fromWire<{ InputFiles?: ProbeInputFile[] }>('ProbeRequest', body);
       return sendJson(res, 200, toWire('ProbeResponse', { ProbeResults: await probe(request.InputFiles ?? []) }));
     }
+    // The account's one on-demand queue, as ListQueues/GetQueue describe it (`npm run doctor -- --twin` reads it).
+    if (req.method === 'GET' && path === '/2017-08-29/queues') {
+      return sendJson(res, 200, toWire('ListQueuesResponse', { Queues: [defaultQueue()] }));
+    }
+    const queueMatch = /^\/2017-08-29\/queues\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && queueMatch) {
+      const name = decodeURIComponent(queueMatch[1]!);
+      if (name !== 'Default') throw new NotFoundError(`The specified queue ${name} does not exist`);
+      return sendJson(res, 200, toWire('GetQueueResponse', { Queue: defaultQueue() }));
+    }
     throw new NotFoundError(`no such operation: ${req.method} ${path}`);
+  }
+
+  function defaultQueue() {
+    const counts = [...jobs.values()].reduce(
+      (sum, job) => ({ submitted: sum.submitted + (job.Status === 'SUBMITTED' ? 1 : 0), progressing: sum.progressing + (job.Status === 'PROGRESSING' ? 1 : 0) }),
+      { submitted: 0, progressing: 0 },
+    );
+    return {
+      Arn: queueArn,
+      Name: 'Default',
+      Type: 'SYSTEM',
+      Status: 'ACTIVE',
+      PricingPlan: 'ON_DEMAND',
+      CreatedAt: startedAt,
+      LastUpdated: startedAt,
+      SubmittedJobsCount: counts.submitted,
+      ProgressingJobsCount: counts.progressing,
+    };
   }
 
   const server: Server = createServer((req, res) => {
