@@ -1,11 +1,13 @@
 /**
  * Bundle sizes (run: `npx tsx bench/bundle-sizes.ts`).
  *
- * Builds the two Lambda@Edge bundles with `lib/bundling/edge-bundle.ts`, as deployed, and the eight regional
- * bundles with the esbuild options `lib/constructs/platform-function.ts` gives `NodejsFunction` (ESM, node24,
- * minified, nothing external), and prints for each: minified and gzipped size, the bytes that come from the
- * AWS SDK (`@aws-sdk/*`, `@smithy/*`), and every npm package the bundle holds more than one copy of (a
- * second directory, or both the CommonJS and the ES module build). Prints one JSON line (prefix "RESULT ").
+ * Builds every function lib/topology.ts lists, so a new one is measured without being added here: each
+ * Lambda@Edge bundle of `EDGE_FUNCTIONS` with `lib/bundling/edge-bundle.ts`, as deployed, and each regional
+ * bundle of `PLATFORM_FUNCTIONS` with the esbuild options `lib/constructs/platform-function.ts` gives
+ * `NodejsFunction` (ESM, node24, minified, nothing external); plus the viewer-auth CloudFront Function as
+ * `lib/bundling/cloudfront-function.ts` builds it. Prints for each: minified and gzipped size, the bytes that
+ * come from the AWS SDK (`@aws-sdk/*`, `@smithy/*`), and every npm package the bundle holds more than one copy
+ * of (a second directory, or both the CommonJS and the ES module build). Prints one JSON line (prefix "RESULT ").
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,12 +15,20 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
+import type { EdgeFunctionDefinition } from '../edge-functions/shared/baked-config';
+import { buildViewerAuthFunctionCode } from '../lib/bundling/cloudfront-function';
 import { bundleEdgeFunction } from '../lib/bundling/edge-bundle';
+import { EDGE_FUNCTIONS, PLATFORM_FUNCTIONS } from '../lib/topology';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const REGIONAL = ['submit-job', 'job-status', 'playback-api', 'takedown', 'keyring-rotation', 'cmcd-ingest', 'qoe-aggregator', 'routing-weights'];
+
+type EdgeConfigOf<K extends keyof typeof EDGE_FUNCTIONS> = (typeof EDGE_FUNCTIONS)[K] extends EdgeFunctionDefinition<infer C> ? C : never;
 const keyring = { secretId: 'playback-keyring', regions: ['us-east-1', 'eu-west-1'], timeoutMs: 1500, refreshSeconds: 300 };
-const EDGE = {
+/**
+ * A representative baked config per edge function (the size barely depends on it). Typed by the topology,
+ * so adding an edge function there fails the type check here until it has one.
+ */
+const EDGE_SAMPLE_CONFIGS: { readonly [K in keyof typeof EDGE_FUNCTIONS]: EdgeConfigOf<K> } = {
   'viewer-auth': { pathwayId: 'cf-a', keyring },
   steering: { keyring, routingTable: { name: 'Routing', region: 'eu-west-1' }, steeringTtlSeconds: 300, routingCacheSeconds: 5 },
 };
@@ -52,11 +62,16 @@ function figures(name: string, contents: Uint8Array, inputs: Readonly<Record<str
 const work = mkdtempSync(path.join(tmpdir(), 'bundle-sizes-'));
 const rows: Figures[] = [];
 try {
-  for (const [name, config] of Object.entries(EDGE)) {
-    const bundle = bundleEdgeFunction({ entry: path.join(REPO, 'edge-functions', name, 'index.ts'), outDir: path.join(work, name), config });
+  for (const [name, definition] of Object.entries(EDGE_FUNCTIONS) as [keyof typeof EDGE_FUNCTIONS, EdgeFunctionDefinition<unknown>][]) {
+    // Validated as EdgeHandler does at synth, so the bundle measured is one that would deploy.
+    const config = EDGE_SAMPLE_CONFIGS[name];
+    definition.validateConfig(config);
+    const bundle = bundleEdgeFunction({ entry: path.join(REPO, 'edge-functions', definition.handlerDir, 'index.ts'), outDir: path.join(work, name), config });
     rows.push(figures(`edge ${name}`, readFileSync(bundle.outFile), bundle.inputs));
   }
-  for (const name of REGIONAL) {
+  rows.push(figures('cloudfront-function viewer-auth-cf', Buffer.from(buildViewerAuthFunctionCode(), 'utf8'), {}));
+  // A regional function's name is its folder under lambdas/ (lib/topology.ts).
+  for (const name of Object.keys(PLATFORM_FUNCTIONS)) {
     const result = buildSync({
       entryPoints: [path.join(REPO, 'lambdas', name, 'index.ts')],
       bundle: true,

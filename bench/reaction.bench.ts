@@ -1,10 +1,13 @@
 /**
  * Reaction of the routing loop to issue 9's scenarios (docs/benchmarks.md "Reaction of the routing loop"):
- * `npm run bench -- reaction [--seed N] [--only name] [--write]`. Runs every scenario of
+ * `npm run bench -- reaction [--seed N] [--merge-window S] [--only name] [--write]`. Runs every scenario of
  * bench/reaction/scenarios.ts on the full world, prints the table (scenario, target, measured, pass/fail)
- * and, with `--write`, replaces the table in docs/benchmarks.md. Deterministic for a seed.
+ * and, with `--write`, replaces the table in docs/benchmarks.md. `--merge-window` models another
+ * `rollupMergeWindowSeconds` (default: the platform's). Deterministic for a seed.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { MAX_BATCHING_WINDOW_SECONDS } from '../core/platform-config';
+import { ROLLUP_STAGES } from '../lib/topology';
 import { SCENARIOS, type ScenarioResult } from './reaction/scenarios';
 
 const args = process.argv.slice(2);
@@ -14,12 +17,14 @@ const option = (name: string) => {
 };
 const seed = Number(option('seed') ?? 20261202);
 const only = option('only');
+const mergeWindowSeconds = Number(option('merge-window') ?? ROLLUP_STAGES.mergeWindowSeconds);
+if (!Number.isInteger(mergeWindowSeconds) || mergeWindowSeconds < 0 || mergeWindowSeconds > MAX_BATCHING_WINDOW_SECONDS) throw new Error(`--merge-window must be whole seconds from 0 to ${MAX_BATCHING_WINDOW_SECONDS}, got ${option('merge-window')}`);
 const started = performance.now();
 const rows: ScenarioResult[] = [];
 for (const scenario of SCENARIOS) {
   if (only && !scenario.name.includes(only)) continue;
   const t0 = performance.now();
-  const row = scenario.run('full', seed);
+  const row = scenario.run('full', seed, { mergeWindowSeconds });
   rows.push(row);
   console.error(`${row.pass ? 'pass' : 'FAIL'}  ${row.name}: ${row.measured} (${Math.round(performance.now() - t0)} ms)`);
 }
@@ -29,7 +34,7 @@ const table = [
   '| --- | --- | --- | --- |',
   ...rows.map((r) => `| ${r.name} | ${r.target} | ${r.measured} | ${r.pass ? 'pass' : '**fail**'} |`),
 ].join('\n');
-console.log(`reaction benchmark, seed ${seed}, wall time ${Math.round((performance.now() - started) / 1000)} s\n`);
+console.log(`reaction benchmark, seed ${seed}, rollup merge window ${mergeWindowSeconds} s, wall time ${Math.round((performance.now() - started) / 1000)} s\n`);
 console.log(table);
 
 if (args.includes('--write') && !only) {
@@ -40,7 +45,7 @@ if (args.includes('--write') && !only) {
   const from = doc.indexOf(begin);
   const to = doc.indexOf(end);
   if (from === -1 || to === -1) throw new Error(`docs/benchmarks.md has no ${begin} … ${end} markers`);
-  writeFileSync(file, `${doc.slice(0, from + begin.length)}\n_seed ${seed}_\n\n${table}\n${doc.slice(to)}`);
+  writeFileSync(file, `${doc.slice(0, from + begin.length)}\n_seed ${seed}, rollup merge window ${mergeWindowSeconds} s_\n\n${table}\n${doc.slice(to)}`);
   console.log('\nwritten to docs/benchmarks.md');
 }
 process.exit(rows.every((r) => r.pass) ? 0 : 1);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
  * including the load harness and the reaction benchmark, which are not in the default set: each takes minutes.
  * Arguments after `--` that start with `--` go to the benchmarks, e.g. `npm run bench -- audience --sessions 500`.
  */
-const DEFAULT = ['bench/viewer-auth.bench.ts', 'bench/steering.bench.ts', 'bench/aggregator.bench.ts', 'bench/bundle-sizes.ts'];
+const DEFAULT = ['bench/viewer-auth.bench.ts', 'bench/steering.bench.ts', 'bench/aggregator.bench.ts', 'bench/bundle-sizes.ts', 'bench/origin-shield.bench.ts'];
 /** Minutes each: the load harness needs ffmpeg; the reaction benchmark simulates hours of a world (ADR 0066). */
 const ON_REQUEST = ['bench/audience.bench.ts', 'bench/reaction.bench.ts'];
 

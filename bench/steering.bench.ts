@@ -19,6 +19,7 @@ import { buildSteeredMpd, parseOriginMpd } from '../core/mpd-steering';
 import { rankPathways } from '../core/rendezvous';
 import { DEFAULT_SESSION_STEERING_POLICY, steerSessionFromQuery } from '../core/session-steering';
 import { buildSteeringManifest, serializeSteeringManifest } from '../core/steering-manifest';
+import { CANONICAL_STEERING_URI } from '../core/steering-cache-key';
 import { signToken } from '../core/token';
 import { createSteeringHandler } from '../edge-functions/steering/handler';
 import { ORIGIN_RUNGS, originMultivariant } from '../test/support/origin-manifests';
@@ -62,9 +63,11 @@ async function measure(fn: (i: number) => unknown | Promise<unknown>, calls: num
  * Steering reload queries: none (a player that reports nothing), hls.js's first report, and a reload
  * that carries the session's memory (a departed pathway held, four throughput reports) back.
  */
+// Steering reloads as the key function hands them on (ADR 0036): reported pathway and class, memory (the
+// session's folder `s` is added per event).
 const NO_REPORT = '';
-const FIRST_REPORT = '_HLS_pathway=cf-a&_HLS_throughput=5000000';
-const WITH_MEMORY = `first=cf-b&on=cf-b&kbps=4100_4200_4000_4300&left=cf-a.${NOW_S - 30}.500.1&_HLS_pathway=cf-b&_HLS_throughput=4200000`;
+const FIRST_REPORT = 'p=cf-a&t=44';
+const WITH_MEMORY = `p=cf-b&t=43&first=cf-b&on=cf-b&best=44.2&left=cf-a.${Math.ceil(NOW_S / 60) * 60 - 60}.500.1`;
 
 /** 200 two-letter countries plus the global scope, with shares over `pathways`. */
 function fullRoutingSnapshot(pathwayCount: number) {
@@ -101,8 +104,8 @@ function steerEvent(i: number, querystring = FIRST_REPORT): CloudFrontRequestEve
             clientIp: '203.0.113.178',
             headers: { 'cloudfront-viewer-country': [{ key: 'CloudFront-Viewer-Country', value: 'DE' }] },
             method: 'GET',
-            querystring,
-            uri: `/${TOKENS[i % TOKENS.length]}/steer/big-buck`,
+            querystring: `s=${encodeURIComponent(`/${TOKENS[i % TOKENS.length]}/play/big-buck/20260101-000002-000000000000000000000002/`)}${querystring === '' ? '' : `&${querystring}`}`,
+            uri: CANONICAL_STEERING_URI,
           },
         },
       },
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
   const events = Array.from({ length: 4096 }, (_, i) => steerEvent(i));
   const silentEvents = Array.from({ length: 4096 }, (_, i) => steerEvent(i, NO_REPORT));
   const memoryEvents = Array.from({ length: 4096 }, (_, i) => steerEvent(i, WITH_MEMORY));
-  const sessionContext = (i: number) => ({ sessionId: `session-${i}`, weights: WEIGHTS, nowSeconds: NOW_S, policy: DEFAULT_SESSION_STEERING_POLICY });
+  const sessionContext = (i: number) => ({ rankingKey: `session-${i}`, weights: WEIGHTS, nowSeconds: NOW_S, policy: DEFAULT_SESSION_STEERING_POLICY });
 
   const rows: { name: string; medianMicros: number; targetMicros?: number }[] = [];
   rows.push({ name: 'hls rewrite 6x3+audio (parsed origin cached)', medianMicros: await measure((i) => buildMultivariantPlaylist(origin, input(i)), 2000), targetMicros: 100 });
@@ -149,9 +152,9 @@ async function main(): Promise<void> {
     ),
     targetMicros: 20,
   });
-  rows.push({ name: 'steer request end-to-end (handler, verify, warm)', medianMicros: await measure((i) => handler(events[i % events.length]), 2000) });
-  rows.push({ name: 'steer request, no report (platform order, bare RELOAD-URI)', medianMicros: await measure((i) => handler(silentEvents[i % silentEvents.length]), 2000) });
-  rows.push({ name: 'steer request, report + memory carried back', medianMicros: await measure((i) => handler(memoryEvents[i % memoryEvents.length]), 2000) });
+  rows.push({ name: 'steer cache miss end-to-end (handler on the key, verify, warm)', medianMicros: await measure((i) => handler(events[i % events.length]), 2000) });
+  rows.push({ name: 'steer cache miss, no report (platform order, bare RELOAD-URI)', medianMicros: await measure((i) => handler(silentEvents[i % silentEvents.length]), 2000) });
+  rows.push({ name: 'steer cache miss, report + memory carried back', medianMicros: await measure((i) => handler(memoryEvents[i % memoryEvents.length]), 2000) });
   rows.push({ name: 'baseline: rankPathways alone', medianMicros: await measure((i) => rankPathways(`session-${i}`, WEIGHTS), 5000) });
   rows.push({
     name: 'session steering alone: read query + decide + write memory',

@@ -1,9 +1,12 @@
 import { CMCD_DEFAULT_TIME_INTERVAL, type Cmcd, decodeCmcd } from '@svta/cml-cmcd';
 import type { QoeSample } from './qoe-types';
-import { type PathwayHosts, pathwayOfHost } from './pathway-hosts';
+import { normalizeHost, type PathwayHosts, pathwayOfHost } from './pathway-hosts';
 import { type BoundedField, PLAYER_VALUE_BOUNDS } from './player-value-bounds';
 import { MalformedRecordError } from './realtime-log';
 import { isCountryCode } from './identifiers';
+import type { Keyring } from './keyring';
+import { verifyToken } from './token';
+import { assetIdOfPath, splitTokenPath } from './token-path';
 
 export { type BoundedField, PLAYER_VALUE_BOUNDS };
 
@@ -136,8 +139,8 @@ export function evidenceClaimOf(events: readonly Cmcd[], intervalMs: number): Ev
 
 /**
  * The pathway host the platform can vouch for, per event: the host of an event's `url` when
- * `hostOfSessionUrl` accepts it (the ingest accepts a URL whose path token verifies and names the same
- * session), else the last such host before it — earlier in the report, or `previousHost` from the
+ * `hostOfSessionUrl` accepts it (the ingest accepts a media URL of the session's own token,
+ * {@link sessionMediaHostOf}), else the last such host before it — earlier in the report, or `previousHost` from the
  * session's state. Stock players send `url` only on response-received events, and hls.js posts one
  * event per request by default, so the session's state carries the attribution across reports.
  */
@@ -154,6 +157,35 @@ export function verifiedHostsOf(
     return current ?? '';
   });
   return { hosts, ...(current !== undefined ? { lastHost: current } : {}) };
+}
+
+/**
+ * The pathway host a response URL proves for a session (ADR 0068): the URL's host when its path is a
+ * delivery-media path (`/<token>/media/<asset>/…`, core/playback-paths.ts) whose token verifies with the
+ * keyring, names `session.sid` and the path's asset; otherwise undefined. Only CDN pathways serve media
+ * paths: the gateway's manifest (`/play/`) and steering (`/steer/`) answers, which carry the same token,
+ * say nothing about the CDN the session plays from and must not replace the host it does.
+ */
+export function sessionMediaHostOf(
+  url: string,
+  session: { readonly sid: string; readonly keyring: Keyring; readonly nowSeconds: number; readonly ip?: string },
+): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const split = splitTokenPath(parsed.pathname);
+  // The same path rules as the edge's token check (core/token-path.ts): dot segments and encoded separators name no asset.
+  const assetId = split !== null && split.rest.startsWith('/media/') ? assetIdOfPath(split.rest) : null;
+  if (split === null || assetId === null) return undefined;
+  const verified = verifyToken(split.token, session.keyring, {
+    nowSeconds: session.nowSeconds,
+    assetId,
+    ...(session.ip !== undefined ? { ip: session.ip } : {}),
+  });
+  return verified.ok && verified.claims.sid === session.sid ? normalizeHost(parsed.host) : undefined;
 }
 
 type MutableSample = { -readonly [K in keyof QoeSample]: QoeSample[K] };
@@ -341,10 +373,15 @@ function hostOfUrl(url: string | undefined): string | undefined {
   }
 }
 
-/** Samples of one ingest record; lines whose `sid` is not the record's (the ingest already refuses those) are dropped. */
+/**
+ * Samples of one ingest record; a line without `sid` is the record's (token's) session, lines naming another
+ * session (the ingest already refuses those) are dropped.
+ */
 export function ingestRecordToSamples(record: CmcdIngestRecord, hosts: PathwayHosts): CmcdSamples {
   const decoded = decodeCmcdReportLines(record.lines);
-  const kept = decoded.map((event, i) => ({ event, host: record.vh[i]! })).filter(({ event }) => event.sid === undefined || event.sid === record.sid);
+  const kept = decoded
+    .map((event, i) => ({ event: event.sid === undefined ? { ...event, sid: record.sid } : event, host: record.vh[i]! }))
+    .filter(({ event }) => event.sid === record.sid);
   const ctx: CmcdReportContext = {
     receivedAt: record.rt,
     country: record.country,

@@ -122,11 +122,12 @@ export const DEFAULT_CONCURRENCY_QUOTA = 1000;
 export const CONCURRENCY_QUOTA_CODE = 'L-B99A9384';
 /**
  * Regional concurrency the platform holds without any viewer: qoe-aggregator runs one invocation per shard of the
- * on-demand telemetry stream (which starts at 4 shards' write capacity), routing-weights can overlap itself once
- * (70 s runs on a one-minute schedule), and submit-job, job-status, takedown-worker and keyring-rotation one each
- * (the takedown API is counted with the playback API it serves).
+ * on-demand telemetry stream (which starts at 4 shards' write capacity) and rollup-merger one per shard of the
+ * on-demand partials stream (4 more, ADR 0057), routing-weights can overlap itself once (70 s runs on a one-minute
+ * schedule), and submit-job, job-status, takedown-worker and keyring-rotation one each (the takedown API is
+ * counted with the playback API it serves).
  */
-export const BACKGROUND_CONCURRENCY = 4 + 2 + 4;
+export const BACKGROUND_CONCURRENCY = 4 + 4 + 2 + 4;
 
 export interface ApiThrottle {
   /** Steady requests per second the API stage lets through. */

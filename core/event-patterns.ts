@@ -3,7 +3,7 @@
  * route exactly the same events. Pure data in EventBridge's JSON pattern syntax
  * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html).
  */
-import { ASSET_TAKEDOWN_REQUESTED, CATALOG_EVENT_SOURCE, UPLOAD_PREFIX } from './identifiers';
+import { ASSET_READY, ASSET_TAKEDOWN_REQUESTED, CATALOG_EVENT_SOURCE, UPLOAD_PREFIX } from './identifiers';
 
 /** A pattern leaf: the event value must equal one of the listed values or match one of the filters. */
 export type PatternMatcher = string | number | boolean | null | { readonly prefix: string };
@@ -45,6 +45,14 @@ export function jobStateChangePattern(stackName: string): EventPatternObject {
 /** Takedowns the playback API accepted, on the catalog bus: the takedown worker's input (ADR 0011). */
 export function takedownRequestedPattern(): EventPatternObject {
   return { source: [CATALOG_EVENT_SOURCE], 'detail-type': [ASSET_TAKEDOWN_REQUESTED] };
+}
+
+/**
+ * Revisions that became the one playback serves, on the catalog bus: the cache pre-warm's input (ADR 0039).
+ * A READY revision older than the current one (`current: false`) is not worth warming.
+ */
+export function currentRevisionReadyPattern(): EventPatternObject {
+  return { source: [CATALOG_EVENT_SOURCE], 'detail-type': [ASSET_READY], detail: { current: [true] } };
 }
 
 /** The same pattern in the camelCase shape `aws-cdk-lib/aws-events` `EventPattern` takes. */

@@ -29,6 +29,11 @@ export interface PlatformNames {
     readonly corsPolicy: string;
     readonly viewerContextPolicy: string;
     readonly reportContextPolicy: string;
+    /** The gateway's steering cache policy and its viewer-request key function (ADR 0036). */
+    readonly steeringCachePolicy: string;
+    readonly steeringKeyFunction: string;
+    /** The keyring's KeyValueStore copy, read by every CloudFront Function that checks tokens. */
+    readonly keyringStore: string;
     readonly deliveryOriginAccess: string;
     readonly gatewayOriginAccess: string;
     readonly realtimeLogConfig: string;
@@ -54,6 +59,9 @@ export function platformNames(stackPrefix: string): PlatformNames {
       corsPolicy: name('cors'),
       viewerContextPolicy: name('viewer-context'),
       reportContextPolicy: name('report-context'),
+      steeringCachePolicy: name('steering-cache'),
+      steeringKeyFunction: name('steering-key'),
+      keyringStore: name('playback-keys'),
       deliveryOriginAccess: name('delivery-origin'),
       gatewayOriginAccess: name('gateway-origin'),
       realtimeLogConfig: name('delivery-logs'),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PATHWAY_ID_PATTERN, PATHWAY_ID_RULE } from './identifiers';
 import { EDGE_STACK_SUFFIX } from './physical-names';
+import { DEFAULT_ORIGIN_SHIELD_MODE, ORIGIN_SHIELD_MODES, type OriginShieldPlacement, recommendedOriginShieldRegion } from './origin-shield';
 import { MAX_PROVISIONED_SHARDS, MAX_REPORT_SAMPLING_PERCENT, MIN_REPORT_SAMPLING_PERCENT, shardsFor } from './return-path-sizing';
 
 /**
@@ -11,6 +12,14 @@ import { MAX_PROVISIONED_SHARDS, MAX_REPORT_SAMPLING_PERCENT, MIN_REPORT_SAMPLIN
 /** AWS region names, e.g. eu-west-1, us-gov-west-1, ap-southeast-5. */
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Pre-warm settings when the config says nothing (ADR 0039): two minutes of each device class's top rung. */
+export const DEFAULT_PREWARM = { minutes: 2, topRungs: 1, concurrency: 8 } as const;
+
+/** Lambda event source mappings take a MaximumBatchingWindowInSeconds of 0–300 (Lambda API reference, EventSourceMapping). */
+export const MAX_BATCHING_WINDOW_SECONDS = 300;
+/** The rollup merger's batching window when the config says nothing (ADR 0057, 2026-12-02 note). */
+export const DEFAULT_ROLLUP_MERGE_WINDOW_SECONDS = 30;
 
 /** The two viewer-request token checks a pathway can run (ADR 0033). */
 export const TOKEN_CHECKS = ['cloudfront-function', 'lambda-edge'] as const;
@@ -99,10 +108,48 @@ const platformConfigSchema = z
     keyringReplicaRegions: z
       .array(z.string().regex(REGION, 'must be an AWS region name such as eu-west-1'))
       .default(['us-west-2', 'eu-central-1', 'ap-northeast-1', 'ap-southeast-1', 'ap-south-1', 'sa-east-1']),
+    /**
+     * CloudFront Origin Shield in front of the origin bucket (ADR 0038, 0098). `mode`: "per-pathway" puts it on
+     * every pathway's S3 origin (a segment leaves S3 once per pathway); "shared" puts one inner distribution with
+     * Origin Shield in front of S3 and makes it every pathway's origin (once in all; each pathway miss costs a
+     * second CloudFront request); "off" has none. `region` unset: the Region the CloudFront guide recommends
+     * for `region` (core/origin-shield.ts); a `region` the guide has no recommendation for must set it.
+     */
+    originShield: z
+      .object({
+        mode: z.enum(ORIGIN_SHIELD_MODES).default(DEFAULT_ORIGIN_SHIELD_MODE),
+        region: z.string().regex(REGION, 'must be an AWS region name such as eu-west-1').optional(),
+      })
+      .strict()
+      .default({ mode: DEFAULT_ORIGIN_SHIELD_MODE }),
+    /**
+     * Cache pre-warming on `Asset Ready` (ADR 0039): the first `minutes` of the `topRungs` highest video rungs each
+     * device class plays (and their audio), fetched through every deployed pathway with at most `concurrency`
+     * requests in flight. `false` turns it off.
+     */
+    prewarm: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            minutes: z.number().min(0.1).max(30).default(DEFAULT_PREWARM.minutes),
+            topRungs: z.number().int().min(1).max(10).default(DEFAULT_PREWARM.topRungs),
+            concurrency: z.number().int().min(1).max(64).default(DEFAULT_PREWARM.concurrency),
+          })
+          .strict(),
+      ])
+      .default(DEFAULT_PREWARM),
     /** What happens to buckets and tables when the stack is deleted. */
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
     /** Days QoE rollups are kept before DynamoDB TTL removes them. */
     rollupRetentionDays: z.number().int().min(1).max(400).default(14),
+    /**
+     * Batching window of the rollup merger's event source mapping (stage 2 of the rollup writes, ADR 0057), whole
+     * seconds within what Lambda's MaximumBatchingWindowInSeconds takes. It trades routing reaction for rollup write
+     * units (docs/scale.md "Rollup writes"): 30 keeps a one-country outage under issue 9's 60 s; 120 holds a
+     * 200-country × 10-pathway × 64-shard premiere under 2 writes per cell and minute.
+     */
+    rollupMergeWindowSeconds: z.number().int().min(0).max(MAX_BATCHING_WINDOW_SECONDS).default(DEFAULT_ROLLUP_MERGE_WINDOW_SECONDS),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -112,6 +159,14 @@ const platformConfigSchema = z
       if (seen.has(id)) ctx.addIssue({ code: 'custom', path: [list], message: `pathway id "${id}" is used twice` });
       seen.add(id);
     });
+    // A bad `region` has its own problem; only a valid one can lack a recommendation.
+    if (cfg.originShield.mode !== 'off' && cfg.originShield.region === undefined && REGION.test(cfg.region) && recommendedOriginShieldRegion(cfg.region) === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['originShield', 'region'],
+        message: `the CloudFront guide recommends no Origin Shield Region for region "${cfg.region}": set the Region nearest to it, or mode "off" (docs/adr/0038-origin-shield-on-every-pathway.md)`,
+      });
+    }
     if (cfg.telemetryStream.mode === 'provisioned') {
       const needed = shardsFor(cfg.peakConcurrentViewers, cfg);
       if (cfg.telemetryStream.shards < needed) {
@@ -125,6 +180,20 @@ const platformConfigSchema = z
   });
 
 export type PlatformConfig = z.output<typeof platformConfigSchema>;
+
+export type PrewarmSettings = Exclude<PlatformConfig['prewarm'], false>;
+
+/** The pre-warm function's settings from the config's (lambdas/prewarm/config.ts). */
+export function prewarmFunctionSettings(prewarm: PrewarmSettings): { warmSeconds: number; topRungs: number; concurrency: number } {
+  return { warmSeconds: Math.round(prewarm.minutes * 60), topRungs: prewarm.topRungs, concurrency: prewarm.concurrency };
+}
+
+/** Where the delivery pathways' Origin Shield sits (ADR 0038, 0098): its mode and Region, or undefined for none. */
+export function originShieldOf(config: Pick<PlatformConfig, 'region' | 'originShield'>): OriginShieldPlacement | undefined {
+  if (config.originShield.mode === 'off') return undefined;
+  const region = config.originShield.region ?? recommendedOriginShieldRegion(config.region);
+  return region === undefined ? undefined : { mode: config.originShield.mode, region };
+}
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
 export type LadderChoice = PlatformConfig['ladder'];
 

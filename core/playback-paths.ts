@@ -2,7 +2,8 @@
  * The URL shapes of playback (docs/token.md "Where the token goes"; why the revision is in the URL: ADR 0003):
  *
  *   gateway manifest   https://<gateway>/<token>/play/<assetId>/<revision>/main.m3u8 | main.mpd
- *   steering server    https://<gateway>/<token>/steer/<assetId>
+ *   steering server    https://<gateway>/<token>/play/<assetId>/<revision>/steering
+ *   (before ADR 0036)  https://<gateway>/<token>/steer/<assetId>, still answered, without session memory
  *   delivery media     https://<cdn-host>/<token>/media/<assetId>/<revision>/<file>
  *
  * The token is always the first path segment so that relative URIs in manifests inherit it.
@@ -24,9 +25,18 @@ export type ManifestFormat = 'hls' | 'dash';
 
 export const MANIFEST_FILE: Readonly<Record<ManifestFormat, string>> = { hls: 'main.m3u8', dash: 'main.mpd' };
 
+/**
+ * The steering server's file, next to the manifests: every player resolves a relative RELOAD-URI
+ * `steering?<memory>` to the same URL (hls.js against its last steering URL, dash.js against the MPD's
+ * ContentSteering URL, Shaka Player against the manifest URL), so the answer can leave out the token and be
+ * shared by every session with the same cache key (ADR 0036).
+ */
+export const STEERING_FILE = 'steering';
+
 export type PlaybackPath =
   | { readonly kind: 'play'; readonly assetId: string; readonly revision: string; readonly format: ManifestFormat }
-  | { readonly kind: 'steer'; readonly assetId: string }
+  /** `revision` is absent on the pre-ADR 0036 path `/steer/<assetId>`. */
+  | { readonly kind: 'steer'; readonly assetId: string; readonly revision?: string }
   | { readonly kind: 'media'; readonly assetId: string; readonly revision: string; readonly file: string };
 
 /**
@@ -43,6 +53,7 @@ export function parsePlaybackPath(rest: string): PlaybackPath | null {
   }
   if (kind === 'play') {
     if (parts.length !== 4 || !isAssetId(parts[1]) || !isRevision(parts[2])) return null;
+    if (parts[3] === STEERING_FILE) return { kind: 'steer', assetId: parts[1], revision: parts[2] };
     const format = parts[3] === MANIFEST_FILE.hls ? 'hls' : parts[3] === MANIFEST_FILE.dash ? 'dash' : null;
     if (format === null) return null;
     return { kind: 'play', assetId: parts[1], revision: parts[2], format };
@@ -69,7 +80,12 @@ export function mediaBaseUrl(host: string, token: string, assetId: string, revis
   return `${scheme}://${host}/${token}/media/${assetId}/${revision}/`;
 }
 
-export function steeringUrl(gatewayHost: string, token: string, assetId: string, scheme: UrlScheme = 'https'): string {
+export function steeringUrl(gatewayHost: string, token: string, assetId: string, revision: string, scheme: UrlScheme = 'https'): string {
+  return `${scheme}://${gatewayHost}/${token}/play/${assetId}/${revision}/${STEERING_FILE}`;
+}
+
+/** The pre-ADR 0036 steering URL, which sessions started before it still reload. */
+export function legacySteeringUrl(gatewayHost: string, token: string, assetId: string, scheme: UrlScheme = 'https'): string {
   return `${scheme}://${gatewayHost}/${token}/steer/${assetId}`;
 }
 

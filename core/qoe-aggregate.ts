@@ -2,7 +2,7 @@ import { type CmcdSamples, ingestRecordToSamples, parseIngestRecord } from './cm
 import type { PathwayHosts } from './pathway-hosts';
 import type { QoeCounters, QoeRollup, QoeSample } from './qoe-types';
 import { MalformedRecordError, parseRealtimeLogRecord } from './realtime-log';
-import { addSessionEvidence, emptySessionBits, isErrorSample, type SessionBits } from './session-evidence';
+import { addSessionEvidence, emptySessionBits, isErrorSample, type LogLineEvidenceBudget, type SessionBits } from './session-evidence';
 
 /**
  * Per-cell aggregation of QoE samples (docs/telemetry.md "Aggregator": cells are `pathway × country × minute`). Pure and
@@ -147,19 +147,29 @@ export function aggregateSessionEvidence(samples: Iterable<QoeSample>, into: Map
  * real-time log records (one tab-separated line each, in practice; several tolerated) and ingest records
  * (JSON, first byte `{`; a log line always starts with its timestamp digits). Throws
  * MalformedRecordError for anything else.
+ *
+ * With `logBudget` (kept by the aggregator across its batches), a session's log lines carry player values
+ * only within its per-minute budget; the player values of the lines beyond it are set aside and counted in
+ * `overBudget` (ADR 0069). Without it, every line keeps its values (tools that replay one record at a time).
  */
-export function samplesOfStreamRecord(text: string, hosts: PathwayHosts): CmcdSamples {
+export function samplesOfStreamRecord(text: string, hosts: PathwayHosts, logBudget?: LogLineEvidenceBudget): CmcdSamples {
   if (text.startsWith('{')) return ingestRecordToSamples(parseIngestRecord(text), hosts);
   const lines = text.split('\n').filter((line) => line !== '' && line !== '\r');
   if (lines.length === 0) throw new MalformedRecordError('empty');
   const samples: QoeSample[] = [];
   let refused = 0;
   let implausible = 0;
+  let overBudget = 0;
   for (const line of lines) {
     const parsed = parseRealtimeLogRecord(line, hosts);
     implausible += parsed.implausible;
-    if (parsed.refused) refused += 1;
-    else samples.push(parsed.sample);
+    if (parsed.refused) {
+      refused += 1;
+      continue;
+    }
+    const admitted = logBudget?.admit(parsed.sample) ?? { sample: parsed.sample, setAside: false };
+    if (admitted.setAside) overBudget += 1;
+    samples.push(admitted.sample);
   }
-  return { samples, unattributed: 0, implausible, overBudget: 0, refused };
+  return { samples, unattributed: 0, implausible, overBudget, refused };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SESSION_MINUTE_BUDGET } from './cmcd-report';
 import type { QoeSample, QoeSessionCounts } from './qoe-types';
 
 /**
@@ -79,4 +80,61 @@ export function addSessionEvidence(into: SessionBits, sample: QoeSample): Sessio
   if (isStallSample(sample)) into.stallSessions.add(bit);
   if (sample.asn !== undefined) into.networks.add(bitOf('network', String(sample.asn)));
   return into;
+}
+
+/**
+ * What a log line's CMCD says, as opposed to what the CDN measured: the player's word, copied from its
+ * request (CloudFront's `cmcd-*` fields). Status, bytes, edge TTFB and the result type are the CDN's own.
+ */
+const PLAYER_VALUE_FIELDS = ['throughputKbps', 'bufferMs', 'bitrateKbps', 'starved'] as const satisfies readonly (keyof QoeSample)[];
+
+/** A CDN log sample without the player values its request carried; the CDN's own facts and the session stay. */
+export function withoutPlayerValues(sample: QoeSample): QoeSample {
+  const kept: Record<string, unknown> = { ...sample };
+  for (const field of PLAYER_VALUE_FIELDS) delete kept[field];
+  return kept as unknown as QoeSample;
+}
+
+function hasPlayerValues(sample: QoeSample): boolean {
+  return PLAYER_VALUE_FIELDS.some((field) => sample[field] !== undefined);
+}
+
+/**
+ * Per-session budget of CDN log lines whose player values count (ADR 0069). A viewer chooses the CMCD of
+ * its own requests and how many requests it makes, so without a bound one session could pull a cell's
+ * mean throughput to 0 with a request flood. Per session and UTC minute of the line's timestamp (the CDN's
+ * clock), the first `SESSION_MINUTE_BUDGET.lines` lines (60, what a session's reports may add: requests are
+ * no cheaper a way to push claims than report POSTs) keep their player values; later lines keep the CDN's
+ * facts and their session only. A line without a session (no path token) has no budget to draw on, so its
+ * player values never count.
+ *
+ * Memory: one small entry per session-minute seen, the oldest forgotten first beyond `maxEntries`; a
+ * forgotten entry starts over. The aggregator keeps one budget for its container's life, so the bound holds
+ * per container (docs/telemetry.md "Per-session evidence").
+ */
+export class LogLineEvidenceBudget {
+  private readonly used = new Map<string, number>();
+
+  constructor(
+    readonly linesPerSessionMinute: number = SESSION_MINUTE_BUDGET.lines,
+    readonly maxEntries: number = 200_000,
+  ) {
+    if (!Number.isInteger(linesPerSessionMinute) || linesPerSessionMinute < 0) throw new Error(`linesPerSessionMinute must be a non-negative integer, got ${linesPerSessionMinute}`);
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new Error(`maxEntries must be a positive integer, got ${maxEntries}`);
+  }
+
+  /**
+   * The log sample as it may count: unchanged while its session-minute has room (or it carries no player
+   * values, which cost nothing), else without its player values (`setAside`).
+   */
+  admit(sample: QoeSample): { readonly sample: QoeSample; readonly setAside: boolean } {
+    if (sample.source !== 'cdn-log' || !hasPlayerValues(sample)) return { sample, setAside: false };
+    if (sample.sid === undefined) return { sample: withoutPlayerValues(sample), setAside: true };
+    const key = `${sample.sid}#${Math.floor(sample.ts / 60_000)}`;
+    const used = this.used.get(key) ?? 0;
+    if (used >= this.linesPerSessionMinute) return { sample: withoutPlayerValues(sample), setAside: true };
+    if (used === 0 && this.used.size >= this.maxEntries) this.used.delete(this.used.keys().next().value!);
+    this.used.set(key, used + 1);
+    return { sample, setAside: false };
+  }
 }

@@ -24,6 +24,8 @@ export interface VariantStream {
   readonly audioGroup?: string;
   /** STABLE-VARIANT-ID: the same rendition on every pathway, so a pathway switch keeps the rung. */
   readonly stableId?: string;
+  /** RESOLUTION, when the playlist gives one (audio-only variants have none). */
+  readonly resolution?: { readonly width: number; readonly height: number };
 }
 
 export interface MultivariantPlaylist {
@@ -99,11 +101,18 @@ export function parseMultivariant(text: string, baseUrl: string): MultivariantPl
         uri: resolve(uri, baseUrl),
         ...(a.get('AUDIO') ? { audioGroup: a.get('AUDIO')! } : {}),
         ...(a.get('STABLE-VARIANT-ID') ? { stableId: a.get('STABLE-VARIANT-ID')! } : {}),
+        ...resolutionOf(a.get('RESOLUTION')),
       });
     }
   }
   if (variants.length === 0) throw new PlaylistError('no variant streams');
   return { ...(steering ? { steering } : {}), pathways, variants, audioByGroup };
+}
+
+/** RESOLUTION is `<width>x<height>` in decimal pixels (RFC 8216bis §4.4.6.2); anything else is left out. */
+function resolutionOf(text: string | undefined): { resolution?: { width: number; height: number } } {
+  const match = /^(\d+)x(\d+)$/.exec(text ?? '');
+  return match ? { resolution: { width: Number(match[1]), height: Number(match[2]) } } : {};
 }
 
 export function parseMediaPlaylist(text: string, baseUrl: string): MediaPlaylist {

@@ -22,6 +22,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
+import { createAwsMeters, type AwsUsage } from './aws-meters';
 import { closeServer, listenOnLoopback, LOOPBACK } from './http-server';
 
 export const TWIN_HOST = LOOPBACK;
@@ -85,6 +86,8 @@ export interface LocalAws {
   createBuckets(names: readonly string[]): Promise<void>;
   createTables(specs: readonly TableSpec[]): Promise<void>;
   createStream(streamName: string, shardCount?: number): Promise<void>;
+  /** What was asked of the three services so far, metered as AWS meters it (local/aws-meters.ts, ADR 0077). */
+  usage(): AwsUsage;
   stop(): Promise<void>;
 }
 
@@ -152,8 +155,14 @@ export function applyToProcessEnv(vars: Record<string, string>): () => void {
  * h2c server running kinesalite's request handler (through Node's HTTP/2 compatibility API),
  * anything else straight to kinesalite.
  */
-async function startDualProtocolFront(http1: Server, port: number): Promise<{ endpoint: string; stop(): Promise<void> }> {
-  const kinesaliteHandler = http1.listeners('request')[0] as RequestListener;
+async function startDualProtocolFront(
+  http1: Server,
+  port: number,
+  meter: (handler: RequestListener) => RequestListener,
+): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const kinesaliteHandler = meter(http1.listeners('request')[0] as RequestListener);
+  http1.removeAllListeners('request');
+  http1.on('request', kinesaliteHandler);
   const http2 = createHttp2Server();
   http2.on('request', (req, res) => kinesaliteHandler(req as never, res as never));
   const http1Url = await listenOnLoopback(http1, 0);
@@ -203,10 +212,15 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     vhostBuckets: false,
   });
   const s3Address = await s3rver.run();
+  const meters = createAwsMeters();
+  s3rver.httpServer?.on('request', meters.observeS3);
   // Table/stream status transitions are instant: the twin has no provisioning to wait for.
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynaliteHandler = dynamoServer.listeners('request')[0] as RequestListener;
+  dynamoServer.removeAllListeners('request');
+  dynamoServer.on('request', meters.meterDynamoDb(dynaliteHandler));
   const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0 });
-  const kinesisFront = await startDualProtocolFront(kinesisServer, options.ports?.kinesis ?? 0);
+  const kinesisFront = await startDualProtocolFront(kinesisServer, options.ports?.kinesis ?? 0, meters.meterKinesis);
   const endpoints: LocalAwsEndpoints = {
     s3: `http://${TWIN_HOST}:${s3Address.port}`,
     dynamodb: await listenOnLoopback(dynamoServer, options.ports?.dynamodb ?? 0),
@@ -245,6 +259,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
         { StreamName },
       );
     },
+    usage: () => meters.usage(),
     async stop() {
       clients.s3.destroy();
       clients.dynamodb.destroy();

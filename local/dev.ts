@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { jobStateChangePattern, takedownRequestedPattern, uploadCreatedPattern } from '../core/event-patterns';
+import { currentRevisionReadyPattern, jobStateChangePattern, takedownRequestedPattern, uploadCreatedPattern } from '../core/event-patterns';
 import { DELIVERY_CORS } from '../core/identifiers';
 import { ORIGIN_VERIFY_HEADER } from '../core/origin-verify';
 import type { EdgeFunctionDefinition } from '../edge-functions/shared/baked-config';
@@ -31,15 +31,19 @@ import { lambdaContext, startHttpApi, type HttpApiRoute } from './apigw';
 import { readyAssetsInCatalog } from './audience/catalog-assets';
 import { AudienceFlagError, parseAudienceFlags } from './audience/cli-flags';
 import { startAudience, type Audience, type AudienceSettings } from './audience/fleet';
+import type { AwsUsage } from './aws-meters';
 import { startLocalAws, TWIN_CREDENTIALS, type TableSpec } from './aws-servers';
 import { STACK_OUTPUT_KEYS, type TwinOutputsFile } from '../core/stack-outputs';
 import { startDistribution, type Distribution, type EdgeRequestHandler } from './edge/cloudfront-server';
 import { startCloudFrontApi } from './edge/cloudfront-api';
-import { twinViewerAuthFunction } from './edge/cloudfront-function';
-import { DEFAULT_TOKEN_CHECK, TOKEN_CHECKS, type TokenCheck } from '../core/platform-config';
+import { createOriginShield } from './edge/origin-shield';
+import { twinSteeringKeyFunction, twinViewerAuthFunction } from './edge/cloudfront-function';
+import { steeringCacheBehavior } from './edge/steering-behavior';
+import { DEFAULT_TOKEN_CHECK, originShieldOf, TOKEN_CHECKS, type TokenCheck } from '../core/platform-config';
+import { DEFAULT_ORIGIN_SHIELD_MODE, ORIGIN_SHIELD_MODES, type OriginShieldMode } from '../core/origin-shield';
 import { LocalEventBus } from './event-bus';
 import { createOperatorApi } from './operator-api';
-import { KinesisPoller } from './kinesis-poller';
+import { startRollupPollers } from './twin/rollup-pollers';
 import { startMediaConvertServer } from './mediaconvert/server';
 import { resolveLocalhostNames } from './http-server';
 import { startSecretsManagerServer } from './secrets-manager';
@@ -59,6 +63,7 @@ import { describeUpload } from './twin/upload-announcement';
 import { decodeNotificationKey } from '../core/upload-key';
 import { routingWeightsConfig } from '../lambdas/routing-weights/config';
 import { twinFunctionEnvironments } from './twin/function-environments';
+import { InvocationCounter } from './twin/invocation-counter';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BUILD_DIR = join(ROOT, 'local', '.build');
@@ -72,6 +77,7 @@ export const TWIN_NAMES = {
   rollupsTable: 'twin-qoe-rollups',
   rateLimitTable: 'twin-report-rate-limits',
   telemetryStream: 'twin-telemetry',
+  partialsStream: 'twin-rollup-partials',
   keyringSecret: 'twin/playback-keyring',
   ingestOriginSecret: 'twin/ingest-origin-secret',
   pathways: ['cf-a', 'cf-b', 'cf-c'],
@@ -115,6 +121,7 @@ export const twinEnvironmentNames = {
   rollupsTable: TWIN_NAMES.rollupsTable,
   rateLimitTable: TWIN_NAMES.rateLimitTable,
   telemetryStream: TWIN_NAMES.telemetryStream,
+  partialsStream: TWIN_NAMES.partialsStream,
   keyringSecret: TWIN_NAMES.keyringSecret,
   ingestOriginSecret: TWIN_NAMES.ingestOriginSecret,
   pathways: TWIN_NAMES.pathways,
@@ -152,6 +159,14 @@ function twinTokenCheck(text: string | undefined): TokenCheck {
   return text as TokenCheck;
 }
 
+/** The twin's Origin Shield mode from an option or env ORIGIN_SHIELD (a mode, or on/off); a typo fails the start. */
+function twinOriginShieldMode(value: boolean | string | undefined): OriginShieldMode {
+  if (value === undefined || value === '' || value === true || value === 'on') return DEFAULT_ORIGIN_SHIELD_MODE;
+  if (value === false) return 'off';
+  if (!(ORIGIN_SHIELD_MODES as readonly string[]).includes(value)) throw new Error(`ORIGIN_SHIELD must be one of ${ORIGIN_SHIELD_MODES.join(', ')}, got "${value}"`);
+  return value as OriginShieldMode;
+}
+
 export interface TwinOptions {
   /** @default env TWIN_PORT_BASE, else 4560 */
   readonly portBase?: number;
@@ -181,6 +196,18 @@ export interface TwinOptions {
    * @default env TOKEN_CHECK, else DEFAULT_TOKEN_CHECK
    */
   readonly tokenCheck?: TokenCheck;
+  /**
+   * How the delivery CDNs fetch S3 through the Origin Shield stand-in, as `platform.originShield.mode` in the
+   * cloud: "per-pathway" (ADR 0038), "shared" (one inner shield distribution every pathway fetches through, ADR
+   * 0098) or "off"; `true`/`false` mean the default mode / "off". @default env ORIGIN_SHIELD, else the cloud's default
+   */
+  readonly originShield?: boolean | OriginShieldMode;
+  /**
+   * The return path's sampling, as `telemetrySamplingRate` (percent of delivery requests in the real-time
+   * log) and `reportSamplingRate` (percent of sessions that report) in the cloud. The load harness runs the
+   * platform's defaults (docs/scale.md). @default 100 and 100: every request and session of a small audience
+   */
+  readonly returnPathSampling?: { readonly telemetrySamplingRate: number; readonly reportSamplingRate: number };
 }
 
 /**
@@ -223,7 +250,17 @@ export interface Twin {
   readonly outputsFile: string;
   /** The simulated audience, when `audience` was asked for. */
   readonly audience?: Audience;
+  /** What the platform's functions and services did so far (ADR 0077); the load harness reads it around a run. */
+  usage(): TwinUsage;
   stop(): Promise<void>;
+}
+
+export interface TwinUsage {
+  /** Invocations by function: `viewer-auth` (Lambda@Edge) or `viewer-auth-cf` (CloudFront Function), `steering`, the regional Lambdas. */
+  readonly functions: Readonly<Record<string, number>>;
+  /** Which token check the delivery CDNs run. */
+  readonly tokenCheck: TokenCheck;
+  readonly aws: AwsUsage;
 }
 
 export { FfmpegMissingError };
@@ -248,6 +285,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     await aws.createBuckets([TWIN_NAMES.uploadBucket, TWIN_NAMES.originBucket]);
     await aws.createTables(TWIN_TABLES);
     await aws.createStream(TWIN_NAMES.telemetryStream, 2);
+    await aws.createStream(TWIN_NAMES.partialsStream, 1);
     const documents = DynamoDBDocumentClient.from(aws.clients.dynamodb);
 
     const secrets = await startSecretsManagerServer({ region, port: ports.secretsManager });
@@ -295,6 +333,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       routingTickSeconds: (options.routingTickMs ?? 10_000) / 1000,
       scoringParams: options.scoringParams ?? routingWeightsConfig.fields.params.decode(process.env.SCORING_PARAMS_JSON) ?? TWIN_SCORING_PARAMS,
       tokenLifetimeSeconds: 3600,
+      cdnHosts,
+      ...(options.returnPathSampling ? { reportSamplingPercent: options.returnPathSampling.reportSamplingRate } : {}),
     });
     // No EMF metrics (no CloudWatch here) and, unless asked for, no per-request info lines: the audience
     // alone would print one per session. POWERTOOLS_LOG_LEVEL=INFO npm run dev shows them.
@@ -314,7 +354,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     // The real handlers. Imported here, after the environment above is set, because each module builds its
     // SDK clients and Powertools instances when it loads (as a Lambda container does); the specifiers are
     // literal, so tsc checks every handler the twin runs, and one that fails to load stops the twin.
-    const [submitJob, jobStatus, playbackApi, takedown, takedownWorker, cmcdIngest, qoeAggregator, routingWeights] = await Promise.all([
+    const [submitJob, jobStatus, playbackApi, takedown, takedownWorker, cmcdIngest, qoeAggregator, rollupMerger, routingWeights] = await Promise.all([
       import('../lambdas/submit-job/index'),
       import('../lambdas/job-status/index'),
       import('../lambdas/playback-api/index'),
@@ -322,6 +362,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       import('../lambdas/takedown-worker/index'),
       import('../lambdas/cmcd-ingest/index'),
       import('../lambdas/qoe-aggregator/index'),
+      import('../lambdas/rollup-merger/index'),
       import('../lambdas/routing-weights/index'),
     ]);
 
@@ -333,29 +374,63 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     bus.addRule('JobStatus', jobStateChangePattern(TWIN_NAMES.stackName), (event) =>
       jobStatus.handler(event, lambdaContext('job-status', randomUUID(), 30_000)),
     );
+    // Cache pre-warm on the revision playback now serves (ADR 0039); it reaches the CDNs by host name, as viewers do.
+    const prewarm = await import('../lambdas/prewarm/index');
+    bus.addRule('Prewarm', currentRevisionReadyPattern(), (event) => prewarm.handler(event, lambdaContext('prewarm', randomUUID(), 300_000)).then(() => undefined));
 
     // Delivery: one distribution per pathway, viewer-auth on viewer-request, logs to the stream.
     const keyringConfig = { secretId: TWIN_NAMES.keyringSecret, regions: [region], timeoutMs: 1000, refreshSeconds: 60 };
     const tokenCheck = options.tokenCheck ?? twinTokenCheck(process.env.TOKEN_CHECK);
+    const invocations = new InvocationCounter();
     const cdns: Distribution[] = [];
+    // One shield Region for every pathway, as in the cloud: entries per distribution (ADR 0038), or one inner
+    // distribution's (ADR 0098) that the pathways reach with a secret header.
+    const shieldMode = twinOriginShieldMode(options.originShield ?? process.env.ORIGIN_SHIELD);
+    const shieldPlacement = shieldMode === 'off' ? undefined : originShieldOf({ region, originShield: { mode: shieldMode } });
+    const shieldOriginSecret = shieldPlacement?.mode === 'shared' ? randomBytes(24).toString('base64url') : undefined;
+    const originShield = shieldPlacement
+      ? createOriginShield({
+          region: shieldPlacement.region,
+          ...(shieldOriginSecret !== undefined ? { shared: { domainName: 'origin-shield.cloudfront.twin', originSecret: shieldOriginSecret } } : {}),
+        })
+      : undefined;
     for (const [i, id] of TWIN_NAMES.pathways.entries()) {
       const cdn = await startDistribution({
         id,
+        ...(originShield ? { originShield } : {}),
+        ...(shieldOriginSecret !== undefined ? { shieldOriginSecret } : {}),
         domainName: cdnHosts[i],
         port: ports.cdns[i],
         origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
         viewerRequest:
           tokenCheck === 'cloudfront-function'
-            ? twinViewerAuthFunction(keyringConfig)
-            : loadEdgeFunction(viewerAuthEdgeFunction, id, { pathwayId: id, keyring: keyringConfig }),
+            ? invocations.count('viewer-auth-cf', twinViewerAuthFunction(keyringConfig))
+            : invocations.count('viewer-auth', loadEdgeFunction(viewerAuthEdgeFunction, id, { pathwayId: id, keyring: keyringConfig })),
         cors: DELIVERY_CORS,
-        realtimeLog: { kinesis: aws.clients.kinesis, streamName: TWIN_NAMES.telemetryStream },
+        realtimeLog: {
+          kinesis: aws.clients.kinesis,
+          streamName: TWIN_NAMES.telemetryStream,
+          ...(options.returnPathSampling ? { samplingRate: options.returnPathSampling.telemetrySamplingRate } : {}),
+        },
       });
       cdns.push(cdn);
       stoppers.push(() => cdn.stop());
     }
 
-    // Gateway: steering on origin-request, caching disabled; `/v1/cmcd/*` goes to the ingest API (ADR 0004).
+    // Gateway: steering on origin-request; manifests uncached, steering reloads through the key function and a
+    // cache keyed like the cloud's (ADR 0036); `/v1/cmcd/*` goes to the ingest API (ADR 0004).
+    const steeringTtlSeconds = 10;
+    const steering = invocations.count(
+      'steering',
+      loadEdgeFunction(steeringEdgeFunction, 'gateway', {
+        keyring: keyringConfig,
+        routingTable: { name: TWIN_NAMES.routingTable, region },
+        steeringTtlSeconds,
+        routingCacheSeconds: 5,
+        staticPathways: staticPathwaysOf(pathways),
+        publicScheme: 'http',
+      }),
+    );
     const gateway = await startDistribution({
       id: 'gateway',
       domainName: gatewayHost,
@@ -363,14 +438,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       caching: false,
       origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
       customOrigins: [{ pathPrefix: '/v1/cmcd/', origin: apiEndpoint, headers: { [ORIGIN_VERIFY_HEADER]: ingestOriginSecret } }],
-      originRequest: loadEdgeFunction(steeringEdgeFunction, 'gateway', {
-        keyring: keyringConfig,
-        routingTable: { name: TWIN_NAMES.routingTable, region },
-        steeringTtlSeconds: 10,
-        routingCacheSeconds: 5,
-        staticPathways: staticPathwaysOf(pathways),
-        publicScheme: 'http',
-      }),
+      originRequest: steering,
+      behaviors: [steeringCacheBehavior(invocations.count('steering-key-cf', twinSteeringKeyFunction(keyringConfig)), steering, steeringTtlSeconds)],
     });
     stoppers.push(() => gateway.stop());
 
@@ -384,9 +453,9 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     // APIs: playback sessions, takedowns and CMCD report ingest: the routes of the CDK HttpApis
     // (lib/topology.ts), on one local API.
     const routeHandlers: Partial<Record<PlatformFunctionName, HttpApiRoute['handler']>> = {
-      'playback-api': playbackApi.handler,
-      takedown: takedown.handler,
-      'cmcd-ingest': cmcdIngest.handler,
+      'playback-api': invocations.count('playback-api', playbackApi.handler),
+      takedown: invocations.count('takedown', takedown.handler),
+      'cmcd-ingest': invocations.count('cmcd-ingest', cmcdIngest.handler),
     };
     const routes: HttpApiRoute[] = [...PLAYBACK_API_ROUTES, ...INGEST_API_ROUTES].flatMap((route) => {
       const handler = routeHandlers[route.handledBy];
@@ -395,26 +464,25 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     const api = await startHttpApi(routes, { port: ports.api });
     stoppers.push(() => api.stop());
 
-    // Telemetry: stream → qoe-aggregator; a schedule → routing-weights.
+    // Telemetry: stream → qoe-aggregator → partials stream → rollup-merger (ADR 0057); a schedule → routing-weights.
     {
-      const poller = new KinesisPoller({
+      const pollers = await startRollupPollers({
         client: aws.clients.kinesis,
-        streamName: TWIN_NAMES.telemetryStream,
-        handler: (event) => qoeAggregator.handler(event, lambdaContext('qoe-aggregator', randomUUID(), 60_000)),
-        batchSize: 500,
-        maximumBatchingWindowMs: 2000,
-        onFailure: (failure) => console.error('[twin] aggregator gave up on records', failure),
+        telemetryStream: TWIN_NAMES.telemetryStream,
+        partialsStream: TWIN_NAMES.partialsStream,
+        aggregate: invocations.count('qoe-aggregator', (event) => qoeAggregator.handler(event, lambdaContext('qoe-aggregator', randomUUID(), 60_000))),
+        merge: invocations.count('rollup-merger', (event) => rollupMerger.handler(event, lambdaContext('rollup-merger', randomUUID(), 120_000))),
+        onFailure: (stage, failure) => console.error(`[twin] ${stage} gave up on records`, failure),
       });
-      await poller.start();
-      stoppers.push(() => poller.stop());
+      stoppers.push(() => pollers.stop());
     }
     {
+      const countedRoutingWeights = invocations.count('routing-weights', routingWeights.handler);
       let running = false;
       const timer = setInterval(() => {
         if (running) return;
         running = true;
-        routingWeights
-          .handler({ source: 'aws.scheduler' }, lambdaContext('routing-weights', randomUUID(), 70_000))
+        countedRoutingWeights({ source: 'aws.scheduler' }, lambdaContext('routing-weights', randomUUID(), 70_000))
           .catch((error: unknown) => console.error('[twin] routing-weights failed', error))
           .finally(() => (running = false));
       }, options.routingTickMs ?? 10_000);
@@ -543,6 +611,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       documents,
       upload,
       ...(audience ? { audience } : {}),
+      usage: () => ({ functions: invocations.snapshot(), tokenCheck, aws: aws.usage() }),
       async stop() {
         for (const stop of stoppers.reverse()) await stop().catch((error: unknown) => console.error('[twin] stop failed', error));
       },

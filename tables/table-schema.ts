@@ -28,9 +28,12 @@ export const ROUTING_TABLE_SCHEMA: TableSchema = {
   partitionKey: { name: 'pk', type: 'S' },
 };
 
-/** QoE rollups: one partition per UTC minute, one item per `<pathway>#<country>` cell. */
+/**
+ * QoE rollups: `pk` = `<minute>#<write shard>` (a minute spread over several partition keys, ADR 0035), one
+ * item per `<pathway>#<country>` cell; plus the two-stage writers' progress items (tables/rollups-table.ts).
+ */
 export const ROLLUPS_TABLE_SCHEMA: TableSchema = {
-  partitionKey: { name: 'minute', type: 'N' },
+  partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'cell', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
 };

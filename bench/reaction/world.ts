@@ -3,8 +3,9 @@
  * loop"): countries with different audiences, viewer sessions that arrive and leave, CDNs with a fault
  * timeline per country, and the platform's delays between a CDN misbehaving and a player moving away:
  *
- *   request / player report ─► ingest budget ─► stream (batch window; late records) ─► aggregation ─► rollups
- *   rollups ─(weights tick)─► computeRoutingWeights ─► routing table ─(edge cache)─► rankPathways ─► player
+ *   request / player report ─► ingest budget ─► stream (late records) ─► qoe-aggregator (stage-1 window)
+ *     ─► partials stream ─► rollup-merger (merge window) ─► rollups
+ *   rollups ─(weights tick)─► computeRoutingWeights ─► routing table ─(steering snapshot)─► rankPathways ─► player
  *
  * The real code runs at every integration point: `aggregateSamples` and `aggregateSessionEvidence`
  * (core/qoe-aggregate.ts) with `sessionCountsOf` (core/session-evidence.ts) build the rollups,
@@ -13,7 +14,8 @@
  * next to its constant. Deterministic: one seeded PRNG (test/support/seeded-random.ts) drives it all.
  */
 import type { QoeRollup, QoeSample } from '../../core/qoe-types';
-import { aggregateSamples, aggregateSessionEvidence, MINUTE_MS, minuteStartOf } from '../../core/qoe-aggregate';
+import { aggregateSamples, aggregateSessionEvidence, cellSortKey, MINUTE_MS, minuteStartOf } from '../../core/qoe-aggregate';
+import { bucketOfCell } from '../../core/rollup-partials';
 import { sessionCountsOf, type SessionBits } from '../../core/session-evidence';
 import { SESSION_MINUTE_BUDGET } from '../../core/cmcd-report';
 import { computeRoutingWeights } from '../../core/routing/weights-controller';
@@ -22,6 +24,7 @@ import type { ScopeDecision } from '../../core/routing/scope-decision';
 import type { ScoringParams } from '../../core/routing/scoring-params';
 import type { ScoredRollup } from '../../core/routing/rollup-windows';
 import { rankPathways } from '../../core/rendezvous';
+import { ROLLUP_STAGES } from '../../lib/topology';
 import { GLOBAL_SCOPE, type PathwayEntry } from '../../core/routing-types';
 import { seededRandom } from '../../test/support/seeded-random';
 
@@ -60,6 +63,11 @@ export interface WorldOptions {
   /** 'adaptive' runs the controller; 'static' keeps equal weights (the baseline of the flapping target). */
   readonly strategy?: 'adaptive' | 'static';
   readonly params?: Partial<ScoringParams>;
+  /**
+   * The rollup merger's batching window (`rollupMergeWindowSeconds`, ADR 0057). @default ROLLUP_STAGES.mergeWindowSeconds,
+   * the platform's default
+   */
+  readonly mergeWindowSeconds?: number;
   /** Seconds by which CDN real-time log records reach the stream late (best-effort delivery). */
   readonly logDelaySeconds?: number;
   /** Player clocks are off by up to this many seconds either way (uniform per session). */
@@ -70,7 +78,7 @@ export interface WorldOptions {
 }
 
 export interface WorldResult {
-  /** Published weights per scope at each tick: scope → [t, weights][]. */
+  /** The weights the steering snapshot held per scope at each refresh (a tick's weights up to one snapshot period later): scope → [t, weights][]. */
   readonly weights: ReadonlyMap<string, readonly (readonly [number, Readonly<Record<string, number>>])[]>;
   /** The weights a viewer in `country` was steered by at t (its country's item, else the global one). */
   effectiveWeight(country: string, pathway: Pathway, t: number): number;
@@ -80,11 +88,35 @@ export interface WorldResult {
   readonly arrivals: ReadonlyMap<string, readonly (readonly [number, Pathway])[]>;
   /** Concurrent sessions on a pathway in a country, per second. */
   load(country: string, pathway: Pathway, t: number): number;
-  readonly ticks: readonly number[];
+  /** Seconds at which the steering snapshot was refreshed: the only instants the weights viewers see can change. */
+  readonly refreshes: readonly number[];
 }
 
-/** The platform's delays (docs/routing.md): Kinesis batch window, weights tick, edge cache, steering TTL. */
-export const DELAYS = { batchSeconds: 5, tickSeconds: 10, edgeCacheSeconds: 5, steeringTtlSeconds: 10 } as const;
+/**
+ * The platform's delays after the rollups (docs/routing.md): routing-weights' tick (lib/stacks: `weightsTickSeconds`),
+ * the steering function's routing snapshot period (lib/constructs/steering-gateway.ts `routingCacheSeconds`), the
+ * steering TTL (`steeringTtlSeconds` default). The delay to the rollups is the two stages' windows (`rollupDelay`).
+ */
+export const DELAYS = { tickSeconds: 10, edgeCacheSeconds: 5, steeringTtlSeconds: 10 } as const;
+
+/**
+ * When a record that lands on the telemetry stream at `landedAt` is in the rollups (ADR 0057). Stage 1's event source
+ * mapping invokes qoe-aggregator at the end of its batching window; a cell's records are spread over the telemetry
+ * stream's shards, each batching on its own, so a record waits a uniformly random part of that window (`stage1Draw`,
+ * in [0, 1)). Its partial is put with the cell's bucket as partition key (core/rollup-partials.ts `bucketOfCell`), so
+ * all partials of a bucket sit on one partials shard and reach the rollups together, at the end of that shard's
+ * merge window: the next of the bucket's merge boundaries `mergePhase + k × mergeWindowSeconds`. Handler run times and Kinesis propagation (well under a
+ * second each) are left out.
+ */
+export function rollupWriteAt(landedAt: number, stage1Draw: number, mergePhase: number, windows: RollupWindows): number {
+  const partialAt = landedAt + stage1Draw * windows.aggregatorWindowSeconds;
+  if (windows.mergeWindowSeconds === 0) return partialAt;
+  return mergePhase + Math.ceil((partialAt - mergePhase) / windows.mergeWindowSeconds) * windows.mergeWindowSeconds;
+}
+export interface RollupWindows {
+  readonly aggregatorWindowSeconds: number;
+  readonly mergeWindowSeconds: number;
+}
 
 /** Segment length and the one rendition every viewer plays (the model has no ABR; stalls show throughput). */
 const SEGMENT_SECONDS = 4;
@@ -104,6 +136,8 @@ const EDGE_TTFB_MS = 25;
 const NETWORK_TTFB_MS = 70;
 /** Client networks (ASNs) per country: viewers spread over them, a few large ones dominating. */
 const NETWORKS_PER_COUNTRY = 12;
+/** Seeds the merge phases' own stream (any constant: it only has to differ from the world's). */
+const MERGE_PHASE_SEED_OFFSET = 0x6d65;
 /** Hostile viewers send this many report lines per second (the ingest's limit is 600 per minute). */
 const HOSTILE_LINES_PER_SECOND = 10;
 
@@ -117,6 +151,8 @@ interface Session {
   readonly hostile: boolean;
   pathway: Pathway;
   priority: Pathway[];
+  /** The weights `priority` was ranked by: ranking is pure, so an unchanged weights item keeps it. */
+  rankedBy: Readonly<Record<string, number>> | undefined;
   nextSegmentAt: number;
   nextSteerAt: number;
   nextReportAt: number;
@@ -140,6 +176,7 @@ export function runWorld(options: WorldOptions): WorldResult {
   const countries = Object.keys(options.audience);
   const logDelay = options.logDelaySeconds ?? 0;
   const skew = options.clockSkewSeconds ?? 0;
+  const windows: RollupWindows = { aggregatorWindowSeconds: ROLLUP_STAGES.aggregatorWindowSeconds, mergeWindowSeconds: options.mergeWindowSeconds ?? ROLLUP_STAGES.mergeWindowSeconds };
   const params: Partial<ScoringParams> = { evaluationIntervalSeconds: DELAYS.tickSeconds, ...options.params };
 
   // The routing table (written by the controller) and the edge's cached copy of it.
@@ -149,8 +186,12 @@ export function runWorld(options: WorldOptions): WorldResult {
   let edgeAt = Number.NEGATIVE_INFINITY;
   const weightsFor = (country: string) => (options.strategy === 'static' ? equal : (edge.get(country) ?? edge.get(GLOBAL_SCOPE) ?? equal));
 
-  // Telemetry: records in flight (due time → samples), the rollups and their distinct-count bitmaps.
-  const inFlight: { due: number; sample: QoeSample }[] = [];
+  // Telemetry: records in flight (the second of their rollup write → samples), the rollups and their distinct-count bitmaps.
+  const inFlight = new Map<number, QoeSample[]>();
+  // Merge boundaries: a phase in [0, merge window) per rollup bucket (its partials shard's), from a stream of its own
+  // so that two worlds of one seed (the hostile row's attacked and honest runs) batch alike.
+  const phaseRandom = seededRandom(options.seed + MERGE_PHASE_SEED_OFFSET);
+  const mergePhases = Array.from({ length: ROLLUP_STAGES.buckets }, () => phaseRandom() * windows.mergeWindowSeconds);
   const rollups = new Map<string, QoeRollup>();
   const bits = new Map<string, SessionBits>();
   // The ingest's per-session, per-minute evidence budget (lines and claimed time).
@@ -159,7 +200,7 @@ export function runWorld(options: WorldOptions): WorldResult {
   const perSecond = new Map<string, { requests: number; failed: number }[]>();
   const loadSeries = new Map<string, number[]>();
   const arrivals = new Map<string, [number, Pathway][]>(countries.map((c) => [c, []]));
-  const ticks: number[] = [];
+  const refreshes: number[] = [];
   let sessions: Session[] = [];
   let counter = 0;
 
@@ -172,7 +213,11 @@ export function runWorld(options: WorldOptions): WorldResult {
   };
 
   const steer = (s: Session, t: number) => {
-    s.priority = rankPathways(s.sid, weightsFor(s.country)) as Pathway[];
+    const weights = weightsFor(s.country);
+    if (weights !== s.rankedBy) {
+      s.priority = rankPathways(s.sid, weights) as Pathway[];
+      s.rankedBy = weights;
+    }
     s.pathway = s.priority.find((p) => (s.penalisedUntil.get(p) ?? 0) <= t) ?? s.priority[0];
     s.nextSteerAt = t + DELAYS.steeringTtlSeconds;
   };
@@ -187,6 +232,7 @@ export function runWorld(options: WorldOptions): WorldResult {
       hostile,
       pathway: PATHWAYS[0],
       priority: [],
+      rankedBy: undefined,
       nextSegmentAt: t + random() * SEGMENT_SECONDS,
       nextSteerAt: t,
       nextReportAt: t + random() * REPORT_SECONDS,
@@ -206,8 +252,12 @@ export function runWorld(options: WorldOptions): WorldResult {
   };
 
   const emit = (sample: QoeSample, t: number) => {
-    const delay = sample.source === 'cdn-log' ? logDelay : 0;
-    inFlight.push({ due: t + delay, sample });
+    const late = sample.source === 'cdn-log' ? logDelay : 0;
+    const bucket = bucketOfCell(cellSortKey(sample.pathway, sample.country), ROLLUP_STAGES.buckets);
+    const due = Math.ceil(rollupWriteAt(t + late, random(), mergePhases[bucket], windows));
+    const batch = inFlight.get(due);
+    if (batch) batch.push(sample);
+    else inFlight.set(due, [sample]);
   };
   /** The ingest: a player line beyond its session's minute budget only marks the session (ADR 0054). */
   const ingest = (s: Session, sample: Omit<QoeSample, 'source' | 'ts'>, t: number) => {
@@ -306,6 +356,14 @@ export function runWorld(options: WorldOptions): WorldResult {
     if (t - edgeAt >= DELAYS.edgeCacheSeconds) {
       edge = new Map([...table].map(([scope, state]) => [scope, state.weights]));
       edgeAt = t;
+      // What new sessions are steered by changes only here: the measurements read these, not the table.
+      if (options.strategy !== 'static') {
+        refreshes.push(t);
+        for (const [scope, weights] of edge) {
+          if (!history.has(scope)) history.set(scope, []);
+          history.get(scope)!.push([t, { ...weights }]);
+        }
+      }
     }
 
     const load = new Map<string, number>();
@@ -348,15 +406,10 @@ export function runWorld(options: WorldOptions): WorldResult {
       }
     }
 
-    // The aggregator's batch window: whatever is due lands in the rollups.
-    if (t % DELAYS.batchSeconds === 0) {
-      const due: QoeSample[] = [];
-      for (let i = inFlight.length - 1; i >= 0; i--) {
-        if (inFlight[i].due <= t) {
-          due.push(inFlight[i].sample);
-          inFlight.splice(i, 1);
-        }
-      }
+    // The merger batches that end this second: their records land in the rollups.
+    const due = inFlight.get(t);
+    if (due) {
+      inFlight.delete(t);
       aggregateSamples(due, rollups);
       aggregateSessionEvidence(due, bits);
     }
@@ -373,11 +426,6 @@ export function runWorld(options: WorldOptions): WorldResult {
       options.onTick?.(t, decisions);
       // As the handler does: only changed scopes are written.
       for (const d of decisions) if (d.changed) table.set(d.scope, { weights: d.weights, control: d.control });
-      ticks.push(t);
-      for (const [scope, state] of table) {
-        if (!history.has(scope)) history.set(scope, []);
-        history.get(scope)!.push([t, { ...state.weights }]);
-      }
       // Old minutes leave memory once no window can read them.
       for (const [key, rollup] of rollups) {
         if (rollup.minute < minuteStartOf(now) - 30 * MINUTE_MS) {
@@ -411,7 +459,7 @@ export function runWorld(options: WorldOptions): WorldResult {
     },
     arrivals,
     load: (country, pathway, t) => loadSeries.get(`${country}/${pathway}`)?.[t] ?? 0,
-    ticks,
+    refreshes,
   };
 }
 

@@ -3,10 +3,11 @@ import { capForDevice, deviceClassFromHeaders, type DeviceClass } from '../../co
 import { buildMultivariantPlaylist, parseOriginMultivariant, type ManifestPathway, type OriginMultivariant } from '../../core/hls-multivariant';
 import type { Keyring } from '../../core/keyring';
 import { buildSteeredMpd, parseOriginMpd, type OriginMpd } from '../../core/mpd-steering';
-import { MANIFEST_FILE, originKey, parsePlaybackPath, steeringUrl, type PlaybackPath, type UrlScheme } from '../../core/playback-paths';
+import { legacySteeringUrl, MANIFEST_FILE, originKey, parsePlaybackPath, STEERING_FILE, steeringUrl, type PlaybackPath, type UrlScheme } from '../../core/playback-paths';
 import { rankPathways } from '../../core/rendezvous';
 import { DEFAULT_SESSION_STEERING_POLICY, steerSessionFromQuery, type SessionSteeringPolicy } from '../../core/session-steering';
-import { buildSteeringManifest, readSteeringQuery, serializeSteeringManifest } from '../../core/steering-manifest';
+import { buildSteeringManifest, serializeSteeringManifest } from '../../core/steering-manifest';
+import { CANONICAL_STEERING_URI, STEERING_KEY_PARAMS } from '../../core/steering-cache-key';
 import { verifyToken } from '../../core/token';
 import { splitTokenPath } from '../../core/token-path';
 import { ParsedManifestCache, type OriginTextReader } from './manifest-cache';
@@ -15,14 +16,18 @@ import { RoutingCache, RoutingUnavailableError, type RoutingSnapshotReader, type
 import { corsPreflightHeaders, corsResponseHeaders, STEERING_CORS } from '../../core/identifiers';
 
 /**
- * Origin-request handler of the gateway distribution (docs/steering.md, ADR 0044). Caching is
- * disabled on that distribution, so every playback start and every steering reload reaches this
- * function with CloudFront-Viewer-Country / -ASN and the device headers present.
+ * Origin-request handler of the gateway distribution (docs/steering.md, ADRs 0044, 0036). Playback
+ * starts are not cached and reach this function with CloudFront-Viewer-Country / -ASN and the device
+ * headers; steering reloads reach it only on a cache miss, after the key function (CloudFront Function,
+ * viewer request) checked the token and rewrote the request to its cache key.
  *
  *   GET /<token>/play/<aid>/<rev>/main.m3u8|main.mpd → multi-pathway manifest, per-session order
- *   GET /<token>/steer/<aid>[?<session memory>]      → steering manifest JSON, always with TTL; the
- *                                                      order and the memory in RELOAD-URI follow what
- *                                                      the player reported (core/session-steering.ts)
+ *   GET /steering?s=/<token>/play/<aid>/<rev>/[&p&t][&<memory>]
+ *                                                    → steering manifest JSON (the key function's rewrite of
+ *                                                      /<token>/play/<aid>/<rev>/steering), a function of the
+ *                                                      cache key alone, cacheable (core/session-steering.ts)
+ *   GET /<token>/steer/<aid>, /<token>/play/<aid>/<rev>/steering (not through the key function)
+ *                                                    → the session's order without session memory, not cached
  *
  * All failure → response mapping is in `respondToError` below.
  */
@@ -75,6 +80,10 @@ class TokenRejectedError extends Error {
     super(`token rejected: ${reason}`);
   }
 }
+/** A steering request rewritten by the key function whose `s` is not a steering folder: not the key function's doing. */
+class BadKeyError extends Error {
+  override name = 'BadKeyError';
+}
 class ManifestTooLargeError extends Error {
   override name = 'ManifestTooLargeError';
 }
@@ -90,7 +99,7 @@ function headers(entries: Record<string, string>): CloudFrontHeaders {
   return out;
 }
 
-/** Every response of this function is per-session and must never be cached by CloudFront or the browser. */
+/** Responses are per session unless said otherwise (cacheable steering answers set their own Cache-Control). */
 const BASE_HEADERS = { 'Cache-Control': 'no-store', ...corsResponseHeaders(STEERING_CORS) };
 const PREFLIGHT_HEADERS = corsPreflightHeaders(STEERING_CORS);
 
@@ -106,6 +115,7 @@ function respond(status: number, extra: Record<string, string>, body?: string): 
 function respondToError(error: unknown, log: (entry: Record<string, unknown>) => void): CloudFrontResultResponse {
   if (error instanceof TokenRejectedError) return respond(403, { [TOKEN_ERROR_HEADER]: error.reason, 'Content-Type': 'text/plain' }, 'Forbidden');
   if (error instanceof NotFoundError) return respond(404, { 'Content-Type': 'text/plain' }, 'Not Found');
+  if (error instanceof BadKeyError) return respond(400, { 'Content-Type': 'text/plain' }, 'Bad Request');
   if (error instanceof MethodNotAllowedError) return respond(405, { Allow: 'GET, HEAD, OPTIONS', 'Content-Type': 'text/plain' }, 'Method Not Allowed');
   // Routing registry never readable, or keyring not loadable: transient, the player retries.
   if (error instanceof RoutingUnavailableError || error instanceof KeyringUnavailableError) {
@@ -144,10 +154,17 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
       return respond(204, PREFLIGHT_HEADERS);
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new MethodNotAllowedError();
-
-    const split = splitTokenPath(request.uri);
-    if (split === null) throw new TokenRejectedError('malformed');
+    const header = (name: string): string | undefined => request.headers[name]?.[0]?.value;
+    // Only the key function's rewrite has this path: every viewer path ending in /steering goes through it.
+    const keyed = request.uri === CANONICAL_STEERING_URI;
+    const params = keyed ? new URLSearchParams(request.querystring) : undefined;
+    // A keyed request names the session's steering folder in `s`; its token is checked again here (cheap, and
+    // this function does not rely on the key function for who may steer).
+    const viewerPath = keyed ? `${params!.get(STEERING_KEY_PARAMS.session) ?? ''}${STEERING_FILE}` : request.uri;
+    const split = splitTokenPath(viewerPath);
+    if (split === null) throw keyed ? new BadKeyError() : new TokenRejectedError('malformed');
     const path = parsePlaybackPath(split.rest);
+    if (keyed && (path === null || path.kind !== 'steer' || path.revision === undefined)) throw new BadKeyError();
     if (path === null || path.kind === 'media') throw new NotFoundError();
 
     const keyring = await Promise.resolve()
@@ -162,24 +179,33 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     }
     if (!verdict.ok) throw new TokenRejectedError(verdict.reason);
 
-    const header = (name: string): string | undefined => request.headers[name]?.[0]?.value;
     const snapshot = await routing.view(header('cloudfront-viewer-country'));
     const gatewayHost = config.distributionDomainName;
-    const steerUri = steeringUrl(gatewayHost, split.token, path.assetId, scheme);
+    const sid = verdict.claims.sid;
 
     if (path.kind === 'steer') {
-      const sid = verdict.claims.sid;
-      const decision = steerSessionFromQuery(request.querystring, { sessionId: sid, weights: snapshot.weights, nowSeconds: verifyOpts.nowSeconds, policy: sessionPolicy });
-      // The memory rides in RELOAD-URI: every player sends it back with its own parameters added (ADR 0045).
-      const reloadUri = decision.memory === '' ? steerUri : `${steerUri}?${decision.memory}`;
-      const manifest = buildSteeringManifest({ ttlSeconds: deps.steeringTtlSeconds, reloadUri, priority: decision.priority });
-      if (deps.logSteeringDecisions) {
-        log({ level: 'DEBUG', message: 'steer', sid, source: snapshot.source, priority: decision.priority, held: decision.held, collapsedFrom: decision.collapsedFrom, report: readSteeringQuery(request.querystring) });
+      if (keyed) {
+        const decision = steerSessionFromQuery(request.querystring, { rankingKey: sid, weights: snapshot.weights, nowSeconds: verifyOpts.nowSeconds, policy: sessionPolicy });
+        // The memory rides in RELOAD-URI, absolute (Shaka Player 5.2 cannot follow a relative one, ADR 0036).
+        const steerUri = steeringUrl(gatewayHost, split.token, path.assetId, path.revision!, scheme);
+        const reloadUri = decision.memory === '' ? steerUri : `${steerUri}?${decision.memory}`;
+        const manifest = buildSteeringManifest({ ttlSeconds: deps.steeringTtlSeconds, reloadUri, priority: decision.priority });
+        if (deps.logSteeringDecisions) {
+          log({ level: 'DEBUG', message: 'steer', sid, key: request.querystring, source: snapshot.source, priority: decision.priority, held: decision.held, collapsedFrom: decision.collapsedFrom });
+        }
+        // No max-age: the steering cache policy's default TTL says how long one answer is reused for this key.
+        return respond(200, { 'Content-Type': CONTENT_TYPE.steer, 'Cache-Control': 'public' }, serializeSteeringManifest(manifest));
       }
+      // Not through the key function: a session from before ADR 0036 (`/steer/<aid>`) or a gateway without it.
+      // The session's order, no session memory, never cached.
+      const reloadUri =
+        path.revision === undefined ? legacySteeringUrl(gatewayHost, split.token, path.assetId, scheme) : steeringUrl(gatewayHost, split.token, path.assetId, path.revision, scheme);
+      const manifest = buildSteeringManifest({ ttlSeconds: deps.steeringTtlSeconds, reloadUri, priority: rankPathways(sid, snapshot.weights) });
       return respond(200, { 'Content-Type': CONTENT_TYPE.steer }, serializeSteeringManifest(manifest));
     }
-    const ranked = rankedPathways(verdict.claims.sid, snapshot);
+    const ranked = rankedPathways(sid, snapshot);
     const device = deviceClassFromHeaders(header);
+    const steerUri = steeringUrl(gatewayHost, split.token, path.assetId, path.revision, scheme);
     const body = await playManifest(path, ranked, split.token, steerUri, device);
     return respond(200, { 'Content-Type': CONTENT_TYPE[path.format], 'X-Routing-Source': snapshot.source }, body);
   }

@@ -13,7 +13,7 @@
  * The playback token in the path proves the report belongs to a real session; every line's `sid` must
  * be the token's. Each report is charged to its session: the lines to the rate limit (ADR 0052), its
  * claimed evidence to the session-minute's evidence budget, and its lines are attributed to the pathway
- * hosts the platform can verify (ADR 0054). Nothing rejected reaches the stream.
+ * hosts the platform can verify: media responses of its own token (ADRs 0054, 0068). Nothing rejected reaches the stream.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
@@ -30,16 +30,15 @@ import {
   evidenceClaimOf,
   reportIntervalOf,
   SESSION_MINUTE_BUDGET,
+  sessionMediaHostOf,
   splitCmcdReportBody,
   verifiedHostsOf,
 } from '../../core/cmcd-report';
 import type { Keyring } from '../../core/keyring';
 import { originSecretMatches, ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
-import { normalizeHost } from '../../core/pathway-hosts';
 import { MalformedRecordError } from '../../core/realtime-log';
 import { isReportSampled } from '../../core/report-sampling';
 import { verifyToken } from '../../core/token';
-import { splitTokenPath } from '../../core/token-path';
 import { RateLimitTable } from '../../tables/rate-limit-table';
 import { KeyringCache } from '../shared/keyring-cache';
 import { SecretStringCache } from '../shared/secret-string-cache';
@@ -171,7 +170,9 @@ export function createIngestHandler(deps: IngestDeps) {
       throw error;
     }
     // A report is only trusted for the session its token names: no forged QoE for another session (ADR 0052).
-    if (!events.every((e) => e.sid === sid)) throw new ForbiddenReportError('sid-mismatch');
+    // A line without `sid` is the token's session: CMCD makes the key optional and dash.js's report target sends
+    // none at its defaults; refusing those made dash.js re-send every report (ADR 0067).
+    if (!events.every((e) => e.sid === undefined || e.sid === sid)) throw new ForbiddenReportError('sid-mismatch');
 
     const state = await sessionState(sid, events, keyring, nowMs, ip);
     const claim = evidenceClaimOf(events, state.intervalMs);
@@ -207,18 +208,9 @@ export function createIngestHandler(deps: IngestDeps) {
    * the session's state remembers; the state is updated in the same write (docs/telemetry.md "Which pathway").
    */
   async function sessionState(sid: string, events: readonly Cmcd[], keyring: Keyring, nowMs: number, ip: string | undefined) {
-    const hostOfSessionUrl = (url: string): string | undefined => {
-      let parsed: URL;
-      try {
-        parsed = new URL(url);
-      } catch {
-        return undefined;
-      }
-      const token = splitTokenPath(parsed.pathname)?.token;
-      if (token === undefined) return undefined;
-      const verified = verifyToken(token, keyring, { nowSeconds: Math.floor(nowMs / 1000), ...(ip !== undefined ? { ip } : {}) });
-      return verified.ok && verified.claims.sid === sid ? normalizeHost(parsed.host) : undefined;
-    };
+    // Only a media URL of the session's own token proves a pathway (ADR 0068).
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const hostOfSessionUrl = (url: string): string | undefined => sessionMediaHostOf(url, { sid, keyring, nowSeconds, ...(ip !== undefined ? { ip } : {}) });
     const fromReport = verifiedHostsOf(events, hostOfSessionUrl);
     const ownT = reportIntervalOf(events);
     let previous;

@@ -2,9 +2,12 @@
 import { type ConfigOf, defineFunctionConfig, envInteger, envString } from '../shared/function-config';
 
 export const qoeAggregatorConfig = defineFunctionConfig({
+  /** Where the claims live (tables/rollups-table.ts). */
   rollupsTableName: envString('ROLLUPS_TABLE_NAME'),
   routingTableName: envString('ROUTING_TABLE_NAME'),
-  /** Days a rollup item lives (DynamoDB TTL); the platform's `rollupRetentionDays`. */
-  rollupTtlDays: envInteger('ROLLUP_TTL_DAYS', { min: 1, max: 400 }),
+  /** The stream stage 2 (rollup-merger) reads (ADR 0057). */
+  partialsStreamName: envString('ROLLUP_PARTIALS_STREAM_NAME'),
+  /** Buckets cells are hashed into; one partials record per bucket and claim (ADR 0057). */
+  rollupBuckets: envInteger('ROLLUP_BUCKETS', { min: 1, max: 1024 }),
 });
 export type QoeAggregatorConfig = ConfigOf<typeof qoeAggregatorConfig>;

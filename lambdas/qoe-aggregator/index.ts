@@ -1,62 +1,84 @@
 /**
- * qoe-aggregator (docs/telemetry.md "Aggregator"): Kinesis telemetry stream -> QoE rollups table.
+ * qoe-aggregator, stage 1 of the rollup writes (docs/telemetry.md "Two-stage rollup writes", ADR 0057):
+ * telemetry stream -> partials stream.
  *
  * 1. Normalise every record to samples (core/). Malformed records are counted (`SetAsideRecords`),
  *    logged with shard and sequence number, and never fail the batch.
- * 2. Aggregate per cell `pathway × country × minute` (additive counters and distinct-session bitmaps,
- *    ADR 0054), remembering which records fed which cell.
- * 3. Write O(cells) idempotent UpdateItems (tables/rollups-table.ts).
- * 4. Report through Powertools' BatchProcessor exactly the records that fed a cell whose write failed;
- *    the event source mapping retries from the lowest of them, and the high-water marks make the
- *    re-delivered records that were already applied no-ops.
+ * 2. Reduce the batch to per-cell partials (additive counters and distinct-session bits, ADR 0054).
+ * 3. Claim the batch's range of the shard (one small conditional write), then put one partials record per
+ *    bucket of cells on the partials stream, partition key = bucket. rollup-merger (stage 2) merges the
+ *    partials of every shard and writes each cell once per batch.
+ *
+ * Exactly once: a batch that holds records of the shard's last claim re-emits exactly that claim (from the
+ * batch when it holds all of it, else read back from the stream), so every claim reaches the partials stream
+ * with the same range however often it is emitted, and rollup-merger applies each claim once per bucket.
+ * Records below the last claim were emitted by an earlier claim and are skipped. Any failure fails the whole
+ * batch; the retry repeats the claim.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  PutRecordsCommand,
+  type PutRecordsRequestEntry,
+} from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { buildPathwayHosts, type PathwayHosts } from '../../core/pathway-hosts';
-import { aggregateSamples, aggregateSessionEvidence, cellSortKey, COUNTER_NAMES, samplesOfStreamRecord } from '../../core/qoe-aggregate';
+import { aggregateSamples, aggregateSessionEvidence, cellSortKey, COUNTER_NAMES, emptyCounters, samplesOfStreamRecord } from '../../core/qoe-aggregate';
+import type { QoeCounters } from '../../core/qoe-types';
 import { MalformedRecordError } from '../../core/realtime-log';
-import { type CellContribution, type CellWrite, padSequenceNumber, RollupsTable } from '../../tables/rollups-table';
+import {
+  bucketOfCell,
+  type CellPartial,
+  encodeRollupPartials,
+  MAX_PARTIALS_RECORD_BYTES,
+  mergeCellPartial,
+  partialCellKey,
+} from '../../core/rollup-partials';
+import { emptySessionBits, LogLineEvidenceBudget } from '../../core/session-evidence';
+import { type RollupClaim, RollupsTable } from '../../tables/rollups-table';
 import { RoutingTable } from '../../tables/routing-table';
+import { type MetricsSink, shardOf, streamNameOf } from '../shared/kinesis-batch';
 import { lambdaHandler, logger as sharedLogger, metrics as sharedMetrics, tracer } from '../shared/powertools';
 import { type QoeAggregatorConfig, qoeAggregatorConfig } from './config';
-
-const DAY_SECONDS = 86_400;
 
 /** The deployed configuration (./config.ts) plus tuning that tests may change. */
 export interface AggregatorConfig extends QoeAggregatorConfig {
   /** How long the pathway registry is cached; @default 60_000 */
   readonly registryMaxAgeMs?: number;
-  /** Parallel UpdateItem calls; @default 16 */
-  readonly writeConcurrency?: number;
-  /** Conflict rounds per cell before it is reported failed; @default 3 */
-  readonly maxConflicts?: number;
-}
-
-/**
- * The part of Powertools Metrics the handler uses (the shared instance satisfies it; tests pass a spy).
- * The handler shell flushes once per invocation (lambdas/shared/powertools.ts).
- */
-export interface MetricsSink {
-  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
-  /** A metric with its own dimensions, flushed at once (Powertools `singleMetric`). */
-  singleMetric(): { addDimension(name: string, value: string): unknown; addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown };
+  /** PutRecords attempts for entries that keep failing, before the batch fails; @default 4 */
+  readonly maxPutAttempts?: number;
+  /** First backoff between PutRecords attempts; @default 100 */
+  readonly basePutBackoffMs?: number;
+  /** Largest partials record; @default MAX_PARTIALS_RECORD_BYTES */
+  readonly maxRecordBytes?: number;
 }
 
 export interface AggregatorDeps {
   readonly ddb: DynamoDBDocumentClient;
+  readonly kinesis: KinesisClient;
   readonly config: AggregatorConfig;
   readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   readonly metrics?: MetricsSink;
   readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** A claim's partials could not all be put; the batch fails and its retry re-emits the claim. */
+export class PartialsNotStoredError extends Error {
+  constructor(failed: number) {
+    super(`${failed} rollup partials records could not be put on the partials stream`);
+    this.name = 'PartialsNotStoredError';
+  }
 }
 
 /**
  * Registry read once a minute; a failed refresh keeps the last good registry (telemetry must not stall
- * on a blip). Without any registry it throws RegistryMissingError, so the batch is retried, not dropped.
+ * on a blip). Without any registry it throws, so the batch is retried, not dropped.
  */
 function registryCache(routing: RoutingTable, maxAgeMs: number, now: () => number, logger: Pick<Logger, 'warn'>) {
   let hosts: PathwayHosts | undefined;
@@ -75,128 +97,228 @@ function registryCache(routing: RoutingTable, maxAgeMs: number, now: () => numbe
   };
 }
 
-interface PendingCell {
-  readonly write: Omit<CellWrite, 'contributions'>;
-  readonly contributions: CellContribution[];
+/** One telemetry record: its sequence number and text. */
+export interface TelemetryRecord {
+  readonly seq: string;
+  readonly text: string;
 }
 
-async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+interface Normalised {
+  readonly cells: CellPartial[];
+  readonly setAside: number;
+  readonly unattributed: number;
+  readonly implausible: number;
+  readonly overBudget: number;
+  readonly refused: number;
 }
+
+const compareSeq = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
 export function createAggregatorHandler(deps: AggregatorDeps) {
-  const { ddb, config } = deps;
+  const { ddb, kinesis, config } = deps;
   const logger = deps.logger ?? sharedLogger;
   const metrics = deps.metrics ?? sharedMetrics;
   const now = deps.now ?? Date.now;
-  const rollupsTable = new RollupsTable(ddb, config.rollupsTableName);
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const rollups = new RollupsTable(ddb, config.rollupsTableName);
   const getHosts = registryCache(new RoutingTable(ddb, config.routingTableName), config.registryMaxAgeMs ?? 60_000, now, logger);
-  const concurrency = config.writeConcurrency ?? 16;
-  const maxConflicts = config.maxConflicts ?? 3;
+  const maxPutAttempts = config.maxPutAttempts ?? 4;
+  const basePutBackoffMs = config.basePutBackoffMs ?? 100;
+  const maxRecordBytes = config.maxRecordBytes ?? MAX_PARTIALS_RECORD_BYTES;
+  // One per container (ADR 0069): a session's CDN log lines keep their player values for a bounded number
+  // of lines per minute. A re-emitted claim finds its lines already charged, so evidence can be lost, never gained.
+  const logBudget = new LogLineEvidenceBudget();
 
-  return async (event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> => {
-    const hosts = await getHosts();
-    const cells = new Map<string, PendingCell>();
-    const cellsOfRecord = new Map<string, string[]>();
-    let setAside = 0;
-    let unattributed = 0;
-    let implausible = 0;
-    let overBudget = 0;
-    let refused = 0;
-
-    for (const record of event.Records) {
-      const { sequenceNumber } = record.kinesis;
-      const shardId = shardOf(record);
-      let samples;
+  /** The cells one record adds to; a malformed record adds none and is logged. */
+  function normalise(records: readonly TelemetryRecord[], hosts: PathwayHosts, shard: string): Normalised[] {
+    return records.map((record) => {
       try {
-        const normalised = samplesOfStreamRecord(Buffer.from(record.kinesis.data, 'base64').toString('utf8'), hosts);
-        samples = normalised.samples;
-        unattributed += normalised.unattributed;
-        implausible += normalised.implausible;
-        overBudget += normalised.overBudget;
-        refused += normalised.refused;
+        const normalised = samplesOfStreamRecord(record.text, hosts, logBudget);
+        const sessionsByCell = aggregateSessionEvidence(normalised.samples);
+        const cells = [...aggregateSamples(normalised.samples)].map(([key, rollup]): CellPartial => {
+          const counters = emptyCounters();
+          for (const name of COUNTER_NAMES) counters[name] = rollup[name];
+          return { minute: rollup.minute, pathway: rollup.pathway, country: rollup.country, counters, sessions: sessionsByCell.get(key) ?? emptySessionBits() };
+        });
+        return { cells, setAside: 0, unattributed: normalised.unattributed, implausible: normalised.implausible, overBudget: normalised.overBudget, refused: normalised.refused };
       } catch (error) {
-        setAside += 1;
         logger.warn('telemetry record set aside', {
-          shardId,
-          sequenceNumber,
+          shard,
+          sequenceNumber: record.seq,
           reason: error instanceof MalformedRecordError ? error.reason : 'unexpected',
           ...(error instanceof MalformedRecordError ? {} : { error }),
         });
-        continue;
+        return { cells: [], setAside: 1, unattributed: 0, implausible: 0, overBudget: 0, refused: 0 };
       }
-      const seq = padSequenceNumber(sequenceNumber);
-      const keys: string[] = [];
-      const sessionsByCell = aggregateSessionEvidence(samples);
-      for (const [key, rollup] of aggregateSamples(samples)) {
-        const cellKey = `${key}@${shardId}`;
-        let cell = cells.get(cellKey);
-        if (cell === undefined) {
-          cell = {
-            write: {
-              minute: rollup.minute,
-              cell: cellSortKey(rollup.pathway, rollup.country),
-              pathway: rollup.pathway,
-              country: rollup.country,
-              shardId,
-            },
-            contributions: [],
-          };
-          cells.set(cellKey, cell);
-        }
-        const counters = Object.fromEntries(COUNTER_NAMES.map((name) => [name, rollup[name]])) as unknown as CellContribution['counters'];
-        const sessions = sessionsByCell.get(key);
-        cell.contributions.push({ seq, counters, ...(sessions !== undefined ? { sessions } : {}) });
-        keys.push(cellKey);
+    });
+  }
+
+  /** One partials record per bucket with cells: the claim's cells merged. */
+  function partialsRecords(source: string, claim: RollupClaim, normalised: readonly Normalised[]): PutRecordsRequestEntry[] {
+    const byBucket = new Map<number, Map<string, { minute: number; pathway: string; country: string; counters: QoeCounters; sessions: ReturnType<typeof emptySessionBits> }>>();
+    for (const record of normalised) {
+      for (const cell of record.cells) {
+        const bucket = bucketOfCell(cellSortKey(cell.pathway, cell.country), config.rollupBuckets);
+        let cells = byBucket.get(bucket);
+        if (cells === undefined) byBucket.set(bucket, (cells = new Map()));
+        const key = partialCellKey(cell);
+        let merged = cells.get(key);
+        if (merged === undefined) cells.set(key, (merged = { minute: cell.minute, pathway: cell.pathway, country: cell.country, counters: emptyCounters(), sessions: emptySessionBits() }));
+        mergeCellPartial(merged, cell);
       }
-      cellsOfRecord.set(sequenceNumber, keys);
     }
+    return [...byBucket].map(([bucket, cells]) => ({
+      PartitionKey: String(bucket),
+      Data: encodeRollupPartials({ source, first: claim.first, last: claim.last, bucket, cells: [...cells.values()] }),
+    }));
+  }
 
-    const failedCells = new Set<string>();
-    let updateCalls = 0;
-    await runPool([...cells.entries()], concurrency, async ([cellKey, cell]) => {
-      // Records of one shard arrive in sequence order, but sort anyway: the condition relies on it.
-      const contributions = cell.contributions.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
-      try {
-        const outcome = await rollupsTable.addToCell({ ...cell.write, contributions }, {
-          expiresAtSeconds: Math.floor(cell.write.minute / 1000) + config.rollupTtlDays * DAY_SECONDS,
-          maxConflicts,
-        });
-        updateCalls += outcome.updateCalls;
-      } catch (error) {
-        failedCells.add(cellKey);
-        logger.error('rollup cell write failed', { minute: cell.write.minute, cell: cell.write.cell, shardId: cell.write.shardId, error });
+  /**
+   * The claims covering `records`: all of them in one, split in halves until every partials record fits
+   * a Kinesis record. A claim's records are always re-emitted together, so a re-emission fits too.
+   */
+  function claimsOf(source: string, records: readonly TelemetryRecord[], normalised: readonly Normalised[]): { claim: RollupClaim; entries: PutRecordsRequestEntry[] }[] {
+    const claim = { first: records[0]!.seq, last: records.at(-1)!.seq };
+    const entries = partialsRecords(source, claim, normalised);
+    if (records.length === 1 || entries.every((entry) => (entry.Data as Uint8Array).byteLength <= maxRecordBytes)) return [{ claim, entries }];
+    const half = Math.ceil(records.length / 2);
+    return [...claimsOf(source, records.slice(0, half), normalised.slice(0, half)), ...claimsOf(source, records.slice(half), normalised.slice(half))];
+  }
+
+  /** PutRecords, retrying only the failed entries with exponential backoff and full jitter (Kinesis developer guide). */
+  async function putAll(entries: readonly PutRecordsRequestEntry[]): Promise<void> {
+    // PutRecords takes at most 500 records and 5 MiB per call.
+    const calls: PutRecordsRequestEntry[][] = [];
+    let current: PutRecordsRequestEntry[] = [];
+    let bytes = 0;
+    for (const entry of entries) {
+      const size = (entry.Data as Uint8Array).byteLength + entry.PartitionKey!.length;
+      if (current.length === 500 || bytes + size > 5_000_000) {
+        calls.push(current);
+        current = [];
+        bytes = 0;
       }
-    });
-
-    metrics.addMetric('SetAsideRecords', MetricUnit.Count, setAside);
-    metrics.addMetric('UnattributedReports', MetricUnit.Count, unattributed);
-    metrics.addMetric('ImplausibleReportValues', MetricUnit.Count, implausible);
-    metrics.addMetric('OverBudgetReportLines', MetricUnit.Count, overBudget);
-    metrics.addMetric('RefusedLogLines', MetricUnit.Count, refused);
-    metrics.addMetric('RollupCells', MetricUnit.Count, cells.size);
-    metrics.addMetric('RollupUpdateCalls', MetricUnit.Count, updateCalls);
-    metrics.addMetric('FailedRollupCells', MetricUnit.Count, failedCells.size);
-    publishPathwayMetrics(metrics, cells.values());
-
-    const recordHandler = async (record: KinesisStreamRecord): Promise<void> => {
-      const keys = cellsOfRecord.get(record.kinesis.sequenceNumber) ?? [];
-      if (keys.some((key) => failedCells.has(key))) {
-        throw new Error(`record ${record.kinesis.sequenceNumber} fed a rollup cell whose write failed`);
+      current.push(entry);
+      bytes += size;
+    }
+    if (current.length > 0) calls.push(current);
+    for (const call of calls) {
+      let pending = call;
+      for (let attempt = 0; attempt < maxPutAttempts && pending.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.floor(Math.random() * basePutBackoffMs * 2 ** (attempt - 1)));
+        try {
+          const result = await kinesis.send(new PutRecordsCommand({ StreamName: config.partialsStreamName, Records: pending }));
+          const outcomes = result.Records ?? [];
+          pending = pending.filter((_, i) => outcomes[i] === undefined || outcomes[i]!.ErrorCode !== undefined);
+        } catch (error) {
+          logger.warn('PutRecords call failed', { attempt, error });
+        }
       }
-    };
-    return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.KinesisDataStreams), {
-      ...(context ? { context } : {}),
-      throwOnFullBatchFailure: false,
-    });
+      if (pending.length > 0) throw new PartialsNotStoredError(pending.length);
+    }
+  }
+
+  /** The records of a claim, read back from the telemetry stream (a retry that holds only part of it). */
+  async function readClaimFromStream(streamName: string, shardId: string, claim: RollupClaim): Promise<TelemetryRecord[]> {
+    const records: TelemetryRecord[] = [];
+    let { ShardIterator: iterator } = await kinesis.send(
+      new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: claim.first }),
+    );
+    const last = BigInt(claim.last);
+    while (iterator !== undefined) {
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+      for (const record of page.Records ?? []) {
+        if (BigInt(record.SequenceNumber!) > last) return records;
+        records.push({ seq: record.SequenceNumber!, text: Buffer.from(record.Data ?? new Uint8Array()).toString('utf8') });
+      }
+      if (records.at(-1)?.seq === claim.last) return records;
+      // An empty page at the tip means the claim's end is not in the stream (trimmed or never written).
+      if ((page.Records ?? []).length === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
+      iterator = page.NextShardIterator;
+    }
+    throw new Error(`claim ${claim.first}..${claim.last} of ${streamName}/${shardId} is no longer in the stream`);
+  }
+
+  async function processShard(streamName: string, shardId: string, batch: readonly TelemetryRecord[], hosts: PathwayHosts, totals: BatchTotals): Promise<void> {
+    const source = `${streamName}/${shardId}`;
+    const records = [...batch].sort((a, b) => compareSeq(a.seq, b.seq));
+    let claim = await rollups.readClaim(source);
+    if (claim !== undefined) {
+      const current = claim;
+      const inClaim = records.filter((r) => compareSeq(r.seq, current.first) >= 0 && compareSeq(r.seq, current.last) <= 0);
+      if (inClaim.length > 0) {
+        // A retry or replay of the last claim: emit exactly its range again; rollup-merger drops what it applied.
+        const whole = inClaim[0]!.seq === current.first && inClaim.at(-1)!.seq === current.last;
+        const claimRecords = whole ? inClaim : await readClaimFromStream(streamName, shardId, current);
+        const again = partialsRecords(source, current, normalise(claimRecords, hosts, source));
+        await putAll(again);
+        totals.reemittedClaims += 1;
+        totals.partialsRecords += again.length;
+      }
+      totals.skipped += records.filter((r) => compareSeq(r.seq, current.first) < 0).length;
+    }
+    const fresh = claim === undefined ? records : records.filter((r) => compareSeq(r.seq, claim!.last) > 0);
+    if (fresh.length === 0) return;
+    const normalised = normalise(fresh, hosts, source);
+    for (const n of normalised) {
+      totals.setAside += n.setAside;
+      totals.unattributed += n.unattributed;
+      totals.implausible += n.implausible;
+      totals.overBudget += n.overBudget;
+      totals.refused += n.refused;
+      for (const cell of n.cells) totals.cells.push(cell);
+    }
+    for (const next of claimsOf(source, fresh, normalised)) {
+      await rollups.putClaim(source, next.claim, claim, Math.floor(now() / 1000));
+      claim = next.claim;
+      await putAll(next.entries);
+      totals.claims += 1;
+      totals.partialsRecords += next.entries.length;
+    }
+  }
+
+  return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+    const hosts = await getHosts();
+    const totals: BatchTotals = { setAside: 0, unattributed: 0, implausible: 0, overBudget: 0, refused: 0, skipped: 0, claims: 0, reemittedClaims: 0, partialsRecords: 0, cells: [] };
+    // The event source mapping delivers one shard per batch; grouped anyway, the claims are per shard.
+    const byShard = new Map<string, { streamName: string; shardId: string; records: TelemetryRecord[] }>();
+    for (const record of event.Records) {
+      const streamName = streamNameOf(record);
+      const shardId = shardOf(record);
+      const key = `${streamName}/${shardId}`;
+      let group = byShard.get(key);
+      if (group === undefined) byShard.set(key, (group = { streamName, shardId, records: [] }));
+      group.records.push({ seq: record.kinesis.sequenceNumber, text: Buffer.from(record.kinesis.data, 'base64').toString('utf8') });
+    }
+    for (const group of byShard.values()) await processShard(group.streamName, group.shardId, group.records, hosts, totals);
+
+    metrics.addMetric('SetAsideRecords', MetricUnit.Count, totals.setAside);
+    metrics.addMetric('UnattributedReports', MetricUnit.Count, totals.unattributed);
+    metrics.addMetric('ImplausibleReportValues', MetricUnit.Count, totals.implausible);
+    metrics.addMetric('OverBudgetReportLines', MetricUnit.Count, totals.overBudget);
+    metrics.addMetric('RefusedLogLines', MetricUnit.Count, totals.refused);
+    metrics.addMetric('RollupClaims', MetricUnit.Count, totals.claims);
+    metrics.addMetric('ReemittedRollupClaims', MetricUnit.Count, totals.reemittedClaims);
+    metrics.addMetric('RollupPartialsRecords', MetricUnit.Count, totals.partialsRecords);
+    metrics.addMetric('AlreadyClaimedRecords', MetricUnit.Count, totals.skipped);
+    publishPathwayMetrics(metrics, totals.cells);
+    return { batchItemFailures: [] };
   };
+}
+
+interface BatchTotals {
+  setAside: number;
+  unattributed: number;
+  implausible: number;
+  overBudget: number;
+  refused: number;
+  /** Records below the last claim: emitted before. */
+  skipped: number;
+  claims: number;
+  reemittedClaims: number;
+  partialsRecords: number;
+  /** The new records' cells (re-emitted claims excluded), for the pathway metrics. */
+  cells: CellPartial[];
 }
 
 /**
@@ -204,21 +326,22 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
  * lib/constructs/telemetry-pipeline.ts. The volume is max(CDN requests, player reports) per cell, the
  * same denominator as the scorer (core/routing/pathway-cost.ts), so pathways without real-time logs count too.
  */
-function publishPathwayMetrics(metrics: MetricsSink, cells: Iterable<PendingCell>): void {
-  const byPathway = new Map<string, { errors: number; volume: number }>();
+function publishPathwayMetrics(metrics: MetricsSink, cells: readonly CellPartial[]): void {
+  const byCell = new Map<string, { pathway: string; requests: number; reports: number; errors: number }>();
   for (const cell of cells) {
-    let requests = 0;
-    let reports = 0;
-    let errors = 0;
-    for (const c of cell.contributions) {
-      requests += c.counters.requests;
-      reports += c.counters.reports;
-      errors += c.counters.errors;
-    }
-    const sum = byPathway.get(cell.write.pathway) ?? { errors: 0, volume: 0 };
+    const key = partialCellKey(cell);
+    const sum = byCell.get(key) ?? { pathway: cell.pathway, requests: 0, reports: 0, errors: 0 };
+    sum.requests += cell.counters.requests;
+    sum.reports += cell.counters.reports;
+    sum.errors += cell.counters.errors;
+    byCell.set(key, sum);
+  }
+  const byPathway = new Map<string, { errors: number; volume: number }>();
+  for (const { pathway, requests, reports, errors } of byCell.values()) {
+    const sum = byPathway.get(pathway) ?? { errors: 0, volume: 0 };
     sum.errors += errors;
     sum.volume += Math.max(requests, reports);
-    byPathway.set(cell.write.pathway, sum);
+    byPathway.set(pathway, sum);
   }
   for (const [pathway, { errors, volume }] of byPathway) {
     const single = metrics.singleMetric();
@@ -230,14 +353,9 @@ function publishPathwayMetrics(metrics: MetricsSink, cells: Iterable<PendingCell
   }
 }
 
-/** `eventID` is `<shardId>:<sequenceNumber>` (Lambda Kinesis event, documented sample events). */
-function shardOf(record: KinesisStreamRecord): string {
-  const colon = record.eventID.indexOf(':');
-  return colon > 0 ? record.eventID.slice(0, colon) : 'unknown';
-}
-
 const ddbClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
+const kinesisClient = tracer.captureAWSv3Client(new KinesisClient({}));
 
 export const handler = lambdaHandler<KinesisStreamEvent, KinesisStreamBatchResponse>(() =>
-  createAggregatorHandler({ ddb: ddbClient, config: qoeAggregatorConfig.decode(process.env) }),
+  createAggregatorHandler({ ddb: ddbClient, kinesis: kinesisClient, config: qoeAggregatorConfig.decode(process.env) }),
 );

@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
-import { corsPreflightHeaders, corsResponseHeaders, DELIVERY_CORS } from '../../core/identifiers';
+import { corsPreflightHeaders, corsResponseHeaders, DELIVERY_CORS, PATHWAY_ID_PATTERN, STEERING_CORS, type CorsPolicy } from '../../core/identifiers';
+import { CANONICAL_STEERING_URI, THROUGHPUT_CLASSES_PER_OCTAVE, topThroughputClass } from '../../core/steering-cache-key';
+import { DEFAULT_SESSION_STEERING_POLICY, type SessionSteeringPolicy } from '../../core/session-steering';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VIEWER_AUTH_SOURCE = path.join(REPO_ROOT, 'edge-functions', 'viewer-auth-cf', 'function.js');
+const STEERING_KEY_SOURCE = path.join(REPO_ROOT, 'edge-functions', 'steering-key-cf', 'function.js');
 
 /** Largest function code CloudFront Functions accepts (CloudFront Developer Guide, "Quotas on CloudFront Functions"). */
 export const CLOUDFRONT_FUNCTION_MAX_BYTES = 10 * 1024;
@@ -32,12 +35,40 @@ function functionHeaders(entries: Record<string, string>): Record<string, { valu
  * introduced). Throws at synth, not at deploy, when the result breaks a runtime rule (checkCloudFrontFunctionCode).
  */
 export function buildViewerAuthFunctionCode(): string {
-  const source = readFileSync(VIEWER_AUTH_SOURCE, 'utf8')
-    .replace('__PREFLIGHT_HEADERS__', JSON.stringify(functionHeaders({ ...corsPreflightHeaders(DELIVERY_CORS), 'cache-control': 'no-store' })))
-    .replace('__REFUSAL_CORS_HEADERS__', JSON.stringify(functionHeaders(corsResponseHeaders(DELIVERY_CORS))));
+  return minifyChecked(tokenCheckSource(DELIVERY_CORS));
+}
+
+/** The token check's source with a CORS policy's headers filled in. */
+function tokenCheckSource(cors: CorsPolicy): string {
+  return readFileSync(VIEWER_AUTH_SOURCE, 'utf8')
+    .replace('__PREFLIGHT_HEADERS__', JSON.stringify(functionHeaders({ ...corsPreflightHeaders(cors), 'cache-control': 'no-store' })))
+    .replace('__REFUSAL_CORS_HEADERS__', JSON.stringify(functionHeaders(corsResponseHeaders(cors))));
+}
+
+function minifyChecked(source: string): string {
   const { code } = transformSync(source, { loader: 'js', format: 'esm', minifyWhitespace: true, legalComments: 'none', logLevel: 'silent' });
   checkCloudFrontFunctionCode(code);
   return code;
+}
+
+const TOKEN_CHECK_HANDLER = 'async function handler(event)';
+
+/**
+ * The gateway's steering key function (ADR 0036): the same token check as viewer-auth, with the gateway's CORS
+ * headers and its handler renamed `checkViewerToken`, followed by edge-functions/steering-key-cf/function.js, which
+ * turns a checked request into the steering cache key. The throughput classes and the canonical path are
+ * core/steering-cache-key.ts's; the top class follows the steering function's collapse policy, so both
+ * sides judge a collapse on the same classes.
+ */
+export function buildSteeringKeyFunctionCode(policy: Pick<SessionSteeringPolicy, 'throughputFloorBps' | 'collapseRatio'> = DEFAULT_SESSION_STEERING_POLICY): string {
+  const tokenCheck = tokenCheckSource(STEERING_CORS);
+  if (!tokenCheck.includes(TOKEN_CHECK_HANDLER)) throw new CloudFrontFunctionCodeError(`the token check no longer defines "${TOKEN_CHECK_HANDLER}"`);
+  const keyFunction = readFileSync(STEERING_KEY_SOURCE, 'utf8')
+    .replace('__PATHWAY_ID__', JSON.stringify(PATHWAY_ID_PATTERN.source.replace(/^\^/, '').replace(/\$$/, '')))
+    .replace('__THROUGHPUT_TOP_CLASS__', String(topThroughputClass(policy)))
+    .replace('__THROUGHPUT_CLASSES_PER_OCTAVE__', String(THROUGHPUT_CLASSES_PER_OCTAVE))
+    .replace('__CANONICAL_STEERING_URI__', JSON.stringify(CANONICAL_STEERING_URI));
+  return minifyChecked(`${tokenCheck.replace(TOKEN_CHECK_HANDLER, 'async function checkViewerToken(event)')}\n${keyFunction}`);
 }
 
 /**

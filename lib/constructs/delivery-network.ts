@@ -1,9 +1,10 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { REALTIME_LOG_FIELDS } from '../../core/realtime-log';
 import { EdgeHandler } from './edge-handler';
@@ -11,6 +12,10 @@ import { DELIVERY_CORS } from '../../core/identifiers';
 import { type ViewerAuthConfig, viewerAuthEdgeFunction } from '../../edge-functions/viewer-auth/config';
 import type { TokenCheck } from '../../core/platform-config';
 import { buildViewerAuthFunctionCode } from '../bundling/cloudfront-function';
+import { buildShieldOriginCheckCode } from '../bundling/shield-origin-check';
+import { type OriginShieldPlacement, SHIELD_FAILOVER_STATUS_CODES } from '../../core/origin-shield';
+import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
+import { acknowledgeNagFinding } from '../nag';
 
 
 export interface DeliveryPathway {
@@ -36,6 +41,14 @@ export interface DeliveryNetworkProps {
    * tokenCheck is "cloudfront-function".
    */
   readonly keyringStore?: cloudfront.IKeyValueStore;
+  /**
+   * CloudFront Origin Shield, the extra caching layer every edge location and regional edge cache fetches
+   * through: "per-pathway" on every pathway's S3 origin (ADR 0038; an object leaves S3 about once per pathway),
+   * "shared" on one inner distribution that is every pathway's origin, with S3 as the fallback of an origin
+   * group (ADR 0098; about once in all).
+   * @default - no Origin Shield
+   */
+  readonly originShield?: OriginShieldPlacement;
   readonly telemetryStream: kinesis.IStream;
   /** Percent of viewer requests written to the real-time log. */
   readonly telemetrySamplingRate: number;
@@ -64,6 +77,13 @@ export interface DeliveryNetworkNames {
  */
 export class DeliveryNetwork extends Construct {
   readonly distributions: ReadonlyMap<string, cloudfront.Distribution>;
+  /**
+   * The shared Origin Shield distribution (mode "shared", ADR 0098): the pathways' origin, reachable only with
+   * the secret header. A takedown invalidates it before the pathways, or they would refill from it.
+   */
+  readonly shieldDistribution?: cloudfront.Distribution;
+  /** The value of the origin-verify header the pathways send the shield distribution (mode "shared"). */
+  readonly shieldOriginSecret?: secretsmanager.Secret;
   /** The Lambda@Edge check; only when some pathway's tokenCheck is "lambda-edge". */
   readonly viewerAuth?: EdgeHandler<ViewerAuthConfig>;
   /** The CloudFront Functions check; only when some pathway's tokenCheck is "cloudfront-function". */
@@ -141,7 +161,30 @@ export class DeliveryNetwork extends Construct {
       originAccessControlName: props.names.originAccessControl,
       description: 'Delivery pathways read the private origin bucket',
     });
-    const origin = origins.S3BucketOrigin.withOriginAccessControl(props.originBucket, { originAccessControl });
+    const s3Origin = origins.S3BucketOrigin.withOriginAccessControl(props.originBucket, {
+      originAccessControl,
+      ...(props.originShield !== undefined ? { originShieldRegion: props.originShield.region } : { originShieldEnabled: false }),
+    });
+    let origin: cloudfront.IOrigin = s3Origin;
+    if (props.originShield?.mode === 'shared') {
+      const shield = this.sharedShield(props, s3Origin, segmentCache, manifestCache);
+      this.shieldDistribution = shield.distribution;
+      this.shieldOriginSecret = shield.secret;
+      // Failover to S3 directly (with the same Origin Shield Region) when the inner tier answers an error or
+      // not at all: the shared distribution must not be a single point of failure of every CloudFront pathway.
+      // 403 and 404 included: a refusal by the inner check (a secret being replaced) must not reach viewers.
+      origin = new origins.OriginGroup({
+        primaryOrigin: new origins.HttpOrigin(shield.distribution.distributionDomainName, {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+          customHeaders: { [ORIGIN_VERIFY_HEADER]: shield.secret.secretValue.unsafeUnwrap() },
+          // The inner tier's own Origin Shield does the collapsing; a second one here would add a hop.
+          originShieldEnabled: false,
+        }),
+        fallbackOrigin: s3Origin,
+        fallbackStatusCodes: [...SHIELD_FAILOVER_STATUS_CODES],
+      });
+    }
     const viewerRequest = (tokenCheck: TokenCheck): Pick<cloudfront.BehaviorOptions, 'edgeLambdas' | 'functionAssociations'> =>
       tokenCheck === 'cloudfront-function'
         ? { functionAssociations: [{ function: this.viewerAuthFunction!, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }] }
@@ -175,6 +218,58 @@ export class DeliveryNetwork extends Construct {
       );
     }
     this.distributions = distributions;
+  }
+
+  /**
+   * The shared Origin Shield tier (ADR 0098): one distribution with Origin Shield in front of S3 (OAC), cached like
+   * the pathways (same segment and manifest policies), whose viewer-request function refuses every request
+   * without the pathways' secret header. No real-time log: the pathways' lines already describe every viewer
+   * request; its standard log goes to the access-log bucket next to theirs.
+   */
+  private sharedShield(
+    props: DeliveryNetworkProps,
+    s3Origin: cloudfront.IOrigin,
+    segmentCache: cloudfront.ICachePolicy,
+    manifestCache: cloudfront.ICachePolicy,
+  ): { distribution: cloudfront.Distribution; secret: secretsmanager.Secret } {
+    const secret = new secretsmanager.Secret(this, 'ShieldOriginSecret', {
+      description: 'Origin-verify header value the delivery pathways send the shared Origin Shield distribution',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledgeNagFinding(
+      secret,
+      'AwsSolutions-SMG4',
+      'The value is the origin custom header of the delivery pathways and the constant of the shield distribution’s viewer-request function, both resolved at deployment: it is rotated by replacing the secret in a deployment, which changes both together (docs/adr/0098-a-shared-origin-shield-distribution.md), not by a rotation Lambda neither would follow.',
+    );
+    const check = new cloudfront.Function(this, 'ShieldOriginCheck', {
+      comment: 'Shared Origin Shield tier: only the delivery pathways (secret origin header, ADR 0098)',
+      code: cloudfront.FunctionCode.fromInline(buildShieldOriginCheckCode(secret.secretValue.unsafeUnwrap())),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      autoPublish: true,
+    });
+    const behavior = (cachePolicy: cloudfront.ICachePolicy): cloudfront.BehaviorOptions => ({
+      origin: s3Origin,
+      cachePolicy,
+      functionAssociations: [{ function: check, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+      // The pathways compress for their viewers; this tier hands them the object as stored.
+      compress: false,
+    });
+    const distribution = new cloudfront.Distribution(this, 'Shield', {
+      comment: 'Shared Origin Shield tier in front of the origin bucket (origin of every CDN pathway)',
+      defaultBehavior: behavior(segmentCache),
+      additionalBehaviors: { '*.m3u8': behavior(manifestCache), '*.mpd': behavior(manifestCache) },
+      httpVersion: cloudfront.HttpVersion.HTTP2,
+      // Every pathway's edge locations call it, from wherever their viewers are.
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_ALL,
+      enableLogging: true,
+      logBucket: props.logBucket,
+      logFilePrefix: 'cdn/origin-shield/',
+    });
+    return { distribution, secret };
   }
 
   private lambdaEdgeCheck(props: DeliveryNetworkProps): EdgeHandler<ViewerAuthConfig> {

@@ -14,11 +14,8 @@ export interface PlaybackKeyringProps {
   /** Longest lifetime of a playback token: retired keys are kept at least this long. */
   readonly maxTokenLifetime: Duration;
   readonly removalPolicy: RemovalPolicy;
-  /**
-   * Also publish the keys to a CloudFront KeyValueStore, for pathways whose token check is a CloudFront
-   * Function (ADR 0033, 0034). @default false
-   */
-  readonly publishToKeyValueStore?: boolean;
+  /** Physical name of the KeyValueStore copy (CloudFront names are account-wide). */
+  readonly keyValueStoreName: string;
 }
 
 /** Time setSecret allows a KeyValueStore write to reach the edges before the new key can become current (ADR 0034). */
@@ -35,8 +32,11 @@ export class PlaybackKeyring extends Construct {
   readonly secretName: string;
   /** Every region holding a copy, primary first. */
   readonly regions: readonly string[];
-  /** The KeyValueStore copy, when `publishToKeyValueStore` is set. */
-  readonly keyValueStore?: cloudfront.KeyValueStore;
+  /**
+   * The KeyValueStore copy the CloudFront Functions check tokens with: the gateway's steering key function
+   * always (ADR 0036), and pathways whose token check is a CloudFront Function (ADRs 0033, 0034).
+   */
+  readonly keyValueStore: cloudfront.KeyValueStore;
 
   constructor(scope: Construct, id: string, props: PlaybackKeyringProps) {
     super(scope, id);
@@ -50,21 +50,20 @@ export class PlaybackKeyring extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
-    if (props.publishToKeyValueStore === true) {
-      this.keyValueStore = new cloudfront.KeyValueStore(this, 'EdgeKeys', {
-        comment: 'Playback token HMAC keys by kid; written only by the keyring rotation (ADR 0034)',
-      });
-    }
+    this.keyValueStore = new cloudfront.KeyValueStore(this, 'EdgeKeys', {
+      keyValueStoreName: props.keyValueStoreName,
+      comment: 'Playback token HMAC keys by kid; written only by the keyring rotation (ADR 0034)',
+    });
     const rotation = new PlatformFunction(this, 'Rotation', {
       handlerDir: 'keyring-rotation',
       serviceName: 'keyring-rotation',
       environment: keyringRotationConfig.encode({
         maxTokenLifetimeSeconds: props.maxTokenLifetime.toSeconds(),
-        keyringStoreArn: this.keyValueStore?.keyValueStoreArn,
+        keyringStoreArn: this.keyValueStore.keyValueStoreArn,
         keyringStorePropagationSeconds: KEY_VALUE_STORE_PROPAGATION.toSeconds(),
       }),
       // setSecret waits out the KeyValueStore propagation allowance; the rest takes seconds.
-      ...(this.keyValueStore !== undefined ? { timeout: KEY_VALUE_STORE_PROPAGATION.plus(Duration.minutes(1)) } : {}),
+      timeout: KEY_VALUE_STORE_PROPAGATION.plus(Duration.minutes(1)),
     });
     // Wired at L1 on purpose: the L2 `addRotationSchedule` also grants secretsmanager:GetRandomPassword on "*",
     // which this rotation does not use (keys come from node:crypto). These are the four actions it needs.
@@ -74,15 +73,13 @@ export class PlaybackKeyring extends Construct {
         resources: [this.secret.secretArn],
       }),
     );
-    if (this.keyValueStore !== undefined) {
-      // Write and delete keys of this one store; DescribeKeyValueStore supplies the ETag every write must name.
-      rotation.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:PutKey', 'cloudfront-keyvaluestore:DeleteKey'],
-          resources: [this.keyValueStore.keyValueStoreArn],
-        }),
-      );
-    }
+    // Write and delete keys of this one store; DescribeKeyValueStore supplies the ETag every write must name.
+    rotation.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:PutKey', 'cloudfront-keyvaluestore:DeleteKey'],
+        resources: [this.keyValueStore.keyValueStoreArn],
+      }),
+    );
     const invoke = rotation.grantInvoke(new iam.ServicePrincipal('secretsmanager.amazonaws.com'));
     const schedule = new secretsmanager.CfnRotationSchedule(this, 'Schedule', {
       secretId: this.secret.secretArn,

@@ -11,10 +11,18 @@ import { EdgeKeyringRef, grantKeyringRead } from './delivery-network';
 import { type SteeringEdgeConfig, staticPathwaysOf, steeringEdgeFunction } from '../../edge-functions/steering/config';
 import type { PathwayEntry } from '../../core/routing-types';
 import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
+import { DEFAULT_SESSION_STEERING_POLICY } from '../../core/session-steering';
+import { STEERING_BEHAVIOR_PATH_PATTERN, STEERING_KEY_HEADERS, STEERING_KEY_QUERY_NAMES, steeringCacheSeconds } from '../../core/steering-cache-key';
+import { buildSteeringKeyFunctionCode } from '../bundling/cloudfront-function';
 
 export interface SteeringGatewayProps {
   readonly originBucket: s3.IBucket;
   readonly keyring: EdgeKeyringRef;
+  /**
+   * The keyring's CloudFront KeyValueStore copy: the steering key function checks every steering reload's
+   * token with it at viewer request, in front of the cache (ADR 0036).
+   */
+  readonly keyringStore: cloudfront.IKeyValueStore;
   /** Physical name and region of the routing table the steering function reads. */
   readonly routingTable: { readonly name: string; readonly region: string };
   /**
@@ -41,18 +49,24 @@ export interface SteeringGatewayNames {
   readonly steeringFunction: string;
   readonly viewerContextPolicy: string;
   readonly reportContextPolicy: string;
+  readonly steeringCachePolicy: string;
+  readonly steeringKeyFunction: string;
   readonly originAccessControl: string;
 }
 
 /**
- * The playback entry point (docs/steering.md, ADR 0044): a distribution with caching disabled whose origin-request
- * function `steering` answers `/<token>/play/…` with multi-pathway manifests and `/<token>/steer/…` with
- * content-steering manifests, per session and per viewer country. Player reports under `/v1/cmcd/*` go to the
- * ingest API with the viewer country and ASN headers CloudFront adds.
+ * The playback entry point (docs/steering.md, ADRs 0044, 0036): a distribution whose origin-request function
+ * `steering` answers `/<token>/play/…/main.m3u8|main.mpd` with multi-pathway manifests (not cached) and steering
+ * reloads (`…/steering`) behind a cache: the key function (CloudFront Function, viewer request) checks the token
+ * and rewrites each reload to its cache key, so the reloads of a session whose situation does not change are
+ * answered from the cache and run no Lambda@Edge. Player reports under `/v1/cmcd/*` go to the ingest API with the viewer country and ASN headers
+ * CloudFront adds.
  */
 export class SteeringGateway extends Construct {
   readonly distribution: cloudfront.Distribution;
   readonly steering: EdgeHandler<SteeringEdgeConfig>;
+  readonly steeringKeyFunction: cloudfront.Function;
+  readonly steeringCachePolicy: cloudfront.CachePolicy;
 
   constructor(scope: Construct, id: string, props: SteeringGatewayProps) {
     super(scope, id);
@@ -107,17 +121,42 @@ export class SteeringGateway extends Construct {
       cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
     });
 
+    // Every steering reload's token is checked here, cache hits included; the answer's key is all the steering
+    // function sees. The throughput classes follow the steering function's policy (the default: it bakes no
+    // sessionSteering block), so both judge a collapse alike (core/steering-cache-key.ts).
+    this.steeringKeyFunction = new cloudfront.Function(this, 'SteeringKeyFunction', {
+      functionName: props.names.steeringKeyFunction,
+      comment: 'Token v1 check and steering cache key (ADR 0036); keyring from the associated KeyValueStore',
+      code: cloudfront.FunctionCode.fromInline(buildSteeringKeyFunctionCode(DEFAULT_SESSION_STEERING_POLICY)),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      keyValueStore: props.keyringStore,
+      autoPublish: true,
+    });
+    // Exactly the key: the country picks the weights, the query carries the session's folder, report and memory.
+    // A session whose key does not change is answered from here for STEERING_ANSWER_REUSE_TTLS reloads.
+    this.steeringCachePolicy = new cloudfront.CachePolicy(this, 'SteeringCache', {
+      cachePolicyName: props.names.steeringCachePolicy,
+      comment: 'Steering answers by session, country, report class and session memory (ADR 0036)',
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.seconds(steeringCacheSeconds(props.steeringTtlSeconds)),
+      maxTtl: Duration.seconds(steeringCacheSeconds(props.steeringTtlSeconds)),
+      headerBehavior: cloudfront.CacheHeaderBehavior.allowList(...STEERING_KEY_HEADERS),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList(...STEERING_KEY_QUERY_NAMES),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+    });
+
+    // Never reached for /play and steering (the function answers); kept private behind OAC.
+    const gatewayOrigin = origins.S3BucketOrigin.withOriginAccessControl(props.originBucket, {
+      originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccess', {
+        originAccessControlName: props.names.originAccessControl,
+        description: 'The gateway reads the private origin bucket (never for /play or /steer)',
+      }),
+    });
     const ingestDomain = Fn.select(2, Fn.split('/', props.ingestApi.apiEndpoint));
     this.distribution = new cloudfront.Distribution(this, 'Gateway', {
       comment: 'Playback gateway: steering manifests and player reports',
       defaultBehavior: {
-        // Never reached for /play and /steer (the function answers); kept private behind OAC.
-        origin: origins.S3BucketOrigin.withOriginAccessControl(props.originBucket, {
-          originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccess', {
-            originAccessControlName: props.names.originAccessControl,
-            description: 'The gateway reads the private origin bucket (never for /play or /steer)',
-          }),
-        }),
+        origin: gatewayOrigin,
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
         originRequestPolicy: viewerContext,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -125,6 +164,17 @@ export class SteeringGateway extends Construct {
         edgeLambdas: [{ functionVersion: this.steering.function.currentVersion, eventType: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST }],
       },
       additionalBehaviors: {
+        // No origin request policy: the origin-request function gets the cache key and nothing else, so its
+        // answer cannot depend on anything two sessions sharing a key may differ in.
+        [STEERING_BEHAVIOR_PATH_PATTERN]: {
+          origin: gatewayOrigin,
+          cachePolicy: this.steeringCachePolicy,
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+          cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+          functionAssociations: [{ function: this.steeringKeyFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+          edgeLambdas: [{ functionVersion: this.steering.function.currentVersion, eventType: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST }],
+        },
         '/v1/cmcd/*': {
           origin: new origins.HttpOrigin(ingestDomain, {
             protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
@@ -138,6 +188,9 @@ export class SteeringGateway extends Construct {
           allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         },
       },
+      // Errors are never cached (CloudFront keeps 5xx for 10 s by default): a 503 of a cold steering function must
+      // not stand in for the next minute's answers.
+      errorResponses: [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableLogging: true,
       logBucket: props.logBucket,

@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -12,14 +13,15 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeNagFinding } from '../nag';
-import type { PlatformConfig } from '../../core/platform-config';
+import { MAX_BATCHING_WINDOW_SECONDS, type PlatformConfig } from '../../core/platform-config';
 import type { StageThrottle } from '../../core/return-path-sizing';
 import { PlatformFunction } from './platform-function';
 import { METRICS_NAMESPACE } from '../../core/identifiers';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
 import { qoeAggregatorConfig } from '../../lambdas/qoe-aggregator/config';
+import { rollupMergerConfig } from '../../lambdas/rollup-merger/config';
 import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
-import { API_THROTTLES, INGEST_API_ROUTES, TABLES } from '../topology';
+import { API_THROTTLES, INGEST_API_ROUTES, ROLLUP_STAGES, type RollupStageSettings, TABLES } from '../topology';
 import { addHttpRoutes, tableKeyProps } from './topology-cdk';
 
 
@@ -40,6 +42,8 @@ export interface TelemetryPipelineProps {
   readonly streamCapacity?: PlatformConfig['telemetryStream'];
   /** The report API's stage throttle, from `peakConcurrentViewers` (core/return-path-sizing.ts); @default API_THROTTLES.ingest */
   readonly reportApiThrottle?: StageThrottle;
+  /** Buckets and batching windows of the two rollup stages (ADR 0057); the stack sets `mergeWindowSeconds` from `rollupMergeWindowSeconds`. @default ROLLUP_STAGES */
+  readonly rollupStages?: Partial<RollupStageSettings>;
   /** Percent of sessions whose reports the ingest takes (`reportSamplingRate`, ADR 0058); @default 100 */
   readonly reportSamplingRate?: number;
 }
@@ -57,6 +61,9 @@ export class TelemetryPipeline extends Construct {
   /** The value only the gateway distribution sends the ingest API, in the origin-verify header (ADR 0055). */
   readonly ingestOriginSecret: secretsmanager.Secret;
   readonly aggregator: PlatformFunction;
+  /** Stage 1 -> stage 2 of the rollup writes (ADR 0057). */
+  readonly partialsStream: kinesis.Stream;
+  readonly rollupMerger: PlatformFunction;
   readonly routingWeights: PlatformFunction;
   readonly cmcdIngest: PlatformFunction;
   readonly failedBatches: sqs.IQueue;
@@ -141,8 +148,18 @@ export class TelemetryPipeline extends Construct {
       'Reports are authorised by the HMAC playback token in the path, verified by the handler before anything reaches the stream (docs/token.md).',
     );
 
-    // --- aggregation ---
+    // --- aggregation: two stages, so each cell is written by one consumer (ADR 0057) ---
     this.failedBatches = props.failureQueue;
+    const stages = rollupStagesOf(props.rollupStages);
+    // Internal, small: partials of every telemetry shard, partition key = bucket of cells.
+    this.partialsStream = new kinesis.Stream(this, 'RollupPartialsStream', {
+      streamMode: kinesis.StreamMode.ON_DEMAND,
+      encryption: kinesis.StreamEncryption.MANAGED,
+      retentionPeriod: Duration.hours(24),
+      // Like the telemetry stream: partials live minutes until the merger applies them, and a stream left behind
+      // by a deleted stack is billed by the hour with nothing reading it.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.aggregator = new PlatformFunction(this, 'QoeAggregator', {
       handlerDir: 'qoe-aggregator',
       serviceName: 'qoe-aggregator',
@@ -151,15 +168,52 @@ export class TelemetryPipeline extends Construct {
       environment: qoeAggregatorConfig.encode({
         rollupsTableName: this.rollupsTable.tableName,
         routingTableName: props.routingTable.tableName,
-        rollupTtlDays: props.rollupRetentionDays,
+        partialsStreamName: this.partialsStream.streamName,
+        rollupBuckets: stages.buckets,
       }),
     });
     this.aggregator.addEventSource(
       new KinesisEventSource(this.stream, {
         startingPosition: lambda.StartingPosition.LATEST,
-        batchSize: 1000,
-        // A short window keeps the reaction time well under a minute (docs/benchmarks.md, reaction simulation).
-        maxBatchingWindow: Duration.seconds(5),
+        // Larger batches, fewer partials: every batch emits one record per bucket it touches.
+        batchSize: 10_000,
+        maxBatchingWindow: Duration.seconds(stages.aggregatorWindowSeconds),
+        // The aggregator fails a batch whole (its claim is retried whole); bisecting is handled exactly (ADR 0057).
+        bisectBatchOnError: true,
+        retryAttempts: 5,
+        maxRecordAge: Duration.hours(1),
+        onFailure: new SqsDlq(this.failedBatches),
+      }),
+    );
+    // The event source mapping grants the telemetry stream's reads, which also serve a claim's re-read.
+    this.partialsStream.grantWrite(this.aggregator);
+    props.routingTable.grantReadData(this.aggregator);
+    // Only its claims in the rollups table: items whose partition key starts with `claim#`.
+    this.aggregator.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [this.rollupsTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['claim#*'] } },
+      }),
+    );
+
+    this.rollupMerger = new PlatformFunction(this, 'RollupMerger', {
+      handlerDir: 'rollup-merger',
+      serviceName: 'rollup-merger',
+      timeout: Duration.seconds(120),
+      memorySize: 1024,
+      environment: rollupMergerConfig.encode({
+        rollupsTableName: this.rollupsTable.tableName,
+        rollupTtlDays: props.rollupRetentionDays,
+      }),
+    });
+    this.rollupMerger.addEventSource(
+      new KinesisEventSource(this.partialsStream, {
+        // Nothing emitted before the mapping exists may be skipped.
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 10_000,
+        // The window is what makes a cell's writes per minute few (ADR 0057); ParallelizationFactor stays 1.
+        maxBatchingWindow: Duration.seconds(stages.mergeWindowSeconds),
         reportBatchItemFailures: true,
         bisectBatchOnError: true,
         retryAttempts: 5,
@@ -167,8 +221,8 @@ export class TelemetryPipeline extends Construct {
         onFailure: new SqsDlq(this.failedBatches),
       }),
     );
-    this.rollupsTable.grantReadWriteData(this.aggregator);
-    props.routingTable.grantReadData(this.aggregator);
+    // Reads a cell before writing it, and the applied marks; never deletes, queries or scans.
+    this.rollupsTable.grant(this.rollupMerger, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 
     this.routingWeights = new PlatformFunction(this, 'RoutingWeights', {
       handlerDir: 'routing-weights',
@@ -206,6 +260,14 @@ export class TelemetryPipeline extends Construct {
       'The QoE aggregator is falling behind the telemetry stream: routing reacts late',
       this.aggregator.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
       120_000,
+      3,
+    );
+    alarm(
+      'MergerIteratorAge',
+      'The rollup merger is falling behind the partials stream: routing reacts late',
+      // Records wait up to the batching window by design; alarm on lag beyond it.
+      this.rollupMerger.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
+      120_000 + stages.mergeWindowSeconds * 1000,
       3,
     );
     alarm('WeightsTickFailures', 'Routing weights could not be recomputed: the edge keeps serving the last good weights', metric('TickFailures', { service: 'routing-weights' }), 3, 3);
@@ -246,7 +308,7 @@ export class TelemetryPipeline extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Aggregator',
-            left: [this.aggregator.metric('IteratorAge', { statistic: 'Maximum' })],
+            left: [this.aggregator.metric('IteratorAge', { statistic: 'Maximum' }), this.rollupMerger.metric('IteratorAge', { statistic: 'Maximum' })],
             right: [metric('SetAsideRecords', { service: 'qoe-aggregator' })],
             width: 24,
           }),
@@ -254,4 +316,20 @@ export class TelemetryPipeline extends Construct {
       ],
     });
   }
+}
+
+/**
+ * The rollup stages' settings with the defaults of lib/topology.ts; a value Lambda or the merger cannot take
+ * fails synth naming it (event source mappings take batching windows of 0–300 s).
+ */
+function rollupStagesOf(overrides: Partial<RollupStageSettings> = {}): RollupStageSettings {
+  const stages = { ...ROLLUP_STAGES, ...overrides };
+  const check = (name: keyof RollupStageSettings, min: number, max: number) => {
+    const value = stages[name];
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`rollupStages.${name} must be an integer from ${min} to ${max}, got ${value}`);
+  };
+  check('buckets', 1, 1024);
+  check('aggregatorWindowSeconds', 0, MAX_BATCHING_WINDOW_SECONDS);
+  check('mergeWindowSeconds', 0, MAX_BATCHING_WINDOW_SECONDS);
+  return stages;
 }

@@ -7,7 +7,8 @@ import { CfnOutput } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { platformNames } from '../../core/physical-names';
 import { STACK_OUTPUT_KEYS } from '../../core/stack-outputs';
-import type { PlatformConfig } from '../../core/platform-config';
+import { originShieldOf, type PlatformConfig, prewarmFunctionSettings } from '../../core/platform-config';
+import { CachePrewarm } from '../constructs/cache-prewarm';
 import { ContentStorage } from '../constructs/content-storage';
 import { DeliveryNetwork } from '../constructs/delivery-network';
 import { IngestPipeline } from '../constructs/ingest-pipeline';
@@ -69,7 +70,7 @@ export class StreamingPlatformStack extends Stack {
       replicaRegions: [...new Set(['us-east-1', ...config.keyringReplicaRegions])].filter((r) => r !== config.region),
       maxTokenLifetime: Duration.seconds(config.tokenLifetimeSeconds),
       removalPolicy,
-      publishToKeyValueStore: config.pathways.some((p) => p.tokenCheck === 'cloudfront-function'),
+      keyValueStoreName: names.cloudFront.keyringStore,
     });
     const edgeKeyring = { secretName: keyring.secretName, regions: ['us-east-1', ...keyring.regions.filter((r) => r !== 'us-east-1')] };
 
@@ -87,6 +88,7 @@ export class StreamingPlatformStack extends Stack {
       streamCapacity: config.telemetryStream,
       reportApiThrottle: reportApiThrottleFor(config.peakConcurrentViewers, config.reportSamplingRate),
       reportSamplingRate: config.reportSamplingRate,
+      rollupStages: { mergeWindowSeconds: config.rollupMergeWindowSeconds },
     });
 
     const delivery = new DeliveryNetwork(this, 'Delivery', {
@@ -94,6 +96,7 @@ export class StreamingPlatformStack extends Stack {
       pathways: config.pathways.map((p) => ({ id: p.id, priceClass: p.priceClass as cloudfront.PriceClass, tokenCheck: p.tokenCheck })),
       keyring: edgeKeyring,
       keyringStore: keyring.keyValueStore,
+      originShield: originShieldOf(config),
       telemetryStream: telemetry.stream,
       telemetrySamplingRate: config.telemetrySamplingRate,
       logBucket: storage.accessLogsBucket,
@@ -117,6 +120,7 @@ export class StreamingPlatformStack extends Stack {
       // The static weights a cold steering container answers with before its first snapshot (ADR 0048).
       staticPathways: registeredPathways,
       keyring: edgeKeyring,
+      keyringStore: keyring.keyValueStore,
       routingTable: { name: names.routingTable, region: config.region },
       steeringTtlSeconds: config.steeringTtlSeconds,
       ingestApi: telemetry.ingestApi,
@@ -127,6 +131,8 @@ export class StreamingPlatformStack extends Stack {
         steeringFunction: names.edgeFunctions.steering,
         viewerContextPolicy: names.cloudFront.viewerContextPolicy,
         reportContextPolicy: names.cloudFront.reportContextPolicy,
+        steeringCachePolicy: names.cloudFront.steeringCachePolicy,
+        steeringKeyFunction: names.cloudFront.steeringKeyFunction,
         originAccessControl: names.cloudFront.gatewayOriginAccess,
       },
     });
@@ -138,12 +144,23 @@ export class StreamingPlatformStack extends Stack {
       originBucket: storage.originBucket,
       keyringSecret: keyring.secret,
       gateway: gateway.distribution,
-      distributions: [...delivery.distributions.values()],
+      // The shared shield tier first (ADR 0098): a pathway refilling from it must not find the title still there.
+      distributions: [...(delivery.shieldDistribution ? [delivery.shieldDistribution] : []), ...delivery.distributions.values()],
       catalogBus,
       failureQueue,
       tokenLifetime: Duration.seconds(config.tokenLifetimeSeconds),
       reportSamplingRate: config.reportSamplingRate,
     });
+
+    if (config.prewarm !== false) {
+      new CachePrewarm(this, 'Prewarm', {
+        distributions: delivery.distributions,
+        keyringSecret: keyring.secret,
+        catalogBus,
+        failureQueue,
+        ...prewarmFunctionSettings(config.prewarm),
+      });
+    }
 
     // What a platform team needs after a deploy, and everything `npm run smoke` proves a deployment from
     // (core/stack-outputs.ts, ADR 0013).
@@ -157,5 +174,10 @@ export class StreamingPlatformStack extends Stack {
       description: 'Pathway id to CloudFront domain, as JSON',
     });
     for (const [id, distribution] of delivery.distributions) new CfnOutput(this, `CdnDomain-${id}`, { value: distribution.distributionDomainName });
+    if (delivery.shieldDistribution && delivery.shieldOriginSecret) {
+      // What an external CDN needs to fill from the shared shield tier too (ADR 0098): its domain and where the header value is.
+      new CfnOutput(this, 'OriginShieldDomain', { value: delivery.shieldDistribution.distributionDomainName, description: 'Shared Origin Shield distribution; requests need the x-origin-verify header' });
+      new CfnOutput(this, 'OriginShieldSecretArn', { value: delivery.shieldOriginSecret.secretArn, description: 'Secret holding the x-origin-verify value for the shared Origin Shield distribution' });
+    }
   }
 }

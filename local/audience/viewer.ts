@@ -187,9 +187,9 @@ export class ViewerSession {
       this.switchTo(initial !== undefined && this.playlist.pathways.includes(initial) ? initial : this.playlist.pathways[0]!, 'start');
       // CmcdReporter.start() sends a time-interval event at once and then one per interval; the first
       // play state (starting) is a state change of its own.
-      this.send(this.log.timeInterval(this.now(), this.snapshot()));
-      this.send(this.log.playState(this.now(), this.snapshot()));
-      interval = setInterval(() => this.send(this.log!.timeInterval(this.now(), this.snapshot())), TIME_INTERVAL_MS);
+      this.send(() => this.log!.timeInterval(this.now(), this.snapshot()));
+      this.send(() => this.log!.playState(this.now(), this.snapshot()));
+      interval = setInterval(() => this.send(() => this.log!.timeInterval(this.now(), this.snapshot())), TIME_INTERVAL_MS);
       interval.unref();
       if (this.playlist.steering) void this.followSteering(this.playlist.steering.serverUri);
 
@@ -202,8 +202,8 @@ export class ViewerSession {
         const at = this.now();
         this.clock.end(at, 'f');
         this.deps.observer.stateChanged('f');
-        this.send(this.log.playState(at, this.snapshot()));
-        this.send(this.log.error(at, this.snapshot(), error instanceof SessionFailure ? 'no-pathway' : 'player'));
+        this.send(() => this.log!.playState(at, this.snapshot()));
+        this.send(() => this.log!.error(at, this.snapshot(), error instanceof SessionFailure ? 'no-pathway' : 'player'));
       }
       return { kind: 'failed', reason };
     } finally {
@@ -318,7 +318,7 @@ export class ViewerSession {
     for (const event of this.clock.drainEvents()) {
       const state = event.type === 'stalled' ? ('r' as const) : ('p' as const);
       this.deps.observer.stateChanged(state);
-      this.send(this.log!.playState(event.at, { ...this.snapshot(), state }, event.type === 'playing' ? event.startupMs : undefined));
+      this.send(() => this.log!.playState(event.at, { ...this.snapshot(), state }, event.type === 'playing' ? event.startupMs : undefined));
     }
   }
 
@@ -401,7 +401,7 @@ export class ViewerSession {
     const kbps = Math.round(variant.bandwidth / 1000);
     if (kbps === this.bitrateKbps) return;
     this.bitrateKbps = kbps;
-    this.send(this.log!.bitrateChange(this.now(), this.snapshot()));
+    this.send(() => this.log!.bitrateChange(this.now(), this.snapshot()));
   }
 
   /**
@@ -456,15 +456,16 @@ export class ViewerSession {
       // not for playlists and not for failures (its CMCD fragment loader wraps onSuccess only): a CDN's
       // 5xx reaches the platform through the CDN's log, a reset connection not at all.
       if (result.ok && request.objectType !== 'm') {
-        this.send(
+        const loaded = result;
+        this.send(() =>
           this.log!.responseReceived(
             {
               requestedAt,
               url: request.url,
-              status: result.status,
+              status: loaded.status,
               objectType: request.objectType,
-              ttlbMs: result.ttlbMs,
-              ...(result.ttfbMs !== undefined ? { ttfbMs: result.ttfbMs } : {}),
+              ttlbMs: loaded.ttlbMs,
+              ...(loaded.ttfbMs !== undefined ? { ttfbMs: loaded.ttfbMs } : {}),
               ...(request.durationMs !== undefined ? { durationMs: request.durationMs } : {}),
             },
             this.snapshot(),
@@ -506,7 +507,14 @@ export class ViewerSession {
     };
   }
 
-  private send(lines: string[] | undefined): void {
+  /**
+   * Records a CMCD event and sends what the log hands back. A session sampled out of reporting (no
+   * `reportUrl`, ADR 0058) has no event reporter, as a player configured without a report URL has none:
+   * nothing is recorded, so the fleet does not spend its CPU encoding lines nobody sends.
+   */
+  private send(record: () => string[] | undefined): void {
+    if (this.reportUrl === '') return;
+    const lines = record();
     if (lines) this.deps.observer.report(lines, this.reportUrl);
   }
 }

@@ -10,7 +10,8 @@ import { createHash, createHmac } from 'node:crypto';
 import * as vm from 'node:vm';
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestResult } from 'aws-lambda';
 import { createKeyringSource, type KeyringSourceConfig } from '../../edge-functions/shared/keyring-source';
-import { buildViewerAuthFunctionCode, checkCloudFrontFunctionCode } from '../../lib/bundling/cloudfront-function';
+import { buildSteeringKeyFunctionCode, buildViewerAuthFunctionCode, checkCloudFrontFunctionCode } from '../../lib/bundling/cloudfront-function';
+import type { SessionSteeringPolicy } from '../../core/session-steering';
 import type { EdgeRequestHandler } from './cloudfront-server';
 
 export interface FunctionHeaders {
@@ -79,8 +80,10 @@ export function cloudFrontFunctionAsEdgeHandler(code: string, host: CloudFrontFu
   return async (event) => {
     const record = event.Records[0]!.cf;
     const request: CloudFrontRequest = record.request;
-    const result = await run(toFunctionEvent(record.config.distributionId, record.config.requestId, request));
-    return fromFunctionResult(request, result);
+    const functionEvent = toFunctionEvent(record.config.distributionId, record.config.requestId, request);
+    const queryBefore = JSON.stringify(functionEvent.request.querystring);
+    const result = await run(functionEvent);
+    return fromFunctionResult(request, result, queryBefore);
   };
 }
 
@@ -92,9 +95,18 @@ export function toFunctionEvent(distributionId: string, requestId: string, reque
   return { version: '1.0', context: { eventType: 'viewer-request', distributionId, requestId }, viewer: { ip: request.clientIp }, request: { method: request.method, uri: request.uri, querystring, headers, cookies: {} } };
 }
 
-export function fromFunctionResult(request: CloudFrontRequest, result: FunctionResult): CloudFrontRequestResult {
+/**
+ * The function's result in Lambda@Edge form. A query the function changed (the steering key function rewrites
+ * it) is written back from its `querystring` object; an unchanged one stays byte for byte as the viewer sent it.
+ */
+export function fromFunctionResult(request: CloudFrontRequest, result: FunctionResult, queryBefore?: string): CloudFrontRequestResult {
   if (!isFunctionResponse(result)) {
     request.uri = result.uri;
+    if (queryBefore !== undefined && JSON.stringify(result.querystring) !== queryBefore) {
+      request.querystring = Object.entries(result.querystring)
+        .map(([name, { value }]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+        .join('&');
+    }
     return request;
   }
   const headers: CloudFrontHeaders = {};
@@ -115,6 +127,14 @@ export function fromFunctionResult(request: CloudFrontRequest, result: FunctionR
 export function twinViewerAuthFunction(keyring: KeyringSourceConfig): EdgeRequestHandler {
   const source = createKeyringSource(keyring);
   return cloudFrontFunctionAsEdgeHandler(buildViewerAuthFunctionCode(), {
+    kvsGet: async (kid) => (await source.get()).keys.get(kid)?.toString('base64'),
+  });
+}
+
+/** The twin gateway's steering key function (ADR 0036), its store the keyring secret as for the token check. */
+export function twinSteeringKeyFunction(keyring: KeyringSourceConfig, policy?: Pick<SessionSteeringPolicy, 'throughputFloorBps' | 'collapseRatio'>): EdgeRequestHandler {
+  const source = createKeyringSource(keyring);
+  return cloudFrontFunctionAsEdgeHandler(buildSteeringKeyFunctionCode(policy), {
     kvsGet: async (kid) => (await source.get()).keys.get(kid)?.toString('base64'),
   });
 }

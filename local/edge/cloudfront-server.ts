@@ -24,6 +24,7 @@ import { closeServer, listenOnLoopback, readBody, sendJson } from '../http-serve
 import { formatRealtimeLogLine, REALTIME_LOG_FIELDS } from '../../core/realtime-log';
 import { formatTabSeparatedLine, pickFields, realtimeLogValues, type RealtimeLogValues } from './realtime-log';
 import { type CorsPolicy, corsPreflightHeaders, corsResponseHeaders } from '../../core/identifiers';
+import type { OriginFetchCounters, OriginShield } from './origin-shield';
 
 /** A Lambda@Edge request handler in either async or callback style (`CloudFrontRequestHandler`). */
 export type EdgeRequestHandler = (
@@ -55,6 +56,11 @@ export interface EdgeFaults {
 export interface RealtimeLogTarget {
   readonly kinesis: KinesisClient;
   readonly streamName: string;
+  /**
+   * Percent of requests logged, each drawn independently (the real-time log configuration's SamplingRate,
+   * `telemetrySamplingRate` in the cloud). @default 100
+   */
+  readonly samplingRate?: number;
   /** @default REALTIME_LOG_FIELDS from core/realtime-log (the delivery distributions' configuration) */
   readonly fields?: readonly string[];
   /**
@@ -103,6 +109,64 @@ export interface DistributionOptions {
    * @default none
    */
   readonly cors?: CorsPolicy;
+  /**
+   * The Origin Shield this distribution's S3 origin fetches through (local/edge/origin-shield.ts, ADR 0038);
+   * the twin's pathways share one, as pathways with the same `platform.originShield.region` share a shield Region.
+   * In mode "shared" (ADR 0098) it is the inner shield distribution, the pathway's origin, and the pathway
+   * sends it `shieldOriginSecret` in the origin-verify header.
+   * @default none: every edge cache miss is an S3 GET
+   */
+  readonly originShield?: OriginShield;
+  /** The origin custom header value this pathway sends the shared shield distribution (mode "shared"). @default none */
+  readonly shieldOriginSecret?: string;
+  /** Cache behaviors matched before the default one (the default keeps `caching`, `viewerRequest`, `originRequest`). @default none */
+  readonly behaviors?: readonly CachedBehavior[];
+}
+
+/** What `GET /__twin/origin-stats` answers: how this distribution's S3 origin was reached (ADR 0038). */
+export interface OriginFetchStats extends OriginFetchCounters {
+  readonly distributionId: string;
+  /** The shield Region, or null when the distribution has no Origin Shield. */
+  readonly originShieldRegion: string | null;
+  /** "per-pathway" (ADR 0038), "shared" (ADR 0098), or null without Origin Shield. */
+  readonly originShieldMode: OriginShield['mode'] | null;
+}
+
+/**
+ * A cache behavior of the distribution with its own functions and cache policy (the gateway's steering
+ * behavior, ADR 0036): matched before the default behavior by its path pattern, cached by exactly the
+ * key's query strings and headers, with the policy's TTL bounds applied to the origin's Cache-Control.
+ * As on CloudFront without an origin request policy, the origin-request function sees only what is in the key.
+ */
+export interface CachedBehavior {
+  /** Name in `GET /__twin/edge-stats`. */
+  readonly name: string;
+  /** CloudFront path pattern: `*` matches any characters, `?` exactly one; the gateway's steering behavior has `*` + `/steering`. */
+  readonly pathPattern: string;
+  readonly viewerRequest?: EdgeRequestHandler;
+  readonly originRequest?: EdgeRequestHandler;
+  readonly cacheKey: { readonly queryStrings: readonly string[]; readonly headers: readonly string[] };
+  readonly minTtlSeconds: number;
+  readonly defaultTtlSeconds: number;
+  readonly maxTtlSeconds: number;
+}
+
+/** Requests and edge-function invocations of one behavior, for the load harness and tests (`GET /__twin/edge-stats`). */
+export interface BehaviorStats {
+  /** Viewer requests the behavior received (answered by a function, from the cache or from the origin). */
+  requests: number;
+  cacheHits: number;
+  cacheMisses: number;
+  /** Runs of the viewer-request function (every request: it sits in front of the cache). */
+  viewerRequestInvocations: number;
+  /** Runs of the origin-request function (cache misses only). For the gateway's `steering` behavior: steering function invocations. */
+  originRequestInvocations: number;
+}
+
+export interface EdgeStats {
+  readonly distributionId: string;
+  /** `default` and each cached behavior by name. */
+  readonly behaviors: Readonly<Record<string, BehaviorStats>>;
 }
 
 export interface CustomOriginBehavior {
@@ -130,6 +194,10 @@ export interface Distribution {
   invalidate(paths: readonly string[]): number;
   /** Writes buffered real-time log records to the stream now. */
   flushLogs(): Promise<void>;
+  /** S3 GETs and shield hits and misses of this distribution so far (also `GET /__twin/origin-stats`). */
+  originStats(): OriginFetchStats;
+  /** Requests, cache hits and function invocations per behavior so far (also `GET /__twin/edge-stats`). */
+  edgeStats(): EdgeStats;
   stop(): Promise<void>;
 }
 
@@ -194,6 +262,22 @@ export function cacheTtlSeconds(cacheControl: string | undefined, defaultTtl: nu
   return read('s-maxage') ?? read('max-age') ?? defaultTtl;
 }
 
+/** A CloudFront path pattern as a RegExp: `*` any characters, `?` one, everything else literal. */
+export function pathPatternRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${pattern.startsWith('/') || pattern.startsWith('*') ? '' : '/'}${body}$`);
+}
+
+/** A behavior's cache key: the path, then the key's query strings and headers in a fixed order, each as sent. */
+function behaviorCacheKey(behavior: CachedBehavior, uri: string, querystring: string, headers: Record<string, string>): string {
+  const params = new URLSearchParams(querystring);
+  const query = behavior.cacheKey.queryStrings.flatMap((name) => params.getAll(name).map((value) => `${name}=${value}`));
+  const named = behavior.cacheKey.headers.map((name) => `${name.toLowerCase()}:${headers[name.toLowerCase()] ?? ''}`);
+  return [uri, query.join('&'), ...named].join('\n');
+}
+
+const newBehaviorStats = (): BehaviorStats => ({ requests: 0, cacheHits: 0, cacheMisses: 0, viewerRequestInvocations: 0, originRequestInvocations: 0 });
+
 async function invokeEdge(
   handler: EdgeRequestHandler,
   event: CloudFrontRequestEvent,
@@ -235,6 +319,9 @@ export async function startDistribution(options: DistributionOptions): Promise<D
   const addViewerHeaders = options.viewerHeaders ?? true;
   const defaultCountry = options.defaultCountry ?? 'US';
   const cache = new Map<string, CacheEntry>();
+  const behaviors = (options.behaviors ?? []).map((behavior) => ({ behavior, pattern: pathPatternRegExp(behavior.pathPattern) }));
+  const statsByBehavior: Record<string, BehaviorStats> = Object.fromEntries([['default', newBehaviorStats()], ...behaviors.map((b) => [b.behavior.name, newBehaviorStats()])]);
+  const edgeStats = (): EdgeStats => ({ distributionId: options.id, behaviors: structuredClone(statsByBehavior) });
   const sockets = new Set<Socket>();
   const random = options.random ?? Math.random;
   let faults: EdgeFaults = {};
@@ -298,10 +385,34 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     };
   }
 
+  /** S3 GETs made without a shield (with one, the shield counts them). */
+  let directOriginGets = 0;
+  function originStats(): OriginFetchStats {
+    const shield = options.originShield;
+    const counters = shield ? shield.countersOf(options.id) : { originGets: directOriginGets, shieldHits: 0, shieldMisses: 0, shieldFailovers: 0 };
+    return { distributionId: options.id, originShieldRegion: shield?.region ?? null, originShieldMode: shield?.mode ?? null, ...counters };
+  }
+
   async function fromOrigin(uri: string, method = 'GET'): Promise<EdgeResponse> {
     // The origin bucket has no CORS rules: S3 refuses a preflight (403). In the cloud none gets this far;
     // viewer-auth and the steering function answer preflights themselves.
     if (method === 'OPTIONS') return { status: 403, headers: { 'content-type': 'text/plain' }, body: Buffer.from('CORS is not enabled for this bucket') };
+    const shield = options.originShield;
+    if (!shield) {
+      directOriginGets += 1;
+      return fromS3(uri);
+    }
+    return shield.fetch({
+      cacheScope: domainName,
+      distributionId: options.id,
+      path: uri,
+      ttlSeconds: (answer) => cacheTtlSeconds(answer.headers['cache-control'], defaultTtl),
+      load: () => fromS3(uri),
+      ...(options.shieldOriginSecret !== undefined ? { originVerify: options.shieldOriginSecret } : {}),
+    });
+  }
+
+  async function fromS3(uri: string): Promise<EdgeResponse> {
     const key = decodeURIComponent(uri.replace(/^\//, ''));
     try {
       const object = await options.origin.s3.send(new GetObjectCommand({ Bucket: options.origin.bucket, Key: key }));
@@ -385,8 +496,14 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       return { response: await fromCustomOrigin(behavior, url, req.method ?? 'GET', forwarded, withAddress, request.body?.data), resultType: 'Miss', country, asn };
     }
 
-    if (options.viewerRequest) {
-      const result = await invokeEdge(options.viewerRequest, baseEvent('viewer-request', request, requestId), `${options.id}-viewer-request`);
+    // Cache behaviors are chosen by the viewer's path, before any function runs (as on CloudFront).
+    const cached = behaviors.find((b) => b.pattern.test(url.pathname));
+    const stats = cached ? statsByBehavior[cached.behavior.name]! : statsByBehavior.default!;
+    stats.requests += 1;
+    const viewerRequest = cached ? cached.behavior.viewerRequest : options.viewerRequest;
+    if (viewerRequest) {
+      stats.viewerRequestInvocations += 1;
+      const result = await invokeEdge(viewerRequest, baseEvent('viewer-request', request, requestId), `${options.id}-viewer-request`);
       if (isGeneratedResponse(result)) {
         const response = generatedToEdgeResponse(result);
         return { response, resultType: response.status >= 400 ? 'Error' : 'LambdaGeneratedResponse', country, asn };
@@ -394,19 +511,31 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       if (result) request = result as CloudFrontRequest;
     }
 
-
-    const cacheKey = request.uri;
-    const cached = caching ? cache.get(cacheKey) : undefined;
-    if (cached && cached.expiresAt > Date.now()) {
-      const age = Math.floor((Date.now() - cached.storedAt) / 1000);
-      return { response: { ...cached, headers: { ...cached.headers, age: String(age) } }, resultType: 'Hit', country, asn };
+    const cacheable = cached !== undefined || caching;
+    let cacheKey = request.uri;
+    let originHeaders: CloudFrontHeaders = addViewerHeaders ? { ...request.headers, ...toCloudFrontHeaders(viewerHeaders) } : request.headers;
+    if (cached) {
+      // The key's headers are all the origin gets; CloudFront-Viewer-Country comes from CloudFront, not the viewer.
+      const available = { ...fromCloudFrontHeaders(request.headers), ...Object.fromEntries(Object.entries(viewerHeaders).map(([k, v]) => [k.toLowerCase(), v])) };
+      cacheKey = behaviorCacheKey(cached.behavior, request.uri, request.querystring, available);
+      originHeaders = toCloudFrontHeaders(Object.fromEntries(cached.behavior.cacheKey.headers.filter((name) => available[name.toLowerCase()] !== undefined).map((name) => [name, available[name.toLowerCase()]!])));
+      const params = new URLSearchParams(request.querystring);
+      request = { ...request, querystring: cached.behavior.cacheKey.queryStrings.flatMap((name) => params.getAll(name).map((value) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)).join('&') };
     }
+    const hit = cacheable ? cache.get(cacheKey) : undefined;
+    if (hit && hit.expiresAt > Date.now()) {
+      stats.cacheHits += 1;
+      const age = Math.floor((Date.now() - hit.storedAt) / 1000);
+      return { response: { ...hit, headers: { ...hit.headers, age: String(age) } }, resultType: 'Hit', country, asn };
+    }
+    if (cacheable) stats.cacheMisses += 1;
 
     let response: EdgeResponse;
-    if (options.originRequest) {
+    const originRequestHandler = cached ? cached.behavior.originRequest : options.originRequest;
+    if (originRequestHandler) {
       const originRequest: CloudFrontRequest = {
         ...request,
-        headers: addViewerHeaders ? { ...request.headers, ...toCloudFrontHeaders(viewerHeaders) } : request.headers,
+        headers: originHeaders,
         origin: {
           s3: {
             // The aws-lambda types pair `region` with the signed-origin method; OAC signs the same way.
@@ -418,14 +547,17 @@ export async function startDistribution(options: DistributionOptions): Promise<D
           },
         },
       };
-      const result = await invokeEdge(options.originRequest, baseEvent('origin-request', originRequest, requestId), `${options.id}-origin-request`);
+      stats.originRequestInvocations += 1;
+      const result = await invokeEdge(originRequestHandler, baseEvent('origin-request', originRequest, requestId), `${options.id}-origin-request`);
       response = isGeneratedResponse(result) ? generatedToEdgeResponse(result) : await fromOrigin((result as CloudFrontRequest).uri, request.method);
     } else {
       response = await fromOrigin(request.uri, request.method);
     }
 
-    const ttl = cacheTtlSeconds(response.headers['cache-control'], defaultTtl);
-    if (caching && response.status === 200 && ttl > 0 && request.method === 'GET') {
+    const originTtl = cacheTtlSeconds(response.headers['cache-control'], cached ? cached.behavior.defaultTtlSeconds : defaultTtl);
+    // A cache policy bounds what the origin asks for (CloudFront Developer Guide, "Managing how long content stays in the cache").
+    const ttl = cached ? Math.min(cached.behavior.maxTtlSeconds, Math.max(cached.behavior.minTtlSeconds, originTtl)) : originTtl;
+    if (cacheable && response.status === 200 && ttl > 0 && request.method === 'GET') {
       cache.set(cacheKey, { ...response, storedAt: Date.now(), expiresAt: Date.now() + ttl * 1000 });
     }
     return { response, resultType: response.status >= 400 ? 'Error' : 'Miss', country, asn };
@@ -454,6 +586,8 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       const prefix = new URL(req.url ?? '/', 'http://localhost').searchParams.get('prefix') ?? undefined;
       return sendJson(res, 200, { purged: purgeCache(prefix) }, CONTROL_CORS_HEADERS);
     }
+    if (path === '/__twin/origin-stats' && req.method === 'GET') return sendJson(res, 200, originStats(), CONTROL_CORS_HEADERS);
+    if (path === '/__twin/edge-stats' && req.method === 'GET') return sendJson(res, 200, edgeStats(), CONTROL_CORS_HEADERS);
     if (req.method === 'OPTIONS') return void res.writeHead(204, CONTROL_CORS_HEADERS).end();
     sendJson(res, 404, { message: 'unknown control path' });
   }
@@ -470,6 +604,8 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     const matches = (key: string) => paths.some((path) => (path.endsWith('*') ? key.startsWith(path.slice(0, -1)) : key === path));
     let removed = 0;
     for (const key of [...cache.keys()]) if (matches(key)) removed += Number(cache.delete(key));
+    // An invalidation reaches every caching layer of the distribution, Origin Shield included.
+    options.originShield?.invalidate(domainName, matches);
     return removed;
   }
 
@@ -521,7 +657,8 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       else await writeBody(res, response.body);
       const finishedAt = Date.now();
 
-      if (options.realtimeLog) {
+      const samplingRate = options.realtimeLog?.samplingRate ?? 100;
+      if (options.realtimeLog && (samplingRate >= 100 || Math.random() * 100 < samplingRate)) {
         const url = new URL(req.url ?? '/', 'http://localhost');
         const rawHeaders = Object.fromEntries(
           Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
@@ -578,6 +715,8 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     purgeCache,
     invalidate,
     flushLogs,
+    originStats,
+    edgeStats,
     async stop() {
       clearInterval(flushTimer);
       clearTimeout(healTimer);

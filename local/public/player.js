@@ -8,7 +8,12 @@
 // `window.__twin` exposes what the e2e tests assert on: currentTime, firstFrameMs, pathway, segments,
 // stalls, currentStallMs, errors, warnings, session, plus `ended` (the media element reached the end)
 // and `assetState` (the catalog status while waiting — RECEIVED, SUBMITTED, PROGRESSING, FAILED, or
-// NOT_IN_CATALOG — and READY once a session was issued).
+// NOT_IN_CATALOG — and READY once a session was issued). Audio languages and subtitles (ADR 0095), read from
+// the player's own track API: `audioTracks`/`textTracks` ({id, language, label, kind}), the selected
+// `audioTrack`/`audioLanguage` and `textTrack`/`textLanguage` (null = subtitles off), `cueText` (the text of
+// the cues the browser is showing now), `audioSegments` ({at, url, language}), and the picture: `videoWidth`/
+// `videoHeight` (decoded size) and `videoRange`/`videoCodec` of the rendition playing. `&audio=fr&subtitles=en`
+// picks tracks by language once the player lists them.
 (function () {
   'use strict';
   const params = new URLSearchParams(location.search);
@@ -62,6 +67,18 @@
     currentStallMs: 0,
     errors: [],
     warnings: [],
+    audioTracks: [],
+    audioTrack: null,
+    audioLanguage: null,
+    textTracks: [],
+    textTrack: null,
+    textLanguage: null,
+    cueText: null,
+    audioSegments: [],
+    videoWidth: 0,
+    videoHeight: 0,
+    videoRange: null,
+    videoCodec: null,
   };
   window.__twin = state;
 
@@ -91,6 +108,11 @@
       if (!state.pathwaysSeen.includes(pathway)) state.pathwaysSeen.push(pathway);
     }
     if (bitrateKbps) state.bitrateKbps = Math.round(bitrateKbps);
+  }
+
+  function audioSegmentLoaded(url, language) {
+    state.audioSegments.push({ at: Date.now(), url, language: language || null });
+    if (state.audioSegments.length > 500) state.audioSegments.shift();
   }
 
   function renderSwitches() {
@@ -158,6 +180,7 @@
       badge.hidden = false;
     }
     $('bitrate').textContent = state.bitrateKbps ? `${state.bitrateKbps} kbit/s` : '–';
+    refreshTracks();
     $('buffer').textContent = `${state.bufferSeconds} s (target ${state.maxBufferSeconds === null ? "the player's default" : `${state.maxBufferSeconds} s`})`;
     $('stalls').textContent = `${state.stalls.length}${stallStart !== null ? ' (stalled now)' : ''}`;
     // firstFrameMs counts from page load (what the e2e figures report); after a wait, also from READY.
@@ -168,6 +191,237 @@
       $('playback').textContent = state.ended ? `ended at ${mediaClock(video.currentTime)}` : `${mediaClock(video.currentTime)}${duration}${video.paused ? ' (paused)' : ''}`;
     }
   }, 250);
+
+  // ---------- audio languages and subtitles ----------
+  //
+  // Each player keeps its own track model; `tracks` puts the three behind one shape so the menus and
+  // `window.__twin` read the same whichever plays (docs/adr/0095-twin-player-track-menus.md):
+  //   audio() / text()          the renditions offered now: [{id, language, label, kind}]
+  //   currentAudio() / currentText()   the selected one's id (text: null when subtitles are off)
+  //   selectAudio(id) / selectText(id | null)
+  //   picture()                 {range, codec} of the video rendition playing, or null before one is
+  // Ids are the player's own indexes, only meaningful to the same player.
+  let tracks = null;
+  let tracksShown = '';
+  /** The last track-state failure warned about, so a persisting one is logged once, not every tick. */
+  let lastTrackWarning = null;
+  // `&audio=<language>` and `&subtitles=<language>` choose the audio and subtitle tracks once the player lists
+  // them (a link to a language; the docs' screenshot). `fr` matches `fr` and `fr-CA`.
+  const wanted = { audio: params.get('audio'), text: params.get('subtitles') };
+  const speaks = (track, tag) => {
+    const have = (track.language || '').toLowerCase();
+    const want = tag.toLowerCase();
+    return have === want || have.startsWith(`${want}-`);
+  };
+  /** Applies a `&audio=`/`&subtitles=` choice the first time the player lists tracks of that kind. */
+  function applyWantedTracks() {
+    for (const [kind, list, current, select] of [
+      ['audio', state.audioTracks, state.audioTrack, (id) => tracks.selectAudio(id)],
+      ['text', state.textTracks, state.textTrack, (id) => tracks.selectText(id)],
+    ]) {
+      if (!wanted[kind] || list.length === 0) continue;
+      const track = list.find((t) => speaks(t, wanted[kind]));
+      const tag = wanted[kind];
+      wanted[kind] = null;
+      if (!track) warn(`no ${kind} track in language "${tag}" (have ${list.map((t) => t.language).join(', ')})`);
+      else if (track.id !== current) {
+        try {
+          select(track.id);
+        } catch (error) {
+          warn(`could not choose the ${kind} track "${tag}": ${error.message || error}`);
+        }
+      }
+    }
+  }
+  const languageNames = typeof Intl.DisplayNames === 'function' ? new Intl.DisplayNames(['en'], { type: 'language' }) : null;
+  const languageName = (tag) => {
+    if (!tag || tag === 'und') return 'Undetermined';
+    try {
+      return (languageNames && languageNames.of(tag)) || tag;
+    } catch {
+      return tag;
+    }
+  };
+  const trackTitle = (track) => `${track.label || languageName(track.language)} (${track.language || 'und'})${track.kind === 'captions' ? ' CC' : ''}`;
+
+  /** The text of the cues the browser shows now: every player here renders WebVTT through the media element's text tracks. */
+  function shownCueText() {
+    const lines = [];
+    for (const track of Array.from(video.textTracks)) {
+      if (track.mode !== 'showing' || !track.activeCues) continue;
+      for (const cue of Array.from(track.activeCues)) if (cue.text) lines.push(cue.text);
+    }
+    return lines.length > 0 ? lines.join('\n') : null;
+  }
+
+  function refreshTracks() {
+    state.videoWidth = video.videoWidth;
+    state.videoHeight = video.videoHeight;
+    state.cueText = shownCueText();
+    $('cue').textContent = state.cueText || (state.textTrack === null ? 'subtitles off' : '–');
+    if (!tracks) return;
+    try {
+      const picture = tracks.picture();
+      state.videoRange = picture ? picture.range : null;
+      state.videoCodec = picture ? picture.codec : null;
+      state.audioTracks = tracks.audio();
+      state.audioTrack = tracks.currentAudio();
+      state.textTracks = tracks.text();
+      state.textTrack = tracks.currentText();
+    } catch (error) {
+      // A player between manifests (a reload, a period change) may not answer yet; the next tick asks again.
+      const message = `track state unavailable: ${error.message || error}`;
+      if (message !== lastTrackWarning) warn(message);
+      lastTrackWarning = message;
+      return;
+    }
+    lastTrackWarning = null;
+    const byId = (list, id) => list.find((t) => t.id === id) || null;
+    applyWantedTracks();
+    state.audioLanguage = (byId(state.audioTracks, state.audioTrack) || {}).language || null;
+    state.textLanguage = (byId(state.textTracks, state.textTrack) || {}).language || null;
+    if (video.videoWidth > 0) {
+      const aspect = (video.videoWidth / video.videoHeight).toFixed(2);
+      const range = state.videoRange ? `, ${state.videoRange}` : '';
+      const codec = state.videoCodec ? `, ${state.videoCodec}` : '';
+      $('picture').textContent = `${video.videoWidth}×${video.videoHeight} (${aspect}:1${range}${codec})`;
+    }
+    renderTrackMenus();
+  }
+
+  /**
+   * The audio and subtitle menus: rebuilt when what they offer changes, and otherwise only their checked
+   * radio moved to what the player says it plays (a click is shown once the player has switched).
+   */
+  function renderTrackMenus() {
+    const offered = JSON.stringify([state.audioTracks, state.textTracks]);
+    if (offered !== tracksShown) {
+      tracksShown = offered;
+      const option = (name, value, text, onChoose) => {
+        const label = document.createElement('label');
+        const input = document.createElement('input');
+        input.type = 'radio';
+        input.name = name;
+        input.value = value;
+        input.addEventListener('change', () => {
+          try {
+            onChoose();
+          } catch (error) {
+            fail(`could not switch ${name}: ${error.message || error}`);
+          }
+        });
+        label.append(input, text);
+        return label;
+      };
+      const audioMenu = $('audio-menu');
+      audioMenu.replaceChildren(audioMenu.querySelector('legend'),
+        ...state.audioTracks.map((t) => option('audio', t.id, trackTitle(t), () => tracks.selectAudio(t.id))));
+      const textMenu = $('text-menu');
+      textMenu.replaceChildren(textMenu.querySelector('legend'),
+        option('subtitles', 'off', 'Off', () => tracks.selectText(null)),
+        ...state.textTracks.map((t) => option('subtitles', t.id, trackTitle(t), () => tracks.selectText(t.id))));
+      audioMenu.hidden = state.audioTracks.length === 0;
+      textMenu.hidden = state.textTracks.length === 0;
+      $('tracks').hidden = state.audioTracks.length === 0 && state.textTracks.length === 0;
+    }
+    for (const input of $('audio-menu').querySelectorAll('input')) input.checked = input.value === state.audioTrack;
+    for (const input of $('text-menu').querySelectorAll('input')) input.checked = input.value === (state.textTrack ?? 'off');
+  }
+
+  /** hls.js: `audioTracks`/`audioTrack` and `subtitleTracks`/`subtitleTrack` index the current variant's groups. */
+  function hlsTracks(hls) {
+    const isCaptions = (t) => /transcribes-spoken-dialog/.test(t.characteristics || '');
+    return {
+      audio: () => hls.audioTracks.map((t, i) => ({ id: String(i), language: t.lang || 'und', label: t.name || null, kind: 'main' })),
+      currentAudio: () => (hls.audioTrack >= 0 ? String(hls.audioTrack) : null),
+      selectAudio: (id) => void (hls.audioTrack = Number(id)),
+      text: () => hls.subtitleTracks.map((t, i) => ({ id: String(i), language: t.lang || 'und', label: t.name || null, kind: isCaptions(t) ? 'captions' : 'subtitles' })),
+      currentText: () => (hls.subtitleTrack >= 0 && hls.subtitleDisplay ? String(hls.subtitleTrack) : null),
+      selectText: (id) => {
+        if (id === null) {
+          hls.subtitleTrack = -1;
+          return;
+        }
+        hls.subtitleDisplay = true;
+        hls.subtitleTrack = Number(id);
+      },
+      picture: () => {
+        const level = hls.levels[hls.currentLevel];
+        return level ? { range: level.videoRange || 'SDR', codec: level.videoCodec || null } : null;
+      },
+    };
+  }
+
+  // DASH signals an adaptation set's transfer function as a cicp property (ISO/IEC 23001-8: 16 PQ, 18 HLG;
+  // ADR 0016); without one the set is SDR.
+  const CICP_TRANSFER = 'urn:mpeg:mpegB:cicp:TransferCharacteristics';
+  const rangeOfTransfer = (values) => (values.includes('16') ? 'PQ' : values.includes('18') ? 'HLG' : 'SDR');
+
+  /**
+   * dash.js: audio by MediaInfo (`getTracksFor`/`setCurrentTrack`); text by `setTextTrack(index)`, whose index is
+   * the order of the text tracks dash.js added to the media element (TEXT_TRACKS_ADDED), and `enableText`.
+   */
+  function dashTracks(player, events) {
+    let textTracks = [];
+    player.on(events.TEXT_TRACKS_ADDED, (e) => void (textTracks = e.tracks || []));
+    const audio = () => player.getTracksFor('audio') || [];
+    const sameTrack = (a, b) => a === b || (a && b && a.id === b.id && a.index === b.index && a.lang === b.lang);
+    const labelOf = (t) => (t.labels && t.labels[0] && t.labels[0].text) || null;
+    return {
+      audio: () => audio().map((t, i) => ({ id: String(i), language: t.lang || 'und', label: labelOf(t), kind: 'main' })),
+      currentAudio: () => {
+        const current = player.getCurrentTrackFor('audio');
+        const index = audio().findIndex((t) => sameTrack(t, current));
+        return index >= 0 ? String(index) : null;
+      },
+      selectAudio: (id) => player.setCurrentTrack(audio()[Number(id)]),
+      text: () => textTracks.map((t, i) => ({ id: String(i), language: t.lang || 'und', label: t.label || null, kind: t.kind === 'captions' ? 'captions' : 'subtitles' })),
+      currentText: () => {
+        const index = player.isTextEnabled() ? player.getCurrentTextTrackIndex() : -1;
+        return Number.isInteger(index) && index >= 0 ? String(index) : null;
+      },
+      selectText: (id) => {
+        if (id === null) {
+          player.enableText(false);
+          return;
+        }
+        player.enableText(true);
+        player.setTextTrack(Number(id));
+      },
+      picture: () => {
+        const current = player.getCurrentTrackFor('video');
+        if (!current) return null;
+        const properties = [...(current.essentialProperties || []), ...(current.supplementalProperties || [])];
+        const transfer = properties.filter((p) => p.schemeIdUri === CICP_TRANSFER).map((p) => String(p.value));
+        return { range: rangeOfTransfer(transfer), codec: current.codec || null };
+      },
+    };
+  }
+
+  /** Shaka: `getAudioTracks`/`selectAudioTrack` (tracks of the current video), `getTextTracks`/`selectTextTrack` (null hides). */
+  function shakaTracks(player) {
+    return {
+      audio: () => player.getAudioTracks().map((t, i) => ({ id: String(i), language: t.language || 'und', label: t.label || null, kind: 'main' })),
+      currentAudio: () => {
+        const index = player.getAudioTracks().findIndex((t) => t.active);
+        return index >= 0 ? String(index) : null;
+      },
+      selectAudio: (id) => player.selectAudioTrack(player.getAudioTracks()[Number(id)]),
+      text: () => player.getTextTracks().map((t) => ({ id: String(t.id), language: t.language || 'und', label: t.label || null, kind: t.kind === 'caption' ? 'captions' : 'subtitles' })),
+      // Shaka 5 streams a text track it does not show (selectTextTrack(null) only hides it) and exports no
+      // visibility getter; its NativeTextDisplayer shows cues through a `showing` track of the media element.
+      currentText: () => {
+        const active = player.getTextTracks().find((t) => t.active);
+        const shown = Array.from(video.textTracks).some((t) => t.mode === 'showing');
+        return active && shown ? String(active.id) : null;
+      },
+      selectText: (id) => player.selectTextTrack(id === null ? null : player.getTextTracks().find((t) => String(t.id) === id)),
+      picture: () => {
+        const active = player.getVariantTracks().find((t) => t.active);
+        return active ? { range: active.hdr || 'SDR', codec: active.videoCodec || null } : null;
+      },
+    };
+  }
 
   const PLAYER_NAMES = { hls: 'hls.js', dash: 'dash.js', shaka: 'Shaka Player' };
   // Only sessions sampled for reports get a reportUrl (docs/adr/0058-player-reports-sampled-per-session.md).
@@ -212,7 +466,12 @@
       },
     });
     window.__hls = hls;
+    tracks = hlsTracks(hls);
     hls.on(Hls.Events.FRAG_LOADED, (_e, data) => {
+      if (data.frag.type === 'audio') {
+        const track = hls.audioTracks[data.frag.level];
+        return audioSegmentLoaded(data.frag.url, track && track.lang);
+      }
       if (data.frag.type !== 'main') return;
       const level = hls.levels[data.frag.level];
       segmentLoaded(data.frag.url, level ? level.bitrate / 1000 : null);
@@ -253,8 +512,10 @@
       },
     });
     const events = window.dashjs.MediaPlayer.events;
+    tracks = dashTracks(player, events);
     player.on(events.FRAGMENT_LOADING_COMPLETED, (e) => {
       const request = e.request || {};
+      if (request.mediaType === 'audio' && request.type === 'MediaSegment') return audioSegmentLoaded(request.url, request.mediaInfo && request.mediaInfo.lang);
       if (request.mediaType !== 'video' || request.type !== 'MediaSegment') return;
       segmentLoaded(request.url, request.bandwidth ? request.bandwidth / 1000 : null);
     });
@@ -308,9 +569,11 @@
         eventTargets: session.reportUrl ? [{ enabled: true, useHeaders: false, url: session.reportUrl, events: CMCD_EVENTS, includeKeys: [], batchSize: 4 }] : [],
       },
     });
+    tracks = shakaTracks(player);
     const RequestType = shaka.net.NetworkingEngine.RequestType;
     player.getNetworkingEngine().registerResponseFilter((type, response, context) => {
       const stream = context && context.stream;
+      if (type === RequestType.SEGMENT && stream && stream.type === 'audio') return audioSegmentLoaded(response.uri, stream.language);
       if (type !== RequestType.SEGMENT || !stream || stream.type !== 'video') return;
       // A DASH Representation has its own bandwidth; an HLS rendition's is the variant's (Shaka's stats).
       const bandwidth = stream.bandwidth || player.getStats().streamBandwidth;

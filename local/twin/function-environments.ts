@@ -6,12 +6,15 @@
  * synth and twin set the same variables.
  */
 import type { LadderName } from '../../core/ladder';
-import { parsePlatformConfig } from '../../core/platform-config';
+import { DEFAULT_PREWARM, parsePlatformConfig, prewarmFunctionSettings } from '../../core/platform-config';
 import type { ScoringParams } from '../../core/routing/scoring-params';
+import { ROLLUP_STAGES } from '../../lib/topology';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
 import { jobStatusConfig } from '../../lambdas/job-status/config';
 import { playbackApiConfig } from '../../lambdas/playback-api/config';
+import { prewarmConfig } from '../../lambdas/prewarm/config';
 import { qoeAggregatorConfig } from '../../lambdas/qoe-aggregator/config';
+import { rollupMergerConfig } from '../../lambdas/rollup-merger/config';
 import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
 import { submitJobConfig } from '../../lambdas/submit-job/config';
 import { takedownConfig } from '../../lambdas/takedown/config';
@@ -25,6 +28,8 @@ export interface TwinEnvironmentInputs {
   readonly rollupsTable: string;
   readonly rateLimitTable: string;
   readonly telemetryStream: string;
+  /** Stage 1 -> stage 2 of the rollup writes (ADR 0057). */
+  readonly partialsStream: string;
   readonly keyringSecret: string;
   /** The origin-verify secret the gateway sends the report ingest (ADR 0055). */
   readonly ingestOriginSecret: string;
@@ -37,13 +42,20 @@ export interface TwinEnvironmentInputs {
   readonly scoringParams: Partial<ScoringParams>;
   /** Signed URLs' lifetime; shorter than the cloud's default so a long-running twin exercises expiry. */
   readonly tokenLifetimeSeconds: number;
+  /**
+   * `<host>:<port>` of each twin CDN, in the order of `pathways` (ADR 0076): where the pre-warm fetches.
+   * @default `<pathway>.localhost`
+   */
+  readonly cdnHosts?: readonly string[];
+  /** Percent of sessions that report (`reportSamplingRate`). @default TWIN_REPORT_SAMPLING_PERCENT (100) */
+  readonly reportSamplingPercent?: number;
 }
 
 /**
  * Every twin session reports: its audience is tens of viewers, far below the size the platform's default
  * sampling is made for (docs/scale.md "Enough sessions per cell").
  */
-const TWIN_REPORT_SAMPLING_PERCENT = 100;
+export const TWIN_REPORT_SAMPLING_PERCENT = 100;
 
 /** What the twin stands in for: the platform with its defaults, one pathway per twin CDN. */
 const PLATFORM_DEFAULTS = (pathways: readonly string[]) =>
@@ -71,7 +83,7 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       // The twin has no TLS: signed URLs point at the plain-http gateway.
       gatewayOrigin: `http://${twin.gatewayHost}`,
       tokenLifetimeSeconds: twin.tokenLifetimeSeconds,
-      reportSamplingPercent: TWIN_REPORT_SAMPLING_PERCENT,
+      reportSamplingPercent: twin.reportSamplingPercent ?? TWIN_REPORT_SAMPLING_PERCENT,
     }),
     takedown: takedownConfig.encode({ assetsTableName: twin.assetsTable, eventBusName: 'default' }),
     // The twin's distribution ids are its pathway ids; its CloudFront API stand-in invalidates them by id.
@@ -86,11 +98,16 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       originSecretArn: twin.ingestOriginSecret,
       streamName: twin.telemetryStream,
       rateLimitTableName: twin.rateLimitTable,
-      reportSamplingPercent: TWIN_REPORT_SAMPLING_PERCENT,
+      reportSamplingPercent: twin.reportSamplingPercent ?? TWIN_REPORT_SAMPLING_PERCENT,
     }),
     'qoe-aggregator': qoeAggregatorConfig.encode({
       rollupsTableName: twin.rollupsTable,
       routingTableName: twin.routingTable,
+      partialsStreamName: twin.partialsStream,
+      rollupBuckets: ROLLUP_STAGES.buckets,
+    }),
+    'rollup-merger': rollupMergerConfig.encode({
+      rollupsTableName: twin.rollupsTable,
       rollupTtlDays: platform.rollupRetentionDays,
     }),
     'routing-weights': routingWeightsConfig.encode({
@@ -101,7 +118,15 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       tickSeconds: twin.routingTickSeconds,
       params: twin.scoringParams,
     }),
+    // The twin's CDNs serve plain http (ADR 0076); the pre-warm's settings are the platform's defaults (ADR 0039).
+    prewarm: prewarmConfig.encode({
+      keyringSecretArn: twin.keyringSecret,
+      pathwayIds: twin.pathways,
+      pathwayOrigins: twin.pathways.map((id, i) => `http://${twin.cdnHosts?.[i] ?? `${id}.localhost`}`),
+      ...prewarmFunctionSettings(platform.prewarm || DEFAULT_PREWARM),
+    }),
   } as const;
 }
 
 export type TwinFunctionName = keyof ReturnType<typeof twinFunctionEnvironments>;
+

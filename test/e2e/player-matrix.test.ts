@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPathwayId } from '../../core/identifiers';
 import { LADDERS } from '../../core/ladder';
 import { GLOBAL_SCOPE } from '../../core/routing-types';
+import { steeringCacheSeconds } from '../../core/steering-cache-key';
 import type { EdgeFaults } from '../../local/edge/cloudfront-server';
 import { startTwin, TWIN_NAMES, type Twin } from '../../local/dev';
 import { generateTestMaster, type TestMasterSpec, testMasterFileName } from '../../local/twin/media-tools';
@@ -63,11 +64,19 @@ interface PlayerUnderTest {
    * hls.js 1.7 `fragLoadPolicy` 6 retries backing off 1, 2, 4, 8, 8, 8 s; the README's policy one retry after ≤ 1 s.
    */
   readonly retryBudgetMs: number;
+  /**
+   * Shaka HLS fixes a segment's URI order (one URI per pathway) the first time it is asked for it, and its CMCD
+   * asks for the next segment's URIs while requesting the current one. A segment requested from the faulted
+   * CDN before Shaka banned that host therefore hands the faulted host first to the next segment of its stream,
+   * whatever the steering server answers in between (the note of 2026-12-02 in ADR 0093). Such a request is
+   * tolerated, and only such a request: see `lookaheadFailures`.
+   */
+  readonly nextSegmentUrisFixedAhead?: boolean;
 }
 
 const PLAYERS: readonly PlayerUnderTest[] = [
   { id: 'shaka-dash', label: 'Shaka 5.2, DASH', query: 'player=shaka&format=dash&stock=1', retryBudgetMs: 1_500 },
-  { id: 'shaka-hls', label: 'Shaka 5.2, HLS', query: 'player=shaka&format=hls&stock=1', retryBudgetMs: 1_500 },
+  { id: 'shaka-hls', label: 'Shaka 5.2, HLS', query: 'player=shaka&format=hls&stock=1', retryBudgetMs: 1_500, nextSegmentUrisFixedAhead: true },
   { id: 'dashjs', label: 'dash.js 5.2', query: 'player=dash&stock=1', retryBudgetMs: 3_000 },
   { id: 'hlsjs', label: 'hls.js 1.7', query: 'player=hls&stock=1', retryBudgetMs: 31_000 },
   // The README's hls.js retry policy with the library's own buffer (`maxBuffer=0`): only the policy differs.
@@ -170,21 +179,43 @@ interface CellResult {
   /** Failed requests to the faulted CDN after the switch, and after the first steering reload that followed it. */
   readonly failedAfterSwitch: number;
   readonly failedAfterReload: number;
+  /**
+   * Of `failedAfterReload`, those Shaka HLS's CMCD lookahead sent there (`nextSegmentUrisFixedAhead`): the first
+   * request of the segment after one its stream requested from the faulted CDN before Shaka banned that host.
+   */
+  readonly failedAfterReloadFromLookahead: number;
+  /** Steering answers seen after the switch (the cell waits for two; none means the session was never told). */
+  readonly reloadsAfterSwitch: number;
   readonly steeringTtlSeconds: number | null;
   readonly bitrateKbpsAfter: number | null;
   readonly fatalErrors: readonly string[];
-  /** Paths of the requests that failed on the faulted CDN after the switch (what the player kept asking for). */
-  readonly failedPathsAfterSwitch: readonly string[];
+  /** The requests that failed on the faulted CDN after the switch (what the player kept asking for, and when). */
+  readonly failedAfterSwitchRequests: readonly FailedRequest[];
   /** What the player reported at each steering reload after the fault, and what it was told. */
   readonly steeringAfterFault: readonly SteeringAnswer[];
   readonly note?: string;
 }
 
 interface RequestRecord {
+  /** When the page issued it (Playwright `request`): a retry is a new request. */
+  readonly startedAt: number;
+  /** When it failed (`requestfailed`) or its response headers arrived (`response`). */
   readonly at: number;
   readonly host: string;
   readonly path: string;
   readonly failed: boolean;
+}
+
+interface FailedRequest {
+  /** The file, the last path segment (the token is in the path). */
+  readonly file: string;
+  /** Seconds after the fault it was issued and it failed. */
+  readonly issuedSeconds: number;
+  readonly failedSeconds: number;
+  /** It failed after the first steering answer that followed the switch. */
+  readonly afterReload: boolean;
+  /** Tolerated as Shaka HLS's lookahead (`nextSegmentUrisFixedAhead`). */
+  readonly fromLookahead: boolean;
 }
 
 interface SteeringAnswer {
@@ -242,15 +273,21 @@ describe.skipIf(SKIP_HERE)('stock players × CDN faults in the twin', () => {
     await cdp.send('Network.emulateNetworkConditions', ACCESS_LINK);
     const requests: RequestRecord[] = [];
     const steering: SteeringAnswer[] = [];
-    page.on('requestfailed', (request) => {
-      const url = new URL(request.url());
-      requests.push({ at: Date.now(), host: url.host, path: url.pathname, failed: true });
-    });
-    page.on('response', (response) => {
+    const issuedAt = new Map<Request, number>();
+    page.on('request', (request) => issuedAt.set(request, Date.now()));
+    const record = (request: Request, failed: boolean) => {
       const at = Date.now();
+      const url = new URL(request.url());
+      requests.push({ startedAt: issuedAt.get(request) ?? at, at, host: url.host, path: url.pathname, failed });
+      issuedAt.delete(request);
+      return at;
+    };
+    page.on('requestfailed', (request) => record(request, true));
+    page.on('response', (response) => {
+      const at = record(response.request(), response.status() >= 400);
       const url = new URL(response.url());
-      requests.push({ at, host: url.host, path: url.pathname, failed: response.status() >= 400 });
-      if (url.pathname.includes('/steer/') && response.status() === 200) {
+      // Steering URLs: `…/<rev>/steering` (ADR 0036), `/steer/<asset>` before it.
+      if ((url.pathname.endsWith('/steering') || url.pathname.includes('/steer/')) && response.status() === 200) {
         const query = url.searchParams;
         const reportedPathway = query.get('_HLS_pathway') ?? query.get('_DASH_pathway');
         const throughput = Number(query.get('_HLS_throughput') ?? query.get('_DASH_throughput') ?? Number.NaN);
@@ -313,13 +350,14 @@ describe.skipIf(SKIP_HERE)('stock players × CDN faults in the twin', () => {
 
       // The fault shows at the player's next request (≤ one segment with a full buffer). A failing request
       // is retried for the player's retry budget, then it fails over; a session that fails nothing moves
-      // when a steering reload that saw the fault tells it to: within two TTLs (plus the routing cache when
-      // the weights changed). A session expected to stay is watched as long, and must not have moved.
+      // when a steering reload that saw the fault tells it to: within two TTLs. When only the weights changed,
+      // the session's key is unchanged, so the gateway may serve its cached answer for the reuse time (ADR 0036)
+      // on top of the routing cache. A session expected to stay is watched as long, and must not have moved.
       const boundMs =
         SEGMENT_MS +
         2 * ttlMs +
         (expectation === 'player-failover' ? player.retryBudgetMs : 0) +
-        (fault.faults ? 0 : ROUTING_CACHE_MS);
+        (fault.faults ? 0 : ROUTING_CACHE_MS + steeringCacheSeconds(ttlMs / 1000) * 1000);
       // The evidence is a video segment from another pathway. A player that has already buffered to the end
       // of the asset (hls.js at its defaults keeps up to 600 s and downloads at 5× real time here) fetches no
       // more segments, so only its own steering report can show where it went: the pathway it names at the
@@ -347,6 +385,8 @@ describe.skipIf(SKIP_HERE)('stock players × CDN faults in the twin', () => {
       const end = await pageState(page);
       const faultedHost = hostOf(from);
       const failedRequestsSince = (at: number | undefined) => (at === undefined ? [] : requests.filter((r) => r.host === faultedHost && r.failed && r.at > at));
+      const fromLookahead = player.nextSegmentUrisFixedAhead ? lookaheadFailures(requests, faultedHost, faultAt) : new Set<RequestRecord>();
+      const failedAfterReload = failedRequestsSince(reloadAfterSwitch);
       const segmentsAfterFault = end.segments.filter((seg) => seg.at > faultAt).length;
       const stallMs = end.stalls.filter((stall) => stall.at > faultAt).reduce((sum, stall) => sum + stall.ms, 0) + end.currentStallMs;
       return {
@@ -362,11 +402,19 @@ describe.skipIf(SKIP_HERE)('stock players × CDN faults in the twin', () => {
         boundSeconds: seconds(boundMs),
         stallSeconds: seconds(stallMs),
         failedAfterSwitch: failedRequestsSince(moved?.at).length,
-        failedAfterReload: failedRequestsSince(reloadAfterSwitch).length,
+        failedAfterReload: failedAfterReload.length,
+        failedAfterReloadFromLookahead: failedAfterReload.filter((r) => fromLookahead.has(r)).length,
+        reloadsAfterSwitch: moved ? steering.filter((answer) => answer.at > moved.at).length : 0,
         steeringTtlSeconds: ttlMs / 1000,
         bitrateKbpsAfter: end.bitrateKbps,
         fatalErrors: end.errors,
-        failedPathsAfterSwitch: [...new Set(failedRequestsSince(moved?.at).map((r) => r.path))],
+        failedAfterSwitchRequests: failedRequestsSince(moved?.at).map((r) => ({
+          file: r.path.slice(r.path.lastIndexOf('/') + 1),
+          issuedSeconds: seconds(r.startedAt - faultAt),
+          failedSeconds: seconds(r.at - faultAt),
+          afterReload: failedAfterReload.includes(r),
+          fromLookahead: fromLookahead.has(r),
+        })),
         steeringAfterFault: steering.filter((answer) => answer.at > faultAt),
       };
     } finally {
@@ -397,15 +445,62 @@ describe.skipIf(SKIP_HERE)('stock players × CDN faults in the twin', () => {
           expect(result.stallSeconds, `${cell}: ${JSON.stringify(result)}`).toBe(0);
           return;
         }
-        // Assess: it reached another pathway within the bound, played without a fatal error, and was not
-        // sent back to fail on the faulted CDN once the steering server had answered after the switch.
+        // Assess: it reached another pathway within the bound, played without a fatal error, the steering
+        // server answered it after the switch, and from then on it was not sent back to fail on the faulted
+        // CDN. The one exception is named and measured: Shaka HLS's next segment whose URI order it fixed
+        // before it banned the host (`nextSegmentUrisFixedAhead`, at most one per stream).
         expect(result.switched, `${cell}: ${JSON.stringify(result)}`).toBe(true);
         expect(result.to).not.toBe(result.from);
-        expect(result.failedAfterReload, `${cell}: ${JSON.stringify(result)}`).toBe(0);
+        expect(result.reloadsAfterSwitch, `${cell}: no steering answer after the switch (${JSON.stringify(result)})`).toBeGreaterThan(0);
+        expect(result.failedAfterReload - result.failedAfterReloadFromLookahead, `${cell}: ${JSON.stringify(result)}`).toBe(0);
       });
     }
   }
 });
+
+/** A segment file named with its number last (`seg-<rendition>-<number>.m4s` in the twin): its stream and number. */
+const NUMBERED_FILE = /^(.*\/[^/]*?)(\d+)(\.[A-Za-z0-9]+)$/;
+
+/**
+ * The failed requests to the faulted CDN that Shaka HLS's lookahead explains, and nothing else.
+ *
+ * Shaka's HLS segment reference fixes its URI list (one URI per pathway, in the steering order of the moment)
+ * the first time it is asked for it (hls_parser.js `createSegmentReference_`, `getSegmentUris`), and its CMCD
+ * asks for the next segment's URIs while building the current request (cmcd_manager.js `getDataForSegment_`,
+ * for `nor`, even when `nor` is not sent). Shaka bans the faulted host when its first request there fails
+ * and the retry moves to the next URI (player.js `onRetry_` → content_steering_manager.js `banLocation`).
+ * So a segment its stream requested from the faulted CDN no later than that ban hands the faulted host
+ * first to the next segment, which Shaka requests one segment later, whatever the steering answers since.
+ *
+ * A failed request is explained when: it was issued after the ban (the first failure there after the fault),
+ * as the first request for its path (not a retry); its file is the next number after a file of the same
+ * stream first requested from the faulted host no later than the ban; a later request for the path
+ * succeeded on another host; and it is the first such request of its stream (there can be only one: the
+ * next segment of the last one its stream requested before the ban).
+ */
+function lookaheadFailures(requests: readonly RequestRecord[], faultedHost: string, faultAt: number): Set<RequestRecord> {
+  const explained = new Set<RequestRecord>();
+  const bannedAt = Math.min(...requests.filter((r) => r.host === faultedHost && r.failed && r.at > faultAt).map((r) => r.at));
+  if (!Number.isFinite(bannedAt)) return explained;
+  const streamsSeen = new Set<string>();
+  const byIssue = [...requests].sort((a, b) => a.startedAt - b.startedAt);
+  for (const failed of byIssue) {
+    if (failed.host !== faultedHost || !failed.failed || failed.startedAt <= bannedAt) continue;
+    const match = NUMBERED_FILE.exec(failed.path);
+    if (!match) continue;
+    const [, stream, digits, extension] = match as unknown as [string, string, string, string];
+    const previousPath = `${stream}${String(Number(digits) - 1).padStart(digits.length, '0')}${extension}`;
+    const previous = byIssue.find((r) => r.host === faultedHost && r.path === previousPath);
+    const firstForPath = byIssue.find((r) => r.path === failed.path) === failed;
+    const retriedElsewhere = byIssue.some((r) => r.path === failed.path && r.host !== faultedHost && !r.failed && r.startedAt >= failed.at);
+    const key = `${stream}${extension}`;
+    if (previous && previous.startedAt <= bannedAt && firstForPath && retriedElsewhere && !streamsSeen.has(key)) {
+      explained.add(failed);
+      streamsSeen.add(key);
+    }
+  }
+  return explained;
+}
 
 /** The players × faults table: switched, seconds to switch, seconds of stall, failed requests after the switch's next steering reload. */
 function matrixMarkdown(cells: readonly CellResult[], measuredAt: string): string {
@@ -415,7 +510,8 @@ function matrixMarkdown(cells: readonly CellResult[], measuredAt: string): strin
     if (!c) return '—';
     if (c.expectation === 'stays' && !c.switched) return `stays, stall ${c.stallSeconds} s`;
     const moved = c.switched ? `switch ${c.switchSeconds} s${c.evidence === 'steering report' ? ' (by its report)' : ''}` : `**no switch** (bound ${c.boundSeconds} s)`;
-    const failed = c.switched ? `, ${c.failedAfterReload} failed after reload` : '';
+    const lookahead = c.failedAfterReloadFromLookahead > 0 ? ` (${c.failedAfterReloadFromLookahead} from Shaka's lookahead)` : '';
+    const failed = c.switched ? `, ${c.failedAfterReload} failed after reload${lookahead}` : '';
     return `${moved}, stall ${c.stallSeconds} s${failed}`;
   };
   const lines = [

@@ -20,11 +20,14 @@ export const CHROMIUM_FLAGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-/** `E2E_TWIN_PORT_BASE` moves the e2e twin's ports (docs/local-twin.md has the layout). */
-export function portBase(): number {
-  const text = process.env.E2E_TWIN_PORT_BASE ?? '6160';
+/**
+ * `E2E_TWIN_PORT_BASE` moves the e2e twin's ports (docs/local-twin.md has the layout); a file with a twin
+ * of its own passes its own variable and default, so a developer's runs of two files never share ports.
+ */
+export function portBase(variable = 'E2E_TWIN_PORT_BASE', fallback = 6160): number {
+  const text = process.env[variable] ?? String(fallback);
   const base = Number(text);
-  if (!Number.isInteger(base) || base < 1024 || base > 65_000) throw new Error(`E2E_TWIN_PORT_BASE must be a port number in [1024, 65000], got "${text}"`);
+  if (!Number.isInteger(base) || base < 1024 || base > 65_000) throw new Error(`${variable} must be a port number in [1024, 65000], got "${text}"`);
   return base;
 }
 
@@ -43,6 +46,26 @@ export interface TwinPageState {
   errors: string[];
   warnings: string[];
   session?: { hls: string; dash: string; sessionId: string };
+  /** Audio languages and subtitles as the player reports them (local/public/player.js, ADR 0095). */
+  audioTracks: TwinPageTrack[];
+  audioTrack: string | null;
+  audioLanguage: string | null;
+  textTracks: TwinPageTrack[];
+  textTrack: string | null;
+  textLanguage: string | null;
+  cueText: string | null;
+  audioSegments: { at: number; url: string; language: string | null }[];
+  videoWidth: number;
+  videoHeight: number;
+  videoRange: string | null;
+  videoCodec: string | null;
+}
+
+export interface TwinPageTrack {
+  id: string;
+  language: string;
+  label: string | null;
+  kind: string;
 }
 
 export const pageState = (page: Page) => page.evaluate(() => (window as unknown as { __twin: TwinPageState }).__twin);

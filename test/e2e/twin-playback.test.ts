@@ -1,13 +1,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AudienceSettings } from '../../local/audience/fleet';
 import { startTwin, TWIN_NAMES, type Twin } from '../../local/dev';
 import { generateTestMaster } from '../../local/twin/media-tools';
 import { CHROMIUM, CHROMIUM_FLAGS, MISSING, MISSING_TOOLS, pageState, portBase, seconds, SKIP_HERE, waitFor } from './twin-harness';
+import { RollupsTable } from '../../tables/rollups-table';
 
 /**
  * The twin end to end in headless Debian Chromium (issues 5 and 13): the sample asset played by a page
@@ -70,12 +71,9 @@ describe.skipIf(SKIP_HERE)('local twin end to end in Chromium', () => {
   const usWeights = async () => (await weights('US')) ?? (await weights('*'));
   const recentRollups = async () => {
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    const query = (m: number) =>
-      twin.documents.send(
-        new QueryCommand({ TableName: TWIN_NAMES.rollupsTable, KeyConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': 'minute' }, ExpressionAttributeValues: { ':m': m } }),
-      );
-    const pages = await Promise.all([minute, minute - 60_000].map(query));
-    return pages.flatMap((page) => (page.Items ?? []).map((i) => `${i.minute}:${i.cell} requests=${i.requests} reports=${i.reports} errors=${i.errors}`));
+    const table = new RollupsTable(twin.documents, TWIN_NAMES.rollupsTable);
+    const items = (await Promise.all([minute, minute - 60_000].map((m) => table.readMinute(m)))).flat();
+    return items.map((i) => `${i.minute}:${i.cell} requests=${i.requests} reports=${i.reports} errors=${i.errors}`);
   };
   const state = pageState;
 

@@ -220,10 +220,11 @@ describe('token check per pathway (ADR 0033)', () => {
     expect(rotation?.Properties.Timeout).toBeGreaterThan(60);
   });
 
-  it('creates no store, grant or function when every pathway uses Lambda@Edge', () => {
-    synth.template.resourceCountIs('AWS::CloudFront::KeyValueStore', 0);
-    const statements = (Object.values(synth.template.findResources('AWS::IAM::Policy')) as Resource[]).flatMap((p) => p.Properties.PolicyDocument.Statement);
-    expect(JSON.stringify(statements)).not.toContain('cloudfront-keyvaluestore');
+  it('creates no viewer-auth CloudFront Function when every pathway uses Lambda@Edge; the store stays for the gateway (ADR 0036)', () => {
+    const functions = Object.values(synth.template.findResources('AWS::CloudFront::Function')) as Resource[];
+    expect(functions.filter((f) => String(f.Properties.FunctionConfig.Comment).startsWith('Playback token'))).toEqual([]);
+    // The gateway's steering key function checks every steering reload's token from the store.
+    synth.template.resourceCountIs('AWS::CloudFront::KeyValueStore', 1);
   });
 
   it('builds no viewer-auth Lambda@Edge when no pathway uses it (steering stays on Lambda@Edge)', () => {

@@ -30,7 +30,11 @@ describe('stateful resources keep their logical ids', () => {
   });
 
   it('telemetry stream and keyring secret', () => {
-    expect(logicalIds('AWS::Kinesis::Stream')).toEqual([expect.stringMatching(/^TelemetryTelemetryStream[0-9A-F]{8}$/)]);
+    expect(logicalIds('AWS::Kinesis::Stream')).toEqual([
+      // Holds minutes of in-flight rollup partials (ADR 0057); replacing it loses at most those.
+      expect.stringMatching(/^TelemetryRollupPartialsStream[0-9A-F]{8}$/),
+      expect.stringMatching(/^TelemetryTelemetryStream[0-9A-F]{8}$/),
+    ]);
     expect(logicalIds('AWS::SecretsManager::Secret')).toEqual([
       expect.stringMatching(/^KeyringSecret[0-9A-F]{8}$/),
       // Holds no data: replacing it rotates the gateway's origin-verify value (ADR 0055).
@@ -56,6 +60,7 @@ describe('stateful resources keep their logical ids', () => {
           "TelemetryIngestOriginSecret5F9B83A1",
         ],
         "streams": [
+          "TelemetryRollupPartialsStream0F255AC9",
           "TelemetryTelemetryStream473406FB",
         ],
         "tables": [

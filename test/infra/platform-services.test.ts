@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { cleanup, synthPlatform, type SynthResult } from './synth';
-import { PLATFORM_FUNCTIONS } from '../../lib/topology';
+import { PLATFORM_FUNCTIONS, ROLLUP_STAGES } from '../../lib/topology';
 
 type Resource = { Properties: Record<string, any> };
 
@@ -61,18 +61,46 @@ describe('telemetry', () => {
     synth.template.hasResourceProperties('AWS::Kinesis::Stream', { StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' } });
   });
 
-  it('maps the stream to the aggregator with a window, partial batch failures, bisect, bounded retries and a failure destination', () => {
+  it('maps the telemetry stream to the aggregator with large batches, a short window, bisect, bounded retries and a failure destination', () => {
     synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: Match.stringLikeRegexp('QoeAggregator') },
-      MaximumBatchingWindowInSeconds: 5,
+      BatchSize: 10_000,
+      MaximumBatchingWindowInSeconds: ROLLUP_STAGES.aggregatorWindowSeconds,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailureQueue'), 'Arn'] } } },
+    });
+  });
+
+  it('maps the partials stream to the merger with the merge window, partial batch failures and one consumer per shard (ADR 0057)', () => {
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('RollupMerger') },
+      StartingPosition: 'TRIM_HORIZON',
+      MaximumBatchingWindowInSeconds: ROLLUP_STAGES.mergeWindowSeconds,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 5,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailureQueue'), 'Arn'] } } },
     });
-    // The aggregator's idempotent writes rely on one in-order consumer per shard (ADR 0050).
-    const [mapping] = Object.values(synth.template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[];
-    expect(mapping!.Properties.ParallelizationFactor ?? 1).toBe(1);
+    // Claims and cell marks rely on one in-order consumer per shard of either stream.
+    for (const mapping of Object.values(synth.template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[]) {
+      expect(mapping.Properties.ParallelizationFactor ?? 1).toBe(1);
+    }
+  });
+
+  it('lets the aggregator touch only its claims in the rollups table, and the merger only get and update items', () => {
+    const statements = (role: string) =>
+      Object.entries(synth.template.findResources('AWS::IAM::Policy'))
+        .filter(([id]) => id.startsWith(role))
+        .flatMap(([, policy]) => (policy as Resource).Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown; Resource: unknown }[]);
+    const dynamo = (list: ReturnType<typeof statements>) => list.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    const aggregator = dynamo(statements('TelemetryQoeAggregator'));
+    expect(aggregator.find((s) => JSON.stringify(s.Resource).includes('QoeRollups'))).toMatchObject({
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['claim#*'] } },
+    });
+    const merger = dynamo(statements('TelemetryRollupMerger'));
+    expect(merger.flatMap((s) => [s.Action].flat()).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 
   it('recomputes routing weights every minute', () => {

@@ -5,6 +5,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import { startLocalAws, TWIN_CREDENTIALS, type LocalAws } from '../../local/aws-servers';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../../local/http-server';
 import { createOperatorApi } from '../../local/operator-api';
+import { cellPartitionKey } from '../../tables/rollups-table';
 import { CATALOG_TABLE_SCHEMA, ROLLUPS_TABLE_SCHEMA, ROUTING_TABLE_SCHEMA } from '../../tables/table-schema';
 
 const TABLES = { assets: 'op-assets', routing: 'op-routing', rollups: 'op-rollups' };
@@ -21,7 +22,8 @@ function counters(partial: Record<string, number>): Record<string, number> {
 }
 
 function rollup(minute: number, pathway: string, country: string, partial: Record<string, number>) {
-  return { minute, cell: `${pathway}#${country}`, pathway, country, ...counters(partial) };
+  const cell = `${pathway}#${country}`;
+  return { pk: cellPartitionKey(minute, cell), cell, ...counters(partial) };
 }
 
 /** A stand-in for one distribution's `/__twin/faults` control API that records what it was sent. */

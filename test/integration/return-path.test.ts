@@ -3,14 +3,13 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatRealtimeLogLine } from '../../core/realtime-log';
 import { GLOBAL_SCOPE, type PathwayEntry, weightsKey, type WeightsItem } from '../../core/routing-types';
-import { createAggregatorHandler } from '../../lambdas/qoe-aggregator/index';
 import { createRoutingWeightsTick } from '../../lambdas/routing-weights/index';
 import { type LocalAws, startLocalAws } from '../../local/aws-servers';
-import { KinesisPoller } from '../../local/kinesis-poller';
 import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
+import { type RollupStages, startRollupStages } from '../support/rollup-stages';
 
 // The whole return path on real AWS-compatible servers: CloudFront real-time log lines put to kinesalite,
-// delivered by the event-source-mapping stand-in to the real aggregator, rolled up in dynalite, and turned
+// delivered by the event-source-mapping stand-in to the real two rollup stages, rolled up in dynalite, and turned
 // into routing weights by the real routing-weights evaluation.
 const STREAM = 'telemetry';
 const ROUTING = 'Routing';
@@ -42,10 +41,10 @@ function logLine(host: string, country: string, status: number, tsSeconds: numbe
   });
 }
 
-describe('return path: stream -> aggregator -> rollups -> routing weights', () => {
+describe('return path: stream -> aggregator -> partials -> merger -> rollups -> routing weights', () => {
   let aws: LocalAws;
   let ddb: DynamoDBDocumentClient;
-  let poller: KinesisPoller | undefined;
+  let stages: RollupStages | undefined;
 
   beforeAll(async () => {
     aws = await startLocalAws({ region: 'eu-west-1' });
@@ -58,7 +57,7 @@ describe('return path: stream -> aggregator -> rollups -> routing weights', () =
   });
 
   afterAll(async () => {
-    await poller?.stop();
+    await stages?.stop();
     await aws?.stop();
   });
 
@@ -80,17 +79,9 @@ describe('return path: stream -> aggregator -> rollups -> routing weights', () =
         }),
       );
     }
-    const aggregator = createAggregatorHandler({
-      ddb,
-      config: { rollupsTableName: ROLLUPS, routingTableName: ROUTING, rollupTtlDays: 1 },
-      logger: quiet,
-      metrics: noMetrics() as never,
-    });
-    poller = new KinesisPoller({ client: aws.clients.kinesis, streamName: STREAM, handler: aggregator, batchSize: 400, maximumBatchingWindowMs: 200 });
-
-    // Act: the mapping delivers everything; then the weights evaluation runs twice (fast demotion is immediate).
-    await poller.start();
-    await poller.drain(30_000);
+    // Act: the mappings deliver everything through both stages; then the weights evaluation runs twice (fast demotion is immediate).
+    stages = await startRollupStages({ aws, ddb, telemetryStream: STREAM, routingTableName: ROUTING, rollupsTableName: ROLLUPS });
+    await stages.drain(30_000);
     const tick = createRoutingWeightsTick({ ddb, logger: quiet as never, metrics: noMetrics() as never }, { routingTableName: ROUTING, rollupsTableName: ROLLUPS, ticks: 1, tickSeconds: 10 });
     await tick(now);
     await tick(now + 10_000);

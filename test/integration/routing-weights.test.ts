@@ -1,3 +1,4 @@
+import { cellPartitionKey } from '../../tables/rollups-table';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -29,7 +30,7 @@ describe('routing-weights against dynalite', () => {
       { id: 'cf-b', host: 'b.example.net', enabled: true, cap: 1 },
       { id: 'cf-c', host: 'c.example.net', enabled: true, cap: 1 },
     ]);
-    // Two minutes of rollups as the aggregator writes them; cf-b fails 25% of requests in DE now.
+    // Two minutes of rollups as the rollup merger writes them (tables/rollups-table.ts keys); cf-b fails 25% of requests in DE now.
     for (const minute of [MINUTE - 60_000, MINUTE]) {
       for (const country of ['DE', 'BR']) {
         for (const pathway of ['cf-a', 'cf-b', 'cf-c']) {
@@ -38,10 +39,8 @@ describe('routing-weights against dynalite', () => {
             new PutCommand({
               TableName: ROLLUPS,
               Item: {
-                minute,
+                pk: cellPartitionKey(minute, `${pathway}#${country}`),
                 cell: `${pathway}#${country}`,
-                pathway,
-                country,
                 requests: 1000,
                 errors: failing ? 250 : 1,
                 bytes: 2e9,
@@ -98,7 +97,7 @@ describe('routing-weights against dynalite', () => {
     await ddb.send(
       new PutCommand({
         TableName: ROLLUPS,
-        Item: { minute: MINUTE, cell: 'cf-c#BR', pathway: 'cf-c', country: 'BR', requests: 1500, errors: 600, reports: 50 },
+        Item: { pk: cellPartitionKey(MINUTE, 'cf-c#BR'), cell: 'cf-c#BR', requests: 1500, errors: 600, reports: 50 },
       }),
     );
     const tick = createRoutingWeightsTick(deps(), config);
@@ -121,7 +120,7 @@ describe('routing-weights against dynalite', () => {
     await ddb.send(
       new PutCommand({
         TableName: ROLLUPS,
-        Item: { minute: MINUTE, cell: 'cf-a#DE', pathway: 'cf-a', country: 'DE', requests: 2000, errors: 900, reports: 50 },
+        Item: { pk: cellPartitionKey(MINUTE, 'cf-a#DE'), cell: 'cf-a#DE', requests: 2000, errors: 900, reports: 50 },
       }),
     );
     const before = (await ddb.send(new GetCommand({ TableName: ROUTING, Key: { pk: 'weights#DE' } }))).Item!;

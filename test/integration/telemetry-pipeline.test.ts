@@ -6,14 +6,14 @@ import { generateInitialKeyring } from '../../core/keyring';
 import { minuteStartOf, COUNTER_NAMES } from '../../core/qoe-aggregate';
 import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
 import { signToken } from '../../core/token';
-import { RollupsTable } from '../../tables/rollups-table';
+import { cellPartitionKey, RollupsTable } from '../../tables/rollups-table';
 import { SESSION_MINUTE_BUDGET } from '../../core/cmcd-report';
 import { bitOf, estimateDistinct } from '../../core/session-evidence';
 import { createIngestHandler } from '../../lambdas/cmcd-ingest/index';
 import { createSession } from '../../lambdas/playback-api/sessions';
-import { createAggregatorHandler } from '../../lambdas/qoe-aggregator/index';
 import { type LocalAws, startLocalAws } from '../../local/aws-servers';
 import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
+import { rollupStageHandlers } from '../support/rollup-stages';
 import { FIXTURE_PATHWAYS, hlsjsCmcdReportBodies, realtimeLogFixtureLines } from '../support/telemetry';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
 import { RATE_LIMIT_TABLE_SCHEMA } from '../../tables/table-schema';
@@ -22,6 +22,7 @@ const STREAM = 'telemetry';
 const ROUTING = 'Routing';
 const ROLLUPS = 'QoeRollups';
 const RATE = 'CmcdRateLimit';
+const PARTIALS = 'rollup-partials';
 const SID = '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d';
 const logLines = realtimeLogFixtureLines();
 const bodies = hlsjsCmcdReportBodies();
@@ -76,6 +77,7 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
       { tableName: RATE, ...RATE_LIMIT_TABLE_SCHEMA },
     ]);
     await aws.createStream(STREAM, 1);
+    await aws.createStream(PARTIALS, 1);
     await putPathwayRegistry(ddb, ROUTING, FIXTURE_PATHWAYS, '2026-11-24T00:00:00Z');
   });
 
@@ -109,12 +111,25 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
     };
   }
 
+  /**
+   * Both rollup stages on one batch of telemetry: qoe-aggregator puts partials, rollup-merger gets every record
+   * of the partials stream so far (older ones come again, as after a replay) and writes the cells.
+   */
+  function rollUp() {
+    const { aggregate, merge } = rollupStageHandlers({ aws, ddb, routingTableName: ROUTING, rollupsTableName: ROLLUPS, partialsStream: PARTIALS });
+    return async (event: KinesisStreamEvent) => {
+      const first = await aggregate(event);
+      const second = await merge(await readStream(PARTIALS));
+      return { batchItemFailures: [...first.batchItemFailures, ...second.batchItemFailures] };
+    };
+  }
+
   async function rollups(): Promise<Record<string, Record<string, number>>> {
     const { Items } = await ddb.send(new ScanCommand({ TableName: ROLLUPS }));
     const byCell: Record<string, Record<string, number>> = {};
-    for (const item of Items ?? []) {
+    for (const item of (Items ?? []).filter((i) => /^\d+#\d+$/.test(String(i.pk)))) {
       const sum = (byCell[item.cell as string] ??= Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])));
-      for (const name of COUNTER_NAMES) sum[name]! += item[name] as number;
+      for (const name of COUNTER_NAMES) sum[name]! += (item[name] as number | undefined) ?? 0;
     }
     return byCell;
   }
@@ -149,12 +164,7 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
 
     const event = await readStream();
     expect(event.Records).toHaveLength(logLines.length + 2);
-    const aggregate = createAggregatorHandler({
-      ddb,
-      config: { rollupsTableName: ROLLUPS, routingTableName: ROUTING, rollupTtlDays: 7 },
-      logger: quiet,
-      metrics: noMetrics(),
-    });
+    const aggregate = rollUp();
 
     // Act
     const first = await aggregate(event);
@@ -171,13 +181,14 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
     expect(await rollups()).toEqual(afterFirst);
   });
 
-  it('stores the rollup item with the key schema, pathway, country, TTL and a per-shard high-water mark', async () => {
+  it('stores the rollup item under its minute\'s write shard, with its TTL and one high-water mark, of the partials shard', async () => {
     const { Items } = await ddb.send(new ScanCommand({ TableName: ROLLUPS }));
     const item = Items!.find((i) => i.cell === 'cf-b#US')!;
 
-    expect(item).toMatchObject({ minute: 1_699_999_980_000, pathway: 'cf-b', country: 'US', expiresAt: 1_699_999_980 + 7 * 86_400 });
+    expect(item).toMatchObject({ pk: cellPartitionKey(1_699_999_980_000, 'cf-b#US'), expiresAt: 1_699_999_980 + 7 * 86_400 });
+    // one mark whatever the number of telemetry shards: only the partials shard of the cell's bucket writes it (ADR 0057)
     expect(Object.keys(item).filter((k) => k.startsWith('hwm_'))).toEqual(['hwm_shardId-000000000000']);
-    expect(item['hwm_shardId-000000000000']).toHaveLength(129);
+    expect(item['hwm_shardId-000000000000']).toMatch(/^\d{3}[1-9]\d*$/);
   });
 
   describe('one hostile session among honest ones: its evidence is one bounded session (ADR 0054)', () => {
@@ -213,12 +224,7 @@ describe('telemetry pipeline against kinesalite and dynalite', () => {
       statuses.push(await post('stall-flood', repeat(200, 'e=t,sta=r,sid="stall-flood"'), 666));
       statuses.push(await post('absurd-bsd', [rr('absurd-bsd', 200), 'e=t,sta=r,bsd=(999999999),sid="absurd-bsd"'], 666));
       for (let i = 0; i < 3; i++) statuses.push(await post('fake-503s', repeat(200, rr('fake-503s', 503)), 666));
-      const aggregate = createAggregatorHandler({
-        ddb,
-        config: { rollupsTableName: ROLLUPS, routingTableName: ROUTING, rollupTtlDays: 7 },
-        logger: quiet,
-        metrics: noMetrics(),
-      });
+      const aggregate = rollUp();
 
       // Act: aggregate, then aggregate a redelivery of the same records
       const event = await readStream(POISON_STREAM);

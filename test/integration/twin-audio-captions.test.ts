@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import HLS from 'hls-parser';
 import { XMLParser } from 'fast-xml-parser';
+import { ASSET_READY } from '../../core/identifiers';
 import { startTwinIngest, type TwinIngest } from './twin-ingest-pipeline';
 
 /**
@@ -39,17 +39,17 @@ describe('twin ingest of a two-language master with a sidecar subtitle file', ()
     rmSync(workDir, { recursive: true, force: true });
   });
 
-
   it('becomes READY with two audio languages and a WebVTT subtitle rendition in HLS and DASH', async () => {
     // Act: the sidecar first (the convention: sidecars before their master), then the master.
-    await twin.aws.clients.s3.send(new PutObjectCommand({ Bucket: 'audio-uploads', Key: 'uploads/Two Tongues.en.vtt', Body: readFileSync(join(workDir, 'subs.vtt')) }));
-    await twin.bus.idle();
+    const sidecar = await twin.ingest('uploads/Two Tongues.en.vtt', readFileSync(join(workDir, 'subs.vtt')));
     const outcome = await twin.ingest('uploads/Two Tongues.mp4', readFileSync(join(workDir, 'master.mp4')));
 
-    // Assess: READY.
+    // Assess: the sidecar started nothing; the master is READY.
+    expect(sidecar).toMatchObject({ outcome: 'ignored' });
     expect(outcome).toMatchObject({ outcome: 'submitted', assetId: 'two-tongues' });
     const entry = await twin.catalog.getAsset('two-tongues');
     expect(entry?.head).toMatchObject({ status: 'READY' });
+    expect(twin.catalogEventsOf('two-tongues')).toEqual([ASSET_READY]);
     const revision = entry!.revisions[0]!.revision;
     const originText = async (name: string) => (await twin.readOrigin('two-tongues', revision, name)).toString('utf8');
 

@@ -6,7 +6,7 @@ import { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { jobStateChangePattern, uploadCreatedPattern } from '../../core/event-patterns';
-import { mediaPrefixOf } from '../../core/identifiers';
+import { CATALOG_EVENT_SOURCE, mediaPrefixOf } from '../../core/identifiers';
 import { TABLES } from '../../lib/topology';
 import { createJobStatusHandler } from '../../lambdas/job-status/index';
 import { createSubmitJobHandler, type SubmitOutcome } from '../../lambdas/submit-job/index';
@@ -21,12 +21,14 @@ export interface TwinIngest {
   readonly mediaconvert: MediaConvertServer;
   readonly catalog: CatalogTable;
   /**
-   * Uploads `body` as `key`, waits for submit-job, the encode and job-status, and returns what
-   * submit-job answered.
+   * Uploads `body` as `key`, waits for submit-job and, when it submitted a job, for the encode and
+   * job-status; returns what submit-job answered (`ignored` for a sidecar, `failed` for a bad name, …).
    */
   ingest(key: string, body: Uint8Array): Promise<SubmitOutcome>;
   /** An object the encode wrote under the revision's origin prefix. */
   readOrigin(assetId: string, revision: string, name: string): Promise<Buffer>;
+  /** The detail-types of the catalog events (`Asset Ready`, `Asset Failed`, …) published so far for `assetId`, in order. */
+  catalogEventsOf(assetId: string): string[];
   stop(): Promise<void>;
 }
 
@@ -86,6 +88,11 @@ export async function startTwinIngest(name: string): Promise<TwinIngest> {
     async readOrigin(assetId, revision, file) {
       const { Body } = await aws.clients.s3.send(new GetObjectCommand({ Bucket: names.origin, Key: `${mediaPrefixOf(assetId, revision)}${file}` }));
       return Buffer.from(await Body!.transformToByteArray());
+    },
+    catalogEventsOf(assetId) {
+      return bus.history
+        .filter((event) => event.source === CATALOG_EVENT_SOURCE && (event.detail as { assetId?: unknown } | undefined)?.assetId === assetId)
+        .map((event) => event['detail-type']);
     },
     async stop() {
       await mediaconvert.stop();

@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalAws, TWIN_CREDENTIALS, type LocalAws } from '../../local/aws-servers';
 import { closeServer, listenOnLoopback, readBody, sendJson } from '../../local/http-server';
 import { createOperatorApi, type BreaksView, type OperatorApi } from '../../local/operator-api';
+import { cellPartitionKey } from '../../tables/rollups-table';
 import { CATALOG_TABLE_SCHEMA, ROLLUPS_TABLE_SCHEMA, ROUTING_TABLE_SCHEMA } from '../../tables/table-schema';
 
 const TABLES = { assets: 'tl-assets', routing: 'tl-routing', rollups: 'tl-rollups' };
@@ -85,7 +86,7 @@ describe('operator API: CDN breaks and their timeline', () => {
       for (const [pathway, n] of Object.entries(requests)) {
         const key = `${minute}/${pathway}#US`;
         totals[key] = (totals[key] ?? 0) + n;
-        await documents.send(new PutCommand({ TableName: TABLES.rollups, Item: { minute, cell: `${pathway}#US`, pathway, country: 'US', requests: totals[key], errors: 0 } }));
+        await documents.send(new PutCommand({ TableName: TABLES.rollups, Item: { pk: cellPartitionKey(minute, `${pathway}#US`), cell: `${pathway}#US`, requests: totals[key], errors: 0 } }));
       }
       await documents.send(new PutCommand({ TableName: TABLES.routing, Item: { pk: 'weights#US', scope: 'US', weights: usWeights, version: 1, reason: 'test' } }));
       await operator.sample();

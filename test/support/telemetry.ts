@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type CmcdIngestRecord, encodeIngestRecord, SESSION_MINUTE_BUDGET } from '../../core/cmcd-report';
 import { MalformedRecordError } from '../../core/realtime-log';
 import type { PathwayEntry } from '../../core/routing-types';
@@ -53,4 +54,30 @@ export function ingestRecordText(
     ...rest,
     vh: record.lines.map(() => host),
   });
+}
+
+/** The API Gateway (payload v2) event of a report POST to cmcd-ingest with these request headers, received at `at` (epoch ms). */
+export function reportPostEvent(token: string, body: string, headers: Record<string, string>, at: number): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: 'POST /v1/cmcd/{token}',
+    rawPath: `/v1/cmcd/${token}`,
+    rawQueryString: '',
+    headers,
+    pathParameters: { token },
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'ingest.example',
+      domainPrefix: 'ingest',
+      http: { method: 'POST', path: `/v1/cmcd/${token}`, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'test' },
+      requestId: 'r',
+      routeKey: 'POST /v1/cmcd/{token}',
+      stage: '$default',
+      time: '',
+      timeEpoch: at,
+    },
+  };
 }

@@ -5,9 +5,10 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseIngestRecord } from '../../core/cmcd-report';
+import { ingestRecordToSamples, parseIngestRecord } from '../../core/cmcd-report';
 import { generateInitialKeyring } from '../../core/keyring';
 import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
+import { buildPathwayHosts } from '../../core/pathway-hosts';
 import { reportSampleBucket } from '../../core/report-sampling';
 import { signToken } from '../../core/token';
 import { createIngestHandler, type IngestConfig } from '../../lambdas/cmcd-ingest/index';
@@ -292,6 +293,19 @@ describe('cmcd-ingest handler', () => {
       expect(state.ExpressionAttributeValues).toMatchObject({ ':host': HOST_A, ':lastT': NOW_MS });
     });
 
+    it('takes lines without sid (dash.js report targets at their defaults) as the token\'s session, never as another', async () => {
+      const response = await makeHandler()(post(`e=rr,rc=503,url="${ownUrl}",ts=${NOW_MS}\ne=t,ts=${NOW_MS},v=2`));
+
+      expect(response.statusCode).toBe(204);
+      const [record] = putRecords();
+      expect(record!.sid).toBe(SID);
+      const { samples } = ingestRecordToSamples(record!, buildPathwayHosts([{ id: 'cf-a', host: HOST_A, enabled: true, cap: 1 }]));
+      expect(samples.map((s) => ({ sid: s.sid, pathway: s.pathway }))).toEqual([
+        { sid: SID, pathway: 'cf-a' },
+        { sid: SID, pathway: 'cf-a' },
+      ]);
+    });
+
     it('does not take a URL with another session\'s token or a forged one as the pathway', async () => {
       const otherSession = signToken({ sid: 'other-session', aid: 'big-buck', exp: NOW_MS / 1000 + 3600 }, keyring);
       const forged = signToken({ sid: SID, aid: 'big-buck', exp: NOW_MS / 1000 + 3600 }, otherKeyring);
@@ -310,6 +324,27 @@ describe('cmcd-ingest handler', () => {
 
       // Assess: attributed, and the interval is the gap since the session's previous t event
       expect(putRecords()[0]).toMatchObject({ vh: [HOST_A], iv: 10_000, gms: 10_000, gn: 1 });
+    });
+
+    it('keeps the remembered CDN when the session reports a response of the gateway (manifest, steering): only media URLs prove a pathway (ADR 0068)', async () => {
+      ddbMock.on(UpdateCommand, { Key: { pk: STATE_KEY } }).resolves({ Attributes: { host: HOST_A } });
+      const manifest = `https://gw.example.net/${token}/play/big-buck/r1/main.m3u8`;
+      const steering = `https://gw.example.net/${token}/steer/big-buck`;
+
+      await makeHandler()(post([manifest, steering].map((url) => `e=rr,rc=200,url="${url}",sid="${SID}"`).concat(`e=ps,sta=r,sid="${SID}"`).join('\n')));
+
+      // Assess: every line still counts for the CDN, and the state is not overwritten with the gateway
+      expect(putRecords()[0]!.vh).toEqual([HOST_A, HOST_A, HOST_A]);
+      const state = ddbMock.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key!.pk === STATE_KEY)!.args[0].input;
+      expect(state.ExpressionAttributeValues).not.toHaveProperty(':host');
+    });
+
+    it('leaves a line unattributed when the session has no verified CDN yet, whatever cdn= or h= it claims (ADR 0068)', async () => {
+      await makeHandler()(post(`e=ps,sta=f,cdn="cf-a",h="${HOST_A}",sid="${SID}"`));
+
+      expect(putRecords()[0]!.vh).toEqual(['']);
+      const state = ddbMock.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key!.pk === STATE_KEY)!.args[0].input;
+      expect(state.ExpressionAttributeValues).not.toHaveProperty(':host');
     });
 
     it('grants only what is left of the session-minute budget to a later report of the same minute', async () => {

@@ -17,8 +17,8 @@ const config = parsePlatformConfig({ stackPrefix: 'Streaming', region: 'eu-west-
 
 describe('what the doctor expects of an account', () => {
   it('sizes regional concurrency from the API throttles at 10 requests per second per execution environment', () => {
-    // 500 req/s playback → 50, 2,000 req/s reports → 200, plus 10 for the stream consumer and the schedules.
-    expect(expectedRegionalConcurrency(API_THROTTLES)).toBe(260);
+    // 500 req/s playback → 50, 2,000 req/s reports → 200, plus 14 for the two stream consumers and the schedules.
+    expect(expectedRegionalConcurrency(API_THROTTLES)).toBe(264);
   });
 
   it('counts one viewer as two segment requests per segment and one steering reload per TTL at the edge', () => {

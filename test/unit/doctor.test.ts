@@ -116,7 +116,7 @@ describe('one failing check', () => {
       FAIL  bootstrap us-east-1           not bootstrapped (no SSM parameter /cdk-bootstrap/hnb659fds/version)
                                           fix: npx cdk bootstrap aws://111122223333/us-east-1
       PASS  cloudfront                    the account already runs 2 distribution(s); this deploy adds 4
-      PASS  lambda concurrency eu-west-1  1000 concurrent executions (1000 unreserved) ≥ 725 the stack can be asked for
+      PASS  lambda concurrency eu-west-1  1000 concurrent executions (1000 unreserved) ≥ 729 the stack can be asked for
       PASS  lambda@edge quota             lowest quota 1000 (us-east-1) ≈ 23,076 concurrent viewers per Region at 0.43 edge invocations/s each
       PASS  mediaconvert eu-west-1        reachable; Default queue ACTIVE
       PASS  stack Streaming               none yet in eu-west-1: the deploy creates it
@@ -163,7 +163,7 @@ describe('one failing check', () => {
     lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 10 } });
     const results = await doctor();
     const regional = byCheck(results, 'lambda concurrency eu-west-1');
-    expect(regional).toMatchObject({ status: 'WARN', detail: expect.stringContaining('10 concurrent executions < 725') });
+    expect(regional).toMatchObject({ status: 'WARN', detail: expect.stringContaining('10 concurrent executions < 729') });
     expect(fixOf(regional)).toBe('aws service-quotas request-service-quota-increase --region eu-west-1 --service-code lambda --quota-code L-B99A9384 --desired-value 1000');
     const edge = byCheck(results, 'lambda@edge quota');
     expect(edge).toMatchObject({ status: 'WARN', detail: expect.stringContaining('us-east-1 10 (≈ 230 viewers)') });

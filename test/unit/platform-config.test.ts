@@ -102,3 +102,22 @@ describe('return path configuration', () => {
     expect(problemsOf({ ...valid, peakConcurrentViewers: 0 })[0]).toContain('platform.peakConcurrentViewers = 0');
   });
 });
+
+describe('rollup merge window', () => {
+  it('defaults to 30 s, the window that keeps a one-country outage under 60 s (ADR 0057)', () => {
+    expect(parsePlatformConfig(valid).rollupMergeWindowSeconds).toBe(30);
+  });
+
+  it('takes whole seconds from 0 to 300, the batching windows an event source mapping accepts', () => {
+    expect(parsePlatformConfig({ ...valid, rollupMergeWindowSeconds: 0 }).rollupMergeWindowSeconds).toBe(0);
+    expect(parsePlatformConfig({ ...valid, rollupMergeWindowSeconds: 120 }).rollupMergeWindowSeconds).toBe(120);
+    expect(parsePlatformConfig({ ...valid, rollupMergeWindowSeconds: 300 }).rollupMergeWindowSeconds).toBe(300);
+  });
+
+  it.each([[301], [-1], [45.5], ['120'], [null]])('names the key of the bad value %j', (bad) => {
+    const problems = problemsOf({ ...valid, rollupMergeWindowSeconds: bad });
+
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^platform\\.rollupMergeWindowSeconds = ${JSON.stringify(bad).replace(/[.]/g, '\\.')}: `));
+  });
+});

@@ -95,7 +95,7 @@ describe('lambdaHandler: the Powertools shell of every regional function', () =>
 });
 
 describe('every regional function exports its handler through the shell', () => {
-  const functions = ['submit-job', 'job-status', 'playback-api', 'takedown', 'takedown-worker', 'cmcd-ingest', 'qoe-aggregator', 'routing-weights', 'keyring-rotation'];
+  const functions = ['submit-job', 'job-status', 'playback-api', 'takedown', 'takedown-worker', 'cmcd-ingest', 'qoe-aggregator', 'rollup-merger', 'routing-weights', 'keyring-rotation'];
 
   it.each(functions)('%s: an invocation without its configuration fails naming a variable, and its metrics are flushed', async (fn) => {
     // Prepare: the test environment sets none of the functions' variables.

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ingestRecordText } from '../support/telemetry';
-import { COUNTER_NAMES } from '../../core/qoe-aggregate';
-import { createAggregatorHandler } from '../../lambdas/qoe-aggregator/index';
+import { MemoryRollupsTable } from '../support/memory-rollups-table';
+import { decodeRollupPartials, type RollupPartials } from '../../core/rollup-partials';
+import { createAggregatorHandler, PartialsNotStoredError } from '../../lambdas/qoe-aggregator/index';
 
 const SHARD = 'shardId-000000000000';
+const SOURCE = `telemetry/${SHARD}`;
 const REGISTRY = {
   pk: 'pathways',
   pathways: [
@@ -25,6 +28,8 @@ const reportA = ingestRecordText({
   aid: 'big-buck',
   lines: ['e=t,sta=p,sid="s1",ts=1700000029000', 'e=ps,sta=r,sid="s1",ts=1700000029500'],
 });
+
+const seq = (n: number) => `4962${String(n).padStart(52, '0')}`;
 
 function kinesisEvent(records: readonly { data: string; seq: string }[], shard = SHARD): KinesisStreamEvent {
   return {
@@ -47,44 +52,11 @@ function kinesisEvent(records: readonly { data: string; seq: string }[], shard =
   };
 }
 
-const seq = (n: number) => `4962${String(n).padStart(52, '0')}`;
-
-/**
- * A minimal stateful stand-in for the rollups table behind aws-sdk-client-mock: it evaluates the one
- * condition the writer uses (`attribute_not_exists(#hwm) OR #hwm < :minSeq`) and applies ADD/SET, so
- * idempotency is observable in a unit test. The same behaviour is checked against dynalite in
- * test/integration/telemetry-pipeline.test.ts.
- */
-function fakeRollupsTable(opts: { returnsOldItemOnConflict: boolean } = { returnsOldItemOnConflict: true }) {
-  const items = new Map<string, Record<string, unknown>>();
-  const update = (input: UpdateCommandInput) => {
-    const key = `${input.Key!.minute}|${input.Key!.cell}`;
-    const names = input.ExpressionAttributeNames!;
-    const values = input.ExpressionAttributeValues!;
-    const item = items.get(key) ?? { ...input.Key };
-    const hwm = item[names['#hwm']!] as string | undefined;
-    if (hwm !== undefined && !(hwm < (values[':minSeq'] as string))) {
-      throw new ConditionalCheckFailedException({
-        message: 'The conditional request failed',
-        $metadata: {},
-        // ReturnValuesOnConditionCheckFailure: ALL_OLD hands back the item, marshalled.
-        ...(opts.returnsOldItemOnConflict ? { Item: { [names['#hwm']!]: { S: hwm } } } : {}),
-      });
-    }
-    for (const [alias, name] of Object.entries(names)) {
-      if (!alias.startsWith('#c')) continue;
-      item[name] = ((item[name] as number | undefined) ?? 0) + (values[`:c${alias.slice(2)}`] as number);
-    }
-    Object.assign(item, { pathway: values[':pathway'], country: values[':country'], expiresAt: values[':expiresAt'], [names['#hwm']!]: values[':maxSeq'] });
-    items.set(key, item);
-    return {};
-  };
-  return { items, update };
-}
-
 const ddbMock = mockClient(DynamoDBDocumentClient);
+const kinesisMock = mockClient(KinesisClient);
 const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
-const config = { rollupsTableName: 'rollups', routingTableName: 'routing', rollupTtlDays: 7 };
+const kinesis = new KinesisClient({ region: 'eu-west-1' });
+const config = { rollupsTableName: 'rollups', routingTableName: 'routing', partialsStreamName: 'partials', rollupBuckets: 4, basePutBackoffMs: 0 };
 const quiet = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 
 function metricsSpy() {
@@ -111,24 +83,31 @@ function metricsSpy() {
   };
 }
 
-function rollupOf(table: ReturnType<typeof fakeRollupsTable>, cell: string) {
-  const found = [...table.items.values()].filter((item) => item.cell === cell);
-  return Object.fromEntries(COUNTER_NAMES.map((name) => [name, found.reduce((s, item) => s + ((item[name] as number) ?? 0), 0)]));
-}
-
-describe('qoe-aggregator handler', () => {
-  let table: ReturnType<typeof fakeRollupsTable>;
+describe('qoe-aggregator (rollup stage 1)', () => {
+  let table: MemoryRollupsTable;
+  let emitted: { partitionKey: string; partials: RollupPartials }[];
 
   beforeEach(() => {
     ddbMock.reset();
-    table = fakeRollupsTable();
+    kinesisMock.reset();
+    table = new MemoryRollupsTable();
+    emitted = [];
     ddbMock.on(GetCommand, { TableName: 'routing' }).resolves({ Item: REGISTRY });
-    ddbMock.on(UpdateCommand).callsFake(table.update);
+    ddbMock.on(GetCommand, { TableName: 'rollups' }).callsFake((input) => table.send(new GetCommand(input)));
+    ddbMock.on(PutCommand, { TableName: 'rollups' }).callsFake((input) => table.send(new PutCommand(input)));
+    kinesisMock.on(PutRecordsCommand).callsFake((input: { Records: PutRecordsRequestEntry[] }) => {
+      for (const entry of input.Records) emitted.push({ partitionKey: entry.PartitionKey!, partials: decodeRollupPartials(entry.Data!) });
+      return { FailedRecordCount: 0, Records: input.Records.map((_, i) => ({ SequenceNumber: String(i), ShardId: 'shardId-000000000000' })) };
+    });
   });
 
-  it('counts every good record once, sets bad ones aside without failing the batch, and writes one update per cell', async () => {
+  const totalOf = (cell: string, counter: 'requests' | 'reports' | 'errors' | 'stalls' | 'playMs') =>
+    emitted.flatMap((e) => e.partials.cells).filter((c) => `${c.pathway}#${c.country}` === cell).reduce((sum, c) => sum + c.counters[counter], 0);
+
+  it('claims the batch, puts one partials record per bucket keyed by the bucket, and sets bad records aside', async () => {
+    // Prepare
     const { metrics, recorded } = metricsSpy();
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics });
+    const handler = createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics });
     const event = kinesisEvent([
       { data: `${hitA}\n`, seq: seq(1) },
       { data: 'garbage that is not a log line', seq: seq(2) },
@@ -138,135 +117,144 @@ describe('qoe-aggregator handler', () => {
       { data: `${hitANextMinute}\n`, seq: seq(6) },
     ]);
 
+    // Act
     const response = await handler(event);
 
+    // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect(recorded.SetAsideRecords).toBe(2);
-    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(3);
-    expect(rollupOf(table, 'cf-a#DE')).toMatchObject({ requests: 2, reports: 2, playMs: 30_000, stalls: 2 });
-    expect(rollupOf(table, 'cf-b#US')).toMatchObject({ requests: 1, errors: 1 });
+    expect(new Set(emitted.map((e) => e.partitionKey)).size).toBe(emitted.length);
+    for (const { partitionKey, partials } of emitted) {
+      expect(partials).toMatchObject({ source: SOURCE, first: seq(1), last: seq(6), bucket: Number(partitionKey) });
+    }
+    expect(totalOf('cf-a#DE', 'requests')).toBe(2);
+    expect(totalOf('cf-a#DE', 'reports')).toBe(2);
+    expect(totalOf('cf-a#DE', 'stalls')).toBe(2);
+    expect(totalOf('cf-b#US', 'errors')).toBe(1);
+    expect(table.items.get(`claim#${SOURCE}|claim`)).toMatchObject({ first: seq(1), last: seq(6) });
     expect(recorded['PathwayErrors[cf-b]']).toBe(1);
-    expect(recorded['PathwayRequests[cf-b]']).toBe(1);
     expect(recorded['PathwayRequests[cf-a]']).toBe(3); // max(1 request, 2 reports) + 1 request next minute
+    // no rollup cell is written by stage 1
+    expect(table.cells()).toEqual([]);
   });
 
-  it('counts implausible player values and keeps them out of the rollup (a dash.js epoch ttfb)', async () => {
-    // Prepare
+  it('keeps the player values of one session\'s first 60 logged requests a minute and only the CDN\'s facts of the rest (ADR 0069)', async () => {
+    // Prepare: one session's 100 logged requests in one minute, each claiming a measured throughput
     const { metrics, recorded } = metricsSpy();
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics });
-    const epochTtfb = ingestRecordText({
-      rt: 1_700_000_030_000,
-      country: 'DE',
-      sid: 'dash-1',
-      lines: ['e=rr,sid="dash-1",rc=200,ttfb=1796182414387', 'e=rr,sid="dash-1",rc=200,ttfb=80'],
-    });
+    const handler = createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics });
+    const event = kinesisEvent(Array.from({ length: 100 }, (_, i) => ({ data: `${hitA}\n`, seq: seq(i + 1) })));
 
     // Act
-    await handler(kinesisEvent([{ data: epochTtfb, seq: seq(1) }]));
+    await handler(event);
 
-    // Assess
-    expect(recorded.ImplausibleReportValues).toBe(1);
-    expect(rollupOf(table, 'cf-a#DE')).toMatchObject({ reports: 2, playerTtfbMsSum: 80, playerTtfbCount: 1 });
+    // Assess: every request counts; only 60 of their throughput claims do
+    const cells = emitted.flatMap((e) => e.partials.cells).filter((c) => c.pathway === 'cf-a' && c.country === 'DE');
+    expect(cells.reduce((sum, c) => sum + c.counters.requests, 0)).toBe(100);
+    expect(cells.reduce((sum, c) => sum + c.counters.throughputCount, 0)).toBe(60);
+    expect(recorded.OverBudgetReportLines).toBe(40);
   });
 
-  it('writes the rollup item in the schema the routing-weights scorer reads', async () => {
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics });
-
-    await handler(kinesisEvent([{ data: errorB, seq: seq(1) }]));
-
-    const input = ddbMock.commandCalls(UpdateCommand)[0]!.args[0].input;
-    expect(input.Key).toEqual({ minute: 1_699_999_980_000, cell: 'cf-b#US' });
-    expect(input.ExpressionAttributeValues).toMatchObject({ ':pathway': 'cf-b', ':country': 'US', ':expiresAt': 1_699_999_980 + 7 * 86_400 });
-    expect(Object.values(input.ExpressionAttributeNames!)).toEqual(expect.arrayContaining([...COUNTER_NAMES, `hwm_${SHARD}`]));
-  });
-
-  it('leaves the rollups unchanged when the same batch is delivered twice', async () => {
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics });
+  it('re-emits exactly the last claim when its batch comes again, and claims nothing new', async () => {
+    // Prepare
+    const handler = createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics: metricsSpy().metrics });
     const event = kinesisEvent([
       { data: hitA, seq: seq(1) },
       { data: errorB, seq: seq(2) },
       { data: reportA, seq: seq(3) },
     ]);
-
     await handler(event);
-    const after = structuredClone([...table.items.entries()]);
-    const second = await handler(event);
+    const first = structuredClone(emitted);
 
-    expect(second.batchItemFailures).toEqual([]);
-    expect([...table.items.entries()]).toEqual(after);
+    // Act: the retry after a crash between the puts and the checkpoint
+    await handler(event);
+
+    // Assess
+    expect(emitted.slice(first.length)).toEqual(first);
+    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(1);
   });
 
-  it('applies only the new records of a retry that starts from a failed record', async () => {
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics });
-    await handler(kinesisEvent([
-      { data: hitA, seq: seq(1) },
-      { data: hitA, seq: seq(2) },
-    ]));
-
-    await handler(kinesisEvent([
-      { data: hitA, seq: seq(2) },
-      { data: hitA, seq: seq(3) },
-    ]));
-
-    expect(rollupOf(table, 'cf-a#DE').requests).toBe(3);
-  });
-
-  it('reports only the records that fed a cell whose write failed, and a redelivery completes the count', async () => {
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics });
+  it('reads the last claim back from the stream when a bisected retry holds only part of it', async () => {
+    // Prepare
+    const handler = createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics: metricsSpy().metrics });
     const records = [
       { data: hitA, seq: seq(1) },
       { data: errorB, seq: seq(2) },
       { data: hitA, seq: seq(3) },
       { data: errorB, seq: seq(4) },
     ];
-    ddbMock.on(UpdateCommand, { Key: { minute: 1_699_999_980_000, cell: 'cf-b#US' } }).rejects(new Error('ProvisionedThroughputExceeded'));
+    await handler(kinesisEvent(records));
+    const first = structuredClone(emitted);
+    kinesisMock.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-1' });
+    kinesisMock.on(GetRecordsCommand).resolves({
+      Records: [...records, { data: hitA, seq: seq(5) }].map((r) => ({ SequenceNumber: r.seq, Data: Buffer.from(r.data), PartitionKey: 'pk' })),
+      NextShardIterator: 'it-2',
+      MillisBehindLatest: 0,
+    });
 
-    const first = await handler(kinesisEvent(records));
+    // Act: the first half, then the second half of the bisected batch
+    await handler(kinesisEvent(records.slice(0, 2)));
+    await handler(kinesisEvent(records.slice(2)));
 
-    expect(first.batchItemFailures).toEqual([{ itemIdentifier: seq(2) }, { itemIdentifier: seq(4) }]);
-    expect(rollupOf(table, 'cf-a#DE').requests).toBe(2);
-
-    // The event source mapping re-delivers from the lowest failed sequence number.
-    ddbMock.on(UpdateCommand).callsFake(table.update);
-    const retry = await handler(kinesisEvent(records.slice(1)));
-
-    expect(retry.batchItemFailures).toEqual([]);
-    expect(rollupOf(table, 'cf-a#DE').requests).toBe(2);
-    expect(rollupOf(table, 'cf-b#US')).toMatchObject({ requests: 2, errors: 2 });
+    // Assess: the whole claim, twice more (rollup-merger applies it once)
+    expect(kinesisMock.commandCalls(GetShardIteratorCommand)[0]!.args[0].input).toMatchObject({
+      StreamName: 'telemetry',
+      ShardId: SHARD,
+      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+      StartingSequenceNumber: seq(1),
+    });
+    expect(emitted.slice(first.length)).toEqual([...first, ...first]);
   });
 
-  it('reads the high-water mark when DynamoDB does not return the old item on a conflict', async () => {
-    table = fakeRollupsTable({ returnsOldItemOnConflict: false });
-    ddbMock.on(UpdateCommand).callsFake(table.update);
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics });
+  it('skips records below the last claim and claims the new ones after it', async () => {
+    // Prepare
+    const handler = createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics: metricsSpy().metrics });
+    await handler(kinesisEvent([{ data: hitA, seq: seq(3) }, { data: hitA, seq: seq(4) }]));
     await handler(kinesisEvent([{ data: hitA, seq: seq(5) }]));
-    ddbMock.on(GetCommand, { TableName: 'rollups' }).callsFake((input) => ({
-      Item: { [`hwm_${SHARD}`]: table.items.get(`${input.Key.minute}|${input.Key.cell}`)![`hwm_${SHARD}`] },
-    }));
+    emitted = [];
 
-    const response = await handler(kinesisEvent([
-      { data: hitA, seq: seq(4) },
-      { data: hitA, seq: seq(5) },
-      { data: hitA, seq: seq(6) },
-    ]));
+    // Act: a replay from an older checkpoint
+    await handler(kinesisEvent([{ data: hitA, seq: seq(3) }, { data: hitA, seq: seq(4) }, { data: hitA, seq: seq(5) }, { data: errorB, seq: seq(6) }]));
 
-    expect(response.batchItemFailures).toEqual([]);
-    expect(rollupOf(table, 'cf-a#DE').requests).toBe(2);
-    expect(ddbMock.commandCalls(GetCommand, { TableName: 'rollups' })).toHaveLength(1);
+    // Assess: the last claim (5) again, then a new claim (6)
+    expect(emitted.map((e) => [e.partials.first, e.partials.last])).toEqual([
+      [seq(5), seq(5)],
+      [seq(6), seq(6)],
+    ]);
+    expect(table.items.get(`claim#${SOURCE}|claim`)).toMatchObject({ first: seq(6), last: seq(6) });
   });
 
-  it('keeps separate high-water marks per shard', async () => {
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics });
+  it('retries failed entries, and fails the batch when they keep failing (the retry re-emits the claim)', async () => {
+    // Prepare
+    kinesisMock.on(PutRecordsCommand).resolves({ FailedRecordCount: 1, Records: [{ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' }] });
+    const handler = createAggregatorHandler({ ddb, kinesis, config: { ...config, maxPutAttempts: 3 }, logger: quiet, metrics: metricsSpy().metrics });
 
-    await handler(kinesisEvent([{ data: hitA, seq: seq(9) }], 'shardId-000000000001'));
-    await handler(kinesisEvent([{ data: hitA, seq: seq(1) }], 'shardId-000000000002'));
+    // Act
+    const outcome = handler(kinesisEvent([{ data: hitA, seq: seq(1) }]));
 
-    expect(rollupOf(table, 'cf-a#DE').requests).toBe(2);
+    // Assess
+    await expect(outcome).rejects.toThrow(PartialsNotStoredError);
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(3);
+    expect(table.items.get(`claim#${SOURCE}|claim`)).toMatchObject({ first: seq(1), last: seq(1) });
+  });
+
+  it('splits a batch into several claims when a partials record would not fit a Kinesis record', async () => {
+    // Prepare
+    const handler = createAggregatorHandler({ ddb, kinesis, config: { ...config, rollupBuckets: 1, maxRecordBytes: 140 }, logger: quiet, metrics: metricsSpy().metrics });
+
+    // Act
+    await handler(kinesisEvent([{ data: hitA, seq: seq(1) }, { data: errorB, seq: seq(2) }, { data: hitANextMinute, seq: seq(3) }, { data: reportA, seq: seq(4) }]));
+
+    // Assess: contiguous claims covering the batch, each emitted once
+    const ranges = emitted.map((e) => [e.partials.first, e.partials.last]);
+    expect(ranges.length).toBeGreaterThan(1);
+    expect(ranges[0]![0]).toBe(seq(1));
+    expect(ranges.at(-1)![1]).toBe(seq(4));
+    expect(totalOf('cf-a#DE', 'requests') + totalOf('cf-b#US', 'requests')).toBe(3);
   });
 
   it('reads the pathway registry once a minute', async () => {
     let nowMs = 1_700_000_000_000;
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics, now: () => nowMs });
+    const handler = createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics: metricsSpy().metrics, now: () => nowMs });
 
     await handler(kinesisEvent([{ data: hitA, seq: seq(1) }]));
     nowMs += 30_000;
@@ -279,9 +267,9 @@ describe('qoe-aggregator handler', () => {
 
   it('fails the invocation when no registry has ever been read, so the batch is retried rather than dropped', async () => {
     ddbMock.on(GetCommand, { TableName: 'routing' }).resolves({});
-    const handler = createAggregatorHandler({ ddb, config, logger: quiet, metrics: metricsSpy().metrics });
+    const handler = createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics: metricsSpy().metrics });
 
     await expect(handler(kinesisEvent([{ data: hitA, seq: seq(1) }]))).rejects.toThrow(/registry/);
-    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(emitted).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { cellPartitionKey, ROLLUP_KEY_SHARDS } from '../../tables/rollups-table';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -20,10 +21,8 @@ const registry = {
   pathways: ['cf-a', 'cf-b', 'cf-c'].map((id) => ({ id, host: `${id}.example.net`, enabled: true, cap: 1 })),
 };
 const rollup = (pathway: string, country: string, minute: number, errors = 0) => ({
-  minute,
+  pk: cellPartitionKey(minute, `${pathway}#${country}`),
   cell: `${pathway}#${country}`,
-  pathway,
-  country,
   requests: 1200,
   errors,
   reports: 60,
@@ -45,11 +44,16 @@ const quietLogger = new Logger({ logLevel: 'SILENT' });
 const metrics = new Metrics({ namespace: 'test', serviceName: 'routing-weights' });
 
 function seedRollups(deErrorsCfB: number): void {
-  ddbMock.on(QueryCommand).resolves({ Items: [] });
-  ddbMock.on(QueryCommand, { ExpressionAttributeValues: { ':minute': MINUTE } }).resolves({
-    Items: ['cf-a', 'cf-b', 'cf-c'].flatMap((p) => [rollup(p, 'DE', MINUTE, p === 'cf-b' ? deErrorsCfB : 0), rollup(p, 'US', MINUTE)]),
-  });
-  ddbMock.on(QueryCommand, { ExpressionAttributeValues: { ':minute': MINUTE - 60_000 } }).resolves({ Items: [] });
+  const items = ['cf-a', 'cf-b', 'cf-c'].flatMap((p) => [rollup(p, 'DE', MINUTE, p === 'cf-b' ? deErrorsCfB : 0), rollup(p, 'US', MINUTE)]);
+  ddbMock.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown> }) => ({ Items: items.filter((item) => item.pk === input.ExpressionAttributeValues[':pk']) }));
+}
+
+/** The minutes the tick queried: each is read from all its write shards (ADR 0035). */
+function queriedMinutes(): number[] {
+  const keys = ddbMock.commandCalls(QueryCommand).map((c) => String(c.args[0].input.ExpressionAttributeValues?.[':pk']));
+  const minutes = [...new Set(keys.map((key) => Number(key.split('#')[0])))].sort();
+  for (const minute of minutes) expect(keys.filter((key) => key.startsWith(`${minute}#`))).toHaveLength(ROLLUP_KEY_SHARDS);
+  return minutes;
 }
 
 describe('routing-weights tick', () => {
@@ -64,7 +68,7 @@ describe('routing-weights tick', () => {
   /** Inputs of the puts of weights items (the snapshot copies are checked on their own). */
   const weightPuts = () => ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input).filter((i) => String(i.Item?.pk).startsWith('weights#'));
 
-  it('queries the minutes of the scoring window (late and early records included), naming the reserved word "minute"', async () => {
+  it('queries the minutes of the scoring window (late and early records included), every write shard of each', async () => {
     seedRollups(0);
     ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
     ddbMock.on(PutCommand).resolves({});
@@ -75,8 +79,8 @@ describe('routing-weights tick', () => {
     const queries = ddbMock.commandCalls(QueryCommand).map((c) => c.args[0].input);
     const { windowMinutes, clockSkewMinutes } = DEFAULT_SCORING_PARAMS;
     const expected = Array.from({ length: windowMinutes + clockSkewMinutes }, (_, i) => MINUTE + (i - windowMinutes + 1) * 60_000);
-    expect(queries.map((q) => q.ExpressionAttributeValues?.[':minute']).sort()).toEqual(expected);
-    expect(queries[0]).toMatchObject({ TableName: 'Rollups', KeyConditionExpression: '#minute = :minute', ExpressionAttributeNames: { '#minute': 'minute' } });
+    expect(queriedMinutes()).toEqual(expected);
+    expect(queries[0]).toMatchObject({ TableName: 'Rollups', KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'pk' } });
   });
 
   it('creates missing weights items only if they still do not exist', async () => {
@@ -300,6 +304,6 @@ describe('routingWeightsConfig', () => {
     // Act
     await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics }, fromEnv)(NOW);
     // Assess
-    expect(ddbMock.commandCalls(QueryCommand).map((c) => c.args[0].input.ExpressionAttributeValues?.[':minute'])).toEqual([MINUTE]);
+    expect(queriedMinutes()).toEqual([MINUTE]);
   });
 });

@@ -1,11 +1,12 @@
-import type { CloudFrontRequestEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { generateInitialKeyring } from '../../core/keyring';
 import { rankPathways } from '../../core/rendezvous';
 import { DEFAULT_SESSION_STEERING_POLICY } from '../../core/session-steering';
+import { throughputClass, topThroughputClass } from '../../core/steering-cache-key';
 import { readSteeringQuery } from '../../core/steering-manifest';
 import { signToken } from '../../core/token';
 import { createSteeringHandler } from '../../edge-functions/steering/handler';
+import { keyedSteering } from '../support/keyed-steering';
 import { snapshotOfItems } from '../support/routing-tables';
 
 /**
@@ -15,15 +16,18 @@ import { snapshotOfItems } from '../support/routing-tables';
  * - hls.js 1.7.4 src/controller/content-steering-controller.ts: the next URL is RELOAD-URI resolved
  *   against the last request URL; `_HLS_pathway` and `_HLS_throughput` are set on it, replacing earlier
  *   values and keeping every other parameter; the throughput is `(bandwidthEstimate || 500000) | 0` bit/s.
- * - dash.js 5.2.1 ContentSteeringController: RELOAD-URI (absolute) as is, then `&`/`?` +
+ * - dash.js 5.2.1 ContentSteeringController: RELOAD-URI resolved against the MPD's ContentSteering URL, then `&`/`?` +
  *   `_DASH_pathway=` the URI-encoded `"a,b"` (the location it was on at its previous request, then every other one used
  *   since the previous request, in order of first use) and `_DASH_throughput=` the URI-encoded list of
  *   means of its last four kbit/s samples × 1000, empty where it has none; nothing at all before its
  *   first segment (its first request, `queryBeforeStart`).
- * - Shaka Player 5.2 lib/util/content_steering_manager.js: after its first answer, RELOAD-URI with
+ * - Shaka Player 5.2 lib/util/content_steering_manager.js: after its first answer, RELOAD-URI resolved against
+ *   the manifest URL (`resolveUris(baseUris_, …)`), with
  *   `_DASH_pathway` / `_HLS_pathway` = one pathway id (unquoted) and `_DASH_throughput` /
  *   `_HLS_throughput` = `Math.round(estimate)` bit/s (1 Mbit/s before it has measured), replacing
  *   those keys and keeping the rest byte for byte.
+ * Each request goes through the gateway as CloudFront runs it (test/support/keyed-steering.ts): the key function,
+ * the steering cache, the handler on a miss (ADR 0036).
  */
 
 const NOW_S = 1_764_675_000;
@@ -40,8 +44,14 @@ interface PlayerState {
   readonly pathway: string;
   readonly bps: number;
 }
+/** The URLs a player resolves a relative RELOAD-URI against. */
+interface SessionUrls {
+  /** The steering server URI of the manifest (EXT-X-CONTENT-STEERING SERVER-URI, MPD ContentSteering). */
+  readonly server: string;
+  readonly manifest: string;
+}
 /** Builds a player's next steering request URL from the previous answer's RELOAD-URI (or the server URI). */
-type NextUrl = (reloadUri: string, lastUrl: string, state: PlayerState, usedSinceLast: readonly string[]) => string;
+type NextUrl = (reloadUri: string, lastUrl: string, state: PlayerState, usedSinceLast: readonly string[], urls: SessionUrls) => string;
 
 function setRaw(url: string, pairs: readonly [string, string][]): string {
   const [base, query = ''] = url.split('?');
@@ -57,7 +67,8 @@ const PLAYERS: Record<string, { protocol: 'hls' | 'dash'; next: NextUrl }> = {
   },
   'dash.js 5.2': {
     protocol: 'dash',
-    next: (reload, _last, { bps }, used) => {
+    next: (relativeReload, _last, { bps }, used, urls) => {
+      const reload = new URL(relativeReload, urls.server).href;
       if (used.length === 0) return reload;
       const sep = reload.includes('?') ? '&' : '?';
       const throughputs = used.map((_, i) => (i === used.length - 1 ? String(Math.round(bps / 1000) * 1000) : '')).join(',');
@@ -66,30 +77,19 @@ const PLAYERS: Record<string, { protocol: 'hls' | 'dash'; next: NextUrl }> = {
   },
   'Shaka 5.2 (DASH)': {
     protocol: 'dash',
-    next: (reload, _last, { pathway, bps }) => setRaw(reload, [['_DASH_pathway', pathway], ['_DASH_throughput', String(Math.round(bps))]]),
+    next: (reload, _last, { pathway, bps }, _used, urls) => setRaw(new URL(reload, urls.manifest).href, [['_DASH_pathway', pathway], ['_DASH_throughput', String(Math.round(bps))]]),
   },
   'Shaka 5.2 (HLS)': {
     protocol: 'hls',
-    next: (reload, _last, { pathway, bps }) => setRaw(reload, [['_HLS_pathway', pathway], ['_HLS_throughput', String(Math.round(bps))]]),
+    next: (reload, _last, { pathway, bps }, _used, urls) => setRaw(new URL(reload, urls.manifest).href, [['_HLS_pathway', pathway], ['_HLS_throughput', String(Math.round(bps))]]),
   },
 };
 
-function steerEvent(url: string): CloudFrontRequestEvent {
-  const u = new URL(url);
-  return {
-    Records: [
-      {
-        cf: {
-          config: { distributionDomainName: GATEWAY, distributionId: 'E1', eventType: 'origin-request', requestId: 'r' },
-          request: { clientIp: '203.0.113.9', headers: {}, method: 'GET', querystring: u.search.slice(1), uri: u.pathname },
-        },
-      },
-    ],
-  } as unknown as CloudFrontRequestEvent;
-}
+/** The session's order when it reports nothing (ADR 0040). */
+const platformOrder = (sid: string): string[] => rankPathways(sid, EQUAL);
 
-/** A session whose platform order starts with cf-a. */
-const SID = Array.from({ length: 50 }, (_, i) => `viewer-${i}`).find((s) => rankPathways(s, EQUAL)[0] === 'cf-a') as string;
+/** A session whose platform order is cf-a, cf-b, cf-c: a player that fails over from cf-a goes to cf-b. */
+const SID = Array.from({ length: 200 }, (_, i) => `viewer-${i}`).find((s) => platformOrder(s).join() === 'cf-a,cf-b,cf-c') as string;
 
 function gateway(weights: Record<string, number> = EQUAL) {
   const clock = { ms: NOW_S * 1000 };
@@ -102,18 +102,19 @@ function gateway(weights: Record<string, number> = EQUAL) {
     nowMs: () => clock.ms,
     log: () => undefined,
   });
-  return { handler, clock };
+  return { edge: keyedSteering({ handler, keyring: KEYRING, nowMs: () => clock.ms, gatewayHost: GATEWAY }), clock };
 }
 
 function session(gw = gateway(), sid = SID) {
   const token = signToken({ sid, aid: 'big-buck', exp: NOW_S + 6 * 3600 }, KEYRING);
-  const serverUri = `https://${GATEWAY}/${token}/steer/big-buck`;
+  const urls: SessionUrls = { server: `https://${GATEWAY}/${token}/play/big-buck/20260101-000002-000000000000000000000002/steering`, manifest: `https://${GATEWAY}/${token}/play/big-buck/20260101-000002-000000000000000000000002/main.mpd` };
+  const serverUri = urls.server;
   let reload = serverUri;
   let last = serverUri;
   /** One steering reload: the player builds its URL from the last RELOAD-URI, the gateway answers, a TTL passes. */
   const reloadSteering = async (next: NextUrl, state: PlayerState, used: readonly string[] = [state.pathway]) => {
-    last = next(reload, last, state, used);
-    const answer = JSON.parse((await gw.handler(steerEvent(last))).body as string) as { 'RELOAD-URI': string; 'PATHWAY-PRIORITY': string[] };
+    last = next(reload, last, state, used, urls);
+    const answer = JSON.parse((await gw.edge.request(last)).body as string) as { 'RELOAD-URI': string; 'PATHWAY-PRIORITY': string[] };
     reload = answer['RELOAD-URI'];
     gw.clock.ms += TTL * 1000;
     return { url: last, priority: answer['PATHWAY-PRIORITY'], reload };
@@ -144,10 +145,12 @@ describe.each(Object.entries(PLAYERS))('session steering with %s', (_name, playe
     const params = new URL(second.url).searchParams;
     expect(params.get('first')).toBe('cf-a');
     expect(params.get('on')).toBe('cf-a');
-    expect(params.get('kbps')).toBe('4000');
+    expect(params.get('best')).toBe(`${throughputClass(4_000_000, topThroughputClass(DEFAULT_SESSION_STEERING_POLICY))}.1`);
     expect(params.has(player.protocol === 'hls' ? '_HLS_pathway' : '_DASH_pathway')).toBe(true);
     // Our memory never carries the player's parameters, so no player sends them twice.
-    expect(new URL(second.reload).search).not.toMatch(/_HLS_|_DASH_/);
+    expect(second.reload).not.toMatch(/_HLS_|_DASH_/);
+    // Absolute: Shaka Player 5.2 builds its next URL with `new URL(reload)` and cannot take a relative one.
+    expect(second.reload).toMatch(new RegExp(`^https://${GATEWAY}/[^/]+/play/big-buck/20260101-000002-000000000000000000000002/steering\\?`));
     expect(second.url.match(/_(HLS|DASH)_pathway=/g)).toHaveLength(1);
   });
 
@@ -184,7 +187,7 @@ describe('session steering through the handler: isolation', () => {
     const first = await reloadSteering(PLAYERS['dash.js 5.2'].next, { pathway: 'cf-a', bps: 0 }, []);
     expect(first.url).toBe(serverUri);
     expect(first.reload).toBe(serverUri);
-    expect(first.priority).toEqual(rankPathways(SID, EQUAL));
+    expect(first.priority).toEqual(platformOrder(SID));
   });
 
   it('holds the CDN dash.js left before its first report, after a first request without parameters', async () => {
@@ -202,13 +205,13 @@ describe('session steering through the handler: isolation', () => {
   it('lets a forged memory change only the forger\'s answer', async () => {
     // Prepare: one gateway instance, two sessions that the platform both sends to cf-a first.
     const gw = gateway();
-    const other = Array.from({ length: 50 }, (_, i) => `other-${i}`).find((s) => rankPathways(s, EQUAL)[0] === 'cf-a') as string;
+    const other = Array.from({ length: 50 }, (_, i) => `other-${i}`).find((s) => platformOrder(s)[0] === 'cf-a') as string;
     const forger = session(gw);
     const honest = session(gw, other);
-    const forged = (reload: string) => `${reload}?first=cf-a&on=cf-a&left=cf-a.${NOW_S}.1000.4_cf-b.${NOW_S}.1000.4&kbps=9999999_${'9'.repeat(40)}&_HLS_pathway=cf-c&_HLS_throughput=-1`;
+    const forged = (reload: string) => `${new URL(reload, forger.serverUri).href}?first=cf-a&on=cf-a&left=cf-a.${NOW_S}.1000.4_cf-b.${NOW_S}.1000.4&best=99.2_${'9'.repeat(40)}&_HLS_pathway=cf-c&_HLS_throughput=-1`;
     const forgedAnswer = await forger.reloadSteering((reload) => forged(reload), { pathway: 'cf-c', bps: 0 });
     expect(forgedAnswer.priority[0]).toBe('cf-c');
     const honestAnswer = await honest.reloadSteering(PLAYERS['hls.js 1.7'].next, { pathway: 'cf-a', bps: 4_000_000 });
-    expect(honestAnswer.priority).toEqual(rankPathways(other, EQUAL));
+    expect(honestAnswer.priority).toEqual(platformOrder(other));
   });
 });

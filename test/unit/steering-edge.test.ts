@@ -99,6 +99,10 @@ function setup(overrides: Partial<SteeringHandlerDeps> & { items?: Record<string
 }
 
 const header = (r: CloudFrontResultResponse, name: string) => r.headers?.[name]?.[0]?.value;
+const WEIGHTS = { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 };
+/** A session's order: weighted rendezvous on its session id (ADR 0040). */
+const orderOf = (sid: string) => rankPathways(sid, WEIGHTS);
+const REV = '20260101-000002-000000000000000000000002';
 
 describe('steering edge handler: /play manifests', () => {
   it('returns a multi-pathway HLS playlist ranked for the session, uncached, with CORS', async () => {
@@ -112,8 +116,9 @@ describe('steering edge handler: /play manifests', () => {
     expect(header(res, 'content-type')).toBe('application/vnd.apple.mpegurl');
     expect(header(res, 'cache-control')).toBe('no-store');
     expect(header(res, 'access-control-allow-origin')).toBe('*');
-    const expectedFirst = rankPathways('sess-77', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 })[0];
-    expect(res.body).toContain(`#EXT-X-CONTENT-STEERING:SERVER-URI="https://${GATEWAY}/${t}/steer/big-buck",PATHWAY-ID="${expectedFirst}"`);
+    const expectedFirst = orderOf('sess-77')[0];
+    // The steering URL sits next to the manifest, so a relative RELOAD-URI resolves to it in every player.
+    expect(res.body).toContain(`#EXT-X-CONTENT-STEERING:SERVER-URI="https://${GATEWAY}/${t}/play/big-buck/${REV}/steering",PATHWAY-ID="${expectedFirst}"`);
     expect(res.body?.match(/^#EXT-X-STREAM-INF:/gm)).toHaveLength(18);
     expect(res.body).not.toContain('old.example.net');
     expect(res.body).toContain(`https://d1111.cloudfront.net/${t}/media/big-buck/20260101-000002-000000000000000000000002/main_1080p_0.m3u8`);
@@ -145,7 +150,7 @@ describe('steering edge handler: /play manifests', () => {
     const request = readOriginText.mock.calls[0][0];
     expect(request.key).toBe('media/big-buck/20260101-000002-000000000000000000000002/main.m3u8');
     expect(request.token).toBe(t);
-    expect(request.pathways.map((p) => p.id)).toEqual(rankPathways('a', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }));
+    expect(request.pathways.map((p) => p.id)).toEqual(orderOf('a'));
   });
 
   it('answers 502 when the origin manifest is not a multivariant playlist', async () => {
@@ -177,62 +182,101 @@ describe('steering edge handler: /play manifests', () => {
   });
 });
 
-describe('steering edge handler: /steer', () => {
-  it('returns the steering manifest with TTL, RELOAD-URI on the token path carrying the session memory, and no-store', async () => {
+describe('steering edge handler: steering reloads by cache key (ADR 0036)', () => {
+  /** What the key function hands on: the session's steering folder in `s`, then the report and memory. */
+  const keyed = (t: string, query: string, country?: string) =>
+    originRequest('/steering', { querystring: `s=${encodeURIComponent(`/${t}/play/big-buck/${REV}/`)}${query === '' ? '' : `&${query}`}`, ...(country !== undefined ? { country } : {}) });
+
+  it('answers from the key: TTL, an absolute RELOAD-URI on the session\'s token path carrying the memory, cacheable', async () => {
     // Prepare
     const { handler } = setup();
     const t = token({ sid: 'sess-9' });
-    const priority = rankPathways('sess-9', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 });
+    const priority = orderOf('sess-9');
     // Act
-    const res = await handler(originRequest(`/${t}/steer/big-buck`, { querystring: `_HLS_pathway=${priority[0]}&_HLS_throughput=4000000` }));
+    const res = await handler(keyed(t, `p=${priority[0]}&t=44`, 'DE'));
     // Assess
     expect(res.status).toBe('200');
     expect(header(res, 'content-type')).toBe('application/json');
-    expect(header(res, 'cache-control')).toBe('no-store');
+    // No max-age: the cache policy's default TTL decides how long the answer is reused.
+    expect(header(res, 'cache-control')).toBe('public');
+    expect(header(res, 'access-control-allow-origin')).toBe('*');
     expect(JSON.parse(res.body as string)).toEqual({
       VERSION: 1,
       TTL: 10,
-      'RELOAD-URI': `https://${GATEWAY}/${t}/steer/big-buck?first=${priority[0]}&on=${priority[0]}&kbps=4000`,
+      'RELOAD-URI': `https://${GATEWAY}/${t}/play/big-buck/${REV}/steering?first=${priority[0]}&on=${priority[0]}&best=44.1`,
       'PATHWAY-PRIORITY': priority,
     });
   });
 
+  it('gives the same bytes to the same key', async () => {
+    const { handler } = setup();
+    const t = token({ sid: 'sess-3' });
+    const answers = await Promise.all([1, 2, 3].map(() => handler(keyed(t, 'p=cf-b&t=40&first=cf-b&on=cf-b&best=44.2', 'BR'))));
+    expect(new Set(answers.map((a) => a.body)).size).toBe(1);
+  });
+
   it('logs what it held and why with each decision when decision logging is on', async () => {
     const { handler, log } = setup({ logSteeringDecisions: true });
-    const t = token({ sid: 'sess-9' });
-    const [first, second] = rankPathways('sess-9', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 });
-    await handler(originRequest(`/${t}/steer/big-buck`, { querystring: `first=${first}&on=${first}&kbps=4000_4000&_HLS_pathway=${first}&_HLS_throughput=300000` }));
+    const [first, second] = orderOf('sess-9');
+    await handler(keyed(token({ sid: 'sess-9' }), `p=${first}&t=30&first=${first}&on=${first}&best=44.2`));
     expect(log).toHaveBeenLastCalledWith(expect.objectContaining({ message: 'steer', sid: 'sess-9', held: [first], collapsedFrom: first }));
     expect(log.mock.lastCall?.[0].priority[0]).toBe(second);
   });
 
-  it('keeps RELOAD-URI bare and the platform order for a request that reports nothing', async () => {
+  it('keeps RELOAD-URI bare and the session\'s order for a key that reports nothing', async () => {
     const { handler } = setup();
     const t = token({ sid: 'sess-9' });
-    const res = JSON.parse((await handler(originRequest(`/${t}/steer/big-buck`))).body as string);
-    expect(res['RELOAD-URI']).toBe(`https://${GATEWAY}/${t}/steer/big-buck`);
-    expect(res['PATHWAY-PRIORITY']).toEqual(rankPathways('sess-9', { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 }));
+    const res = JSON.parse((await handler(keyed(t, '', 'DE'))).body as string);
+    expect(res['RELOAD-URI']).toBe(`https://${GATEWAY}/${t}/play/big-buck/${REV}/steering`);
+    expect(res['PATHWAY-PRIORITY']).toEqual(orderOf('sess-9'));
   });
 
-  it('accepts dash.js steering parameters and quoted _HLS_pathway alike', async () => {
+  it('answers 400, never cached, to a key whose session folder the key function would not write', async () => {
     const { handler } = setup();
-    // dash.js lists the locations used since its last request; the last one is where it is now.
-    const dash = await handler(originRequest(`/${token()}/steer/big-buck`, { querystring: '_DASH_pathway=%22cf-b%2Ccf-a%22&_DASH_throughput=%2C100' }));
-    const hls = await handler(originRequest(`/${token()}/steer/big-buck`, { querystring: '_HLS_pathway=%22cf-a%22' }));
-    expect(dash.status).toBe('200');
-    expect(JSON.parse(hls.body as string)['PATHWAY-PRIORITY']).toEqual(JSON.parse(dash.body as string)['PATHWAY-PRIORITY']);
+    const t = token();
+    for (const s of ['', `/${t}/play/big-buck/`, `/${t}/media/big-buck/${REV}/`, `/${t}/steer/big-buck/`, '/steering/', 'x']) {
+      const res = await handler(originRequest('/steering', { querystring: `s=${encodeURIComponent(s)}` }));
+      expect(res.status, s).toBe('400');
+      expect(header(res, 'cache-control')).toBe('no-store');
+    }
+  });
+
+  it('checks the token in the key again: 403 for an expired one', async () => {
+    const { handler } = setup();
+    const res = await handler(keyed(token({ exp: NOW_S - 3600 }), ''));
+    expect(res.status).toBe('403');
+    expect(header(res, 'x-token-error')).toBe('expired');
   });
 
   it('uses the viewer country\'s weights, falling back to the global ones', async () => {
     const { handler, readRoutingSnapshot } = setup({
       items: { pathways: REGISTRY, 'weights#*': weightsItem('*', { 'cf-a': 1 }), 'weights#FR': weightsItem('FR', { 'cf-c': 1 }) },
     });
-    const fr = JSON.parse((await handler(originRequest(`/${token()}/steer/big-buck`, { country: 'FR' }))).body as string);
-    const jp = JSON.parse((await handler(originRequest(`/${token()}/steer/big-buck`, { country: 'JP' }))).body as string);
+    const fr = JSON.parse((await handler(keyed(token(), '', 'FR'))).body as string);
+    const jp = JSON.parse((await handler(keyed(token(), '', 'JP'))).body as string);
     expect(fr['PATHWAY-PRIORITY'][0]).toBe('cf-c');
     expect(jp['PATHWAY-PRIORITY'][0]).toBe('cf-a');
     // Both countries from the one snapshot read.
     expect(readRoutingSnapshot).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('steering edge handler: steering URLs that did not come through the key function', () => {
+  it('answers a pre-ADR 0036 /steer/<asset> reload with the session\'s order, its own URL, no memory and no-store', async () => {
+    const { handler } = setup();
+    const t = token({ sid: 'sess-9' });
+    const res = await handler(originRequest(`/${t}/steer/big-buck`, { querystring: '_HLS_pathway=cf-c&_HLS_throughput=100', country: 'DE' }));
+    expect(header(res, 'cache-control')).toBe('no-store');
+    expect(JSON.parse(res.body as string)).toEqual({ VERSION: 1, TTL: 10, 'RELOAD-URI': `https://${GATEWAY}/${t}/steer/big-buck`, 'PATHWAY-PRIORITY': orderOf('sess-9') });
+  });
+
+  it('answers a tokened steering path reaching it directly with its own URL, not cached', async () => {
+    const { handler } = setup();
+    const t = token({ sid: 'sess-9' });
+    const res = await handler(originRequest(`/${t}/play/big-buck/${REV}/steering`));
+    expect(header(res, 'cache-control')).toBe('no-store');
+    expect(JSON.parse(res.body as string)['RELOAD-URI']).toBe(`https://${GATEWAY}/${t}/play/big-buck/${REV}/steering`);
+    expect(JSON.parse(res.body as string)['PATHWAY-PRIORITY']).toEqual(orderOf('sess-9'));
   });
 });
 

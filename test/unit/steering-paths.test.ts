@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mediaBaseUrl, originKey, parsePlaybackPath, playUrl, steeringUrl } from '../../core/playback-paths';
+import { legacySteeringUrl, mediaBaseUrl, originKey, parsePlaybackPath, playUrl, steeringUrl } from '../../core/playback-paths';
 
 describe('parsePlaybackPath', () => {
   it('reads a gateway HLS and DASH manifest path', () => {
@@ -9,6 +9,12 @@ describe('parsePlaybackPath', () => {
 
   it('reads a steering path', () => {
     expect(parsePlaybackPath('/steer/big-buck')).toEqual({ kind: 'steer', assetId: 'big-buck' });
+    // The steering file next to the manifests (ADR 0036).
+    expect(parsePlaybackPath('/play/big-buck/20260101-000001-000000000000000000000001/steering')).toEqual({
+      kind: 'steer',
+      assetId: 'big-buck',
+      revision: '20260101-000001-000000000000000000000001',
+    });
   });
 
   it('reads a media path with sub-folders', () => {
@@ -40,7 +46,8 @@ describe('parsePlaybackPath', () => {
 describe('URL builders', () => {
   it('build the URL contract shapes', () => {
     expect(playUrl('gw.net', 'T.S', 'a', '20260101-000001-000000000000000000000001', 'dash')).toBe('https://gw.net/T.S/play/a/20260101-000001-000000000000000000000001/main.mpd');
-    expect(steeringUrl('gw.net', 'T.S', 'a')).toBe('https://gw.net/T.S/steer/a');
+    expect(steeringUrl('gw.net', 'T.S', 'a', '20260101-000001-000000000000000000000001')).toBe('https://gw.net/T.S/play/a/20260101-000001-000000000000000000000001/steering');
+    expect(legacySteeringUrl('gw.net', 'T.S', 'a')).toBe('https://gw.net/T.S/steer/a');
     expect(mediaBaseUrl('cdn.net', 'T.S', 'a', '20260101-000001-000000000000000000000001')).toBe('https://cdn.net/T.S/media/a/20260101-000001-000000000000000000000001/');
     expect(originKey('a', '20260101-000001-000000000000000000000001', 'main.m3u8')).toBe('media/a/20260101-000001-000000000000000000000001/main.m3u8');
   });

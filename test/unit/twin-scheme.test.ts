@@ -30,7 +30,7 @@ describe('playback path builders: scheme', () => {
 
   it('builds http URLs for the twin when asked', () => {
     expect(playUrl('127.0.0.1:4580', 'T.S', 'a', '20260101-000001-000000000000000000000001', 'dash', 'http')).toBe('http://127.0.0.1:4580/T.S/play/a/20260101-000001-000000000000000000000001/main.mpd');
-    expect(steeringUrl('127.0.0.1:4580', 'T.S', 'a', 'http')).toBe('http://127.0.0.1:4580/T.S/steer/a');
+    expect(steeringUrl('127.0.0.1:4580', 'T.S', 'a', '20260101-000001-000000000000000000000001', 'http')).toBe('http://127.0.0.1:4580/T.S/play/a/20260101-000001-000000000000000000000001/steering');
     expect(mediaBaseUrl('127.0.0.1:4581', 'T.S', 'a', '20260101-000001-000000000000000000000001', 'http')).toBe('http://127.0.0.1:4581/T.S/media/a/20260101-000001-000000000000000000000001/');
   });
 });
@@ -101,7 +101,7 @@ describe('steering edge handler: publicScheme http (local twin)', () => {
     const res = await twinSteering()(gatewayRequest(`/${token}/play/clip/20260101-000001-000000000000000000000001/main.m3u8`));
     // Assess
     expect(res.status).toBe('200');
-    expect(res.body).toContain(`SERVER-URI="http://127.0.0.1:4580/${token}/steer/clip"`);
+    expect(res.body).toContain(`SERVER-URI="http://127.0.0.1:4580/${token}/play/clip/20260101-000001-000000000000000000000001/steering"`);
     expect(res.body).toContain(`http://127.0.0.1:4581/${token}/media/clip/20260101-000001-000000000000000000000001/media_0.m3u8`);
     expect(res.body).toContain(`http://127.0.0.1:4582/${token}/media/clip/20260101-000001-000000000000000000000001/media_0.m3u8`);
     expect(res.body).not.toContain('https://');
@@ -116,7 +116,7 @@ describe('steering edge handler: publicScheme http (local twin)', () => {
     expect(res.body).not.toContain('https://');
   });
 
-  it('answers steering requests with an http RELOAD-URI', async () => {
+  it('answers pre-ADR 0036 steering requests with an http RELOAD-URI', async () => {
     const token = signToken({ sid: 's1', aid: 'clip', exp: NOW_S + 600 }, KEYRING);
     const res = await twinSteering()(gatewayRequest(`/${token}/steer/clip`));
     expect(JSON.parse(res.body as string)['RELOAD-URI']).toBe(`http://127.0.0.1:4580/${token}/steer/clip`);
