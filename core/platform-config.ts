@@ -18,7 +18,7 @@ export const DEFAULT_PREWARM = { minutes: 2, topRungs: 1, concurrency: 8 } as co
 
 /** Lambda event source mappings take a MaximumBatchingWindowInSeconds of 0–300 (Lambda API reference, EventSourceMapping). */
 export const MAX_BATCHING_WINDOW_SECONDS = 300;
-/** The rollup merger's batching window when the config says nothing (ADR 0057, 2026-12-02 note). */
+/** The rollup merger's batching window when the config says nothing (ADR 0057's amendment: reaction first). */
 export const DEFAULT_ROLLUP_MERGE_WINDOW_SECONDS = 30;
 
 /** The two viewer-request token checks a pathway can run (ADR 0033). */

@@ -42,11 +42,14 @@ export class MalformedPartialsError extends Error {
 }
 
 /**
- * The bucket of a cell: a stable hash of `<pathway>#<country>`, so a cell keeps its bucket (and its
- * stage-2 shard) from minute to minute and its items have one writer.
+ * The bucket of a cell: a stable hash of its country, so a cell keeps its bucket (and its stage-2 shard) from
+ * minute to minute and its items have one writer, and every pathway of a place is merged in the same batch.
+ * The controller compares pathways within a place (ADR 0063); bucketed by cell, a country's pathways reached
+ * the rollups at different moments, so when all degraded together one looked worse first and was demoted
+ * (the reaction benchmark's equal-degradation row; ADR 0057 note).
  */
-export function bucketOfCell(cell: string, buckets: number): number {
-  return createHash('sha256').update(cell).digest().readUInt32BE(0) % buckets;
+export function bucketOfCountry(country: string, buckets: number): number {
+  return createHash('sha256').update(country).digest().readUInt32BE(0) % buckets;
 }
 
 /** Element-wise sum of counters and union of session bits, into `into`. */

@@ -100,6 +100,34 @@ function hasPlayerValues(sample: QoeSample): boolean {
 }
 
 /**
+ * How many samples each session has drawn per UTC minute of their timestamps, up to `perMinute`: the one
+ * ledger of the per-container budgets below. One small entry per session-minute seen, the oldest forgotten
+ * first beyond `maxEntries`; a forgotten entry starts over.
+ */
+class SessionMinuteLedger {
+  private readonly used = new Map<string, number>();
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly maxEntries: number,
+    perMinuteName: string,
+  ) {
+    if (!Number.isInteger(perMinute) || perMinute < 0) throw new Error(`${perMinuteName} must be a non-negative integer, got ${perMinute}`);
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new Error(`maxEntries must be a positive integer, got ${maxEntries}`);
+  }
+
+  /** Takes one from the session-minute's budget: false when it is spent. */
+  take(sid: string, ts: number): boolean {
+    const key = `${sid}#${Math.floor(ts / 60_000)}`;
+    const used = this.used.get(key) ?? 0;
+    if (used >= this.perMinute) return false;
+    if (used === 0 && this.used.size >= this.maxEntries) this.used.delete(this.used.keys().next().value!);
+    this.used.set(key, used + 1);
+    return true;
+  }
+}
+
+/**
  * Per-session budget of CDN log lines whose player values count (ADR 0069). A viewer chooses the CMCD of
  * its own requests and how many requests it makes, so without a bound one session could pull a cell's
  * mean throughput to 0 with a request flood. Per session and UTC minute of the line's timestamp (the CDN's
@@ -108,19 +136,17 @@ function hasPlayerValues(sample: QoeSample): boolean {
  * facts and their session only. A line without a session (no path token) has no budget to draw on, so its
  * player values never count.
  *
- * Memory: one small entry per session-minute seen, the oldest forgotten first beyond `maxEntries`; a
- * forgotten entry starts over. The aggregator keeps one budget for its container's life, so the bound holds
- * per container (docs/telemetry.md "Per-session evidence").
+ * Memory: a {@link SessionMinuteLedger} of at most `maxEntries` session-minutes. The aggregator keeps one
+ * budget for its container's life, so the bound holds per container (docs/telemetry.md "Per-session evidence").
  */
 export class LogLineEvidenceBudget {
-  private readonly used = new Map<string, number>();
+  private readonly ledger: SessionMinuteLedger;
 
   constructor(
     readonly linesPerSessionMinute: number = SESSION_MINUTE_BUDGET.lines,
     readonly maxEntries: number = 200_000,
   ) {
-    if (!Number.isInteger(linesPerSessionMinute) || linesPerSessionMinute < 0) throw new Error(`linesPerSessionMinute must be a non-negative integer, got ${linesPerSessionMinute}`);
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new Error(`maxEntries must be a positive integer, got ${maxEntries}`);
+    this.ledger = new SessionMinuteLedger(linesPerSessionMinute, maxEntries, 'linesPerSessionMinute');
   }
 
   /**
@@ -129,12 +155,60 @@ export class LogLineEvidenceBudget {
    */
   admit(sample: QoeSample): { readonly sample: QoeSample; readonly setAside: boolean } {
     if (sample.source !== 'cdn-log' || !hasPlayerValues(sample)) return { sample, setAside: false };
-    if (sample.sid === undefined) return { sample: withoutPlayerValues(sample), setAside: true };
-    const key = `${sample.sid}#${Math.floor(sample.ts / 60_000)}`;
-    const used = this.used.get(key) ?? 0;
-    if (used >= this.linesPerSessionMinute) return { sample: withoutPlayerValues(sample), setAside: true };
-    if (used === 0 && this.used.size >= this.maxEntries) this.used.delete(this.used.keys().next().value!);
-    this.used.set(key, used + 1);
+    if (sample.sid === undefined || !this.ledger.take(sample.sid, sample.ts)) return { sample: withoutPlayerValues(sample), setAside: true };
     return { sample, setAside: false };
+  }
+}
+
+/**
+ * Throughput values one session may add to the cells per UTC minute, reports and CDN log lines together
+ * (ADR 0069, note of 2026-12-02). The ladder cuts 6 s segments (`LADDERS[*].segmentSeconds`), so a player
+ * measures about 10 times a minute; 12 (one per 5 s) leaves a segment or two of slack at a minute's edge.
+ * Real players measure more often (video and audio requests, each both logged and reported: ≈ 40 a minute),
+ * so every session playing through a minute reaches the cap: each weighs the same in a cell's mean
+ * throughput, whatever its request or report rate.
+ */
+export const THROUGHPUT_VALUES_PER_SESSION_MINUTE = 12;
+
+/** A sample without its throughput; everything else it says stays. */
+function withoutThroughput(sample: QoeSample): QoeSample {
+  const { throughputKbps: _dropped, ...kept } = sample;
+  return kept;
+}
+
+/**
+ * Per-session budget of throughput values, across both sources (ADR 0069, note of 2026-12-02). A cell's
+ * throughput is a mean over values, so without it one session's 120 claims a minute outweigh a dozen honest
+ * sessions. Per session and UTC minute of the sample's timestamp (the receive minute of a report, the CDN's
+ * clock for a log line), the first `valuesPerSessionMinute` values count; later samples of that
+ * session-minute keep everything but `throughputKbps`. A sample without a session never contributes one.
+ * Memory as {@link LogLineEvidenceBudget}: at most `maxEntries` session-minutes, the oldest forgotten first.
+ */
+export class ThroughputEvidenceBudget {
+  private readonly ledger: SessionMinuteLedger;
+
+  constructor(
+    readonly valuesPerSessionMinute: number = THROUGHPUT_VALUES_PER_SESSION_MINUTE,
+    readonly maxEntries: number = 200_000,
+  ) {
+    this.ledger = new SessionMinuteLedger(valuesPerSessionMinute, maxEntries, 'valuesPerSessionMinute');
+  }
+
+  /** The sample as it may count: unchanged while its session-minute has room (or it has no throughput), else without it. */
+  admit(sample: QoeSample): { readonly sample: QoeSample; readonly setAside: boolean } {
+    if (sample.throughputKbps === undefined) return { sample, setAside: false };
+    if (sample.sid === undefined || !this.ledger.take(sample.sid, sample.ts)) return { sample: withoutThroughput(sample), setAside: true };
+    return { sample, setAside: false };
+  }
+
+  /** Every sample of a record through {@link admit}, in order, with how many throughput values were set aside. */
+  admitAll(samples: readonly QoeSample[]): { readonly samples: QoeSample[]; readonly setAside: number } {
+    let setAside = 0;
+    const admitted = samples.map((sample) => {
+      const result = this.admit(sample);
+      if (result.setAside) setAside += 1;
+      return result.sample;
+    });
+    return { samples: admitted, setAside };
   }
 }

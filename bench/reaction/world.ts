@@ -14,9 +14,9 @@
  * next to its constant. Deterministic: one seeded PRNG (test/support/seeded-random.ts) drives it all.
  */
 import type { QoeRollup, QoeSample } from '../../core/qoe-types';
-import { aggregateSamples, aggregateSessionEvidence, cellSortKey, MINUTE_MS, minuteStartOf } from '../../core/qoe-aggregate';
-import { bucketOfCell } from '../../core/rollup-partials';
-import { sessionCountsOf, type SessionBits } from '../../core/session-evidence';
+import { aggregateSamples, aggregateSessionEvidence, MINUTE_MS, minuteStartOf } from '../../core/qoe-aggregate';
+import { bucketOfCountry } from '../../core/rollup-partials';
+import { sessionCountsOf, type SessionBits, ThroughputEvidenceBudget } from '../../core/session-evidence';
 import { SESSION_MINUTE_BUDGET } from '../../core/cmcd-report';
 import { computeRoutingWeights } from '../../core/routing/weights-controller';
 import type { ScopeState } from '../../core/routing/controller-state';
@@ -103,7 +103,7 @@ export const DELAYS = { tickSeconds: 10, edgeCacheSeconds: 5, steeringTtlSeconds
  * When a record that lands on the telemetry stream at `landedAt` is in the rollups (ADR 0057). Stage 1's event source
  * mapping invokes qoe-aggregator at the end of its batching window; a cell's records are spread over the telemetry
  * stream's shards, each batching on its own, so a record waits a uniformly random part of that window (`stage1Draw`,
- * in [0, 1)). Its partial is put with the cell's bucket as partition key (core/rollup-partials.ts `bucketOfCell`), so
+ * in [0, 1)). Its partial is put with the cell's bucket as partition key (core/rollup-partials.ts `bucketOfCountry`), so
  * all partials of a bucket sit on one partials shard and reach the rollups together, at the end of that shard's
  * merge window: the next of the bucket's merge boundaries `mergePhase + k × mergeWindowSeconds`. Handler run times and Kinesis propagation (well under a
  * second each) are left out.
@@ -178,6 +178,8 @@ export function runWorld(options: WorldOptions): WorldResult {
   const skew = options.clockSkewSeconds ?? 0;
   const windows: RollupWindows = { aggregatorWindowSeconds: ROLLUP_STAGES.aggregatorWindowSeconds, mergeWindowSeconds: options.mergeWindowSeconds ?? ROLLUP_STAGES.mergeWindowSeconds };
   const params: Partial<ScoringParams> = { evaluationIntervalSeconds: DELAYS.tickSeconds, ...options.params };
+  // The aggregator's per-session throughput cap (ADR 0069), one per world as one per container.
+  const throughputBudget = new ThroughputEvidenceBudget();
 
   // The routing table (written by the controller) and the edge's cached copy of it.
   const table = new Map<string, ScopeState>();
@@ -253,7 +255,7 @@ export function runWorld(options: WorldOptions): WorldResult {
 
   const emit = (sample: QoeSample, t: number) => {
     const late = sample.source === 'cdn-log' ? logDelay : 0;
-    const bucket = bucketOfCell(cellSortKey(sample.pathway, sample.country), ROLLUP_STAGES.buckets);
+    const bucket = bucketOfCountry(sample.country, ROLLUP_STAGES.buckets);
     const due = Math.ceil(rollupWriteAt(t + late, random(), mergePhases[bucket], windows));
     const batch = inFlight.get(due);
     if (batch) batch.push(sample);
@@ -410,8 +412,9 @@ export function runWorld(options: WorldOptions): WorldResult {
     const due = inFlight.get(t);
     if (due) {
       inFlight.delete(t);
-      aggregateSamples(due, rollups);
-      aggregateSessionEvidence(due, bits);
+      const admitted = throughputBudget.admitAll(due).samples;
+      aggregateSamples(admitted, rollups);
+      aggregateSessionEvidence(admitted, bits);
     }
 
     if (options.strategy !== 'static' && t % DELAYS.tickSeconds === 0) {

@@ -28,18 +28,18 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { buildPathwayHosts, type PathwayHosts } from '../../core/pathway-hosts';
-import { aggregateSamples, aggregateSessionEvidence, cellSortKey, COUNTER_NAMES, emptyCounters, samplesOfStreamRecord } from '../../core/qoe-aggregate';
+import { aggregateSamples, aggregateSessionEvidence, COUNTER_NAMES, emptyCounters, samplesOfStreamRecord } from '../../core/qoe-aggregate';
 import type { QoeCounters } from '../../core/qoe-types';
 import { MalformedRecordError } from '../../core/realtime-log';
 import {
-  bucketOfCell,
+  bucketOfCountry,
   type CellPartial,
   encodeRollupPartials,
   MAX_PARTIALS_RECORD_BYTES,
   mergeCellPartial,
   partialCellKey,
 } from '../../core/rollup-partials';
-import { emptySessionBits, LogLineEvidenceBudget } from '../../core/session-evidence';
+import { emptySessionBits, LogLineEvidenceBudget, ThroughputEvidenceBudget } from '../../core/session-evidence';
 import { type RollupClaim, RollupsTable } from '../../tables/rollups-table';
 import { RoutingTable } from '../../tables/routing-table';
 import { type MetricsSink, shardOf, streamNameOf } from '../shared/kinesis-batch';
@@ -109,6 +109,7 @@ interface Normalised {
   readonly unattributed: number;
   readonly implausible: number;
   readonly overBudget: number;
+  readonly overBudgetThroughput: number;
   readonly refused: number;
 }
 
@@ -128,19 +129,22 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
   // One per container (ADR 0069): a session's CDN log lines keep their player values for a bounded number
   // of lines per minute. A re-emitted claim finds its lines already charged, so evidence can be lost, never gained.
   const logBudget = new LogLineEvidenceBudget();
+  // …and every session's throughput values, reports and log lines together, so it weighs as one session in a cell's mean.
+  const throughputBudget = new ThroughputEvidenceBudget();
 
   /** The cells one record adds to; a malformed record adds none and is logged. */
   function normalise(records: readonly TelemetryRecord[], hosts: PathwayHosts, shard: string): Normalised[] {
     return records.map((record) => {
       try {
         const normalised = samplesOfStreamRecord(record.text, hosts, logBudget);
-        const sessionsByCell = aggregateSessionEvidence(normalised.samples);
-        const cells = [...aggregateSamples(normalised.samples)].map(([key, rollup]): CellPartial => {
+        const admitted = throughputBudget.admitAll(normalised.samples);
+        const sessionsByCell = aggregateSessionEvidence(admitted.samples);
+        const cells = [...aggregateSamples(admitted.samples)].map(([key, rollup]): CellPartial => {
           const counters = emptyCounters();
           for (const name of COUNTER_NAMES) counters[name] = rollup[name];
           return { minute: rollup.minute, pathway: rollup.pathway, country: rollup.country, counters, sessions: sessionsByCell.get(key) ?? emptySessionBits() };
         });
-        return { cells, setAside: 0, unattributed: normalised.unattributed, implausible: normalised.implausible, overBudget: normalised.overBudget, refused: normalised.refused };
+        return { cells, setAside: 0, unattributed: normalised.unattributed, implausible: normalised.implausible, overBudget: normalised.overBudget, overBudgetThroughput: admitted.setAside, refused: normalised.refused };
       } catch (error) {
         logger.warn('telemetry record set aside', {
           shard,
@@ -148,7 +152,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
           reason: error instanceof MalformedRecordError ? error.reason : 'unexpected',
           ...(error instanceof MalformedRecordError ? {} : { error }),
         });
-        return { cells: [], setAside: 1, unattributed: 0, implausible: 0, overBudget: 0, refused: 0 };
+        return { cells: [], setAside: 1, unattributed: 0, implausible: 0, overBudget: 0, overBudgetThroughput: 0, refused: 0 };
       }
     });
   }
@@ -158,7 +162,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
     const byBucket = new Map<number, Map<string, { minute: number; pathway: string; country: string; counters: QoeCounters; sessions: ReturnType<typeof emptySessionBits> }>>();
     for (const record of normalised) {
       for (const cell of record.cells) {
-        const bucket = bucketOfCell(cellSortKey(cell.pathway, cell.country), config.rollupBuckets);
+        const bucket = bucketOfCountry(cell.country, config.rollupBuckets);
         let cells = byBucket.get(bucket);
         if (cells === undefined) byBucket.set(bucket, (cells = new Map()));
         const key = partialCellKey(cell);
@@ -265,6 +269,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
       totals.unattributed += n.unattributed;
       totals.implausible += n.implausible;
       totals.overBudget += n.overBudget;
+      totals.overBudgetThroughput += n.overBudgetThroughput;
       totals.refused += n.refused;
       for (const cell of n.cells) totals.cells.push(cell);
     }
@@ -279,7 +284,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
 
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const hosts = await getHosts();
-    const totals: BatchTotals = { setAside: 0, unattributed: 0, implausible: 0, overBudget: 0, refused: 0, skipped: 0, claims: 0, reemittedClaims: 0, partialsRecords: 0, cells: [] };
+    const totals: BatchTotals = { setAside: 0, unattributed: 0, implausible: 0, overBudget: 0, overBudgetThroughput: 0, refused: 0, skipped: 0, claims: 0, reemittedClaims: 0, partialsRecords: 0, cells: [] };
     // The event source mapping delivers one shard per batch; grouped anyway, the claims are per shard.
     const byShard = new Map<string, { streamName: string; shardId: string; records: TelemetryRecord[] }>();
     for (const record of event.Records) {
@@ -296,6 +301,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
     metrics.addMetric('UnattributedReports', MetricUnit.Count, totals.unattributed);
     metrics.addMetric('ImplausibleReportValues', MetricUnit.Count, totals.implausible);
     metrics.addMetric('OverBudgetReportLines', MetricUnit.Count, totals.overBudget);
+    metrics.addMetric('OverBudgetThroughputValues', MetricUnit.Count, totals.overBudgetThroughput);
     metrics.addMetric('RefusedLogLines', MetricUnit.Count, totals.refused);
     metrics.addMetric('RollupClaims', MetricUnit.Count, totals.claims);
     metrics.addMetric('ReemittedRollupClaims', MetricUnit.Count, totals.reemittedClaims);
@@ -311,6 +317,8 @@ interface BatchTotals {
   unattributed: number;
   implausible: number;
   overBudget: number;
+  /** Throughput values beyond their session-minute's budget (ThroughputEvidenceBudget), set aside. */
+  overBudgetThroughput: number;
   refused: number;
   /** Records below the last claim: emitted before. */
   skipped: number;

@@ -9,6 +9,7 @@ import { ingestRecordText } from '../support/telemetry';
 import { MemoryRollupsTable } from '../support/memory-rollups-table';
 import { decodeRollupPartials, type RollupPartials } from '../../core/rollup-partials';
 import { createAggregatorHandler, PartialsNotStoredError } from '../../lambdas/qoe-aggregator/index';
+import { THROUGHPUT_VALUES_PER_SESSION_MINUTE } from '../../core/session-evidence';
 
 const SHARD = 'shardId-000000000000';
 const SOURCE = `telemetry/${SHARD}`;
@@ -147,11 +148,48 @@ describe('qoe-aggregator (rollup stage 1)', () => {
     // Act
     await handler(event);
 
-    // Assess: every request counts; only 60 of their throughput claims do
+    // Assess: every request counts; only 60 lines keep their player values, and of their throughput claims
+    // only the session-minute's throughput budget (next test)
     const cells = emitted.flatMap((e) => e.partials.cells).filter((c) => c.pathway === 'cf-a' && c.country === 'DE');
     expect(cells.reduce((sum, c) => sum + c.counters.requests, 0)).toBe(100);
-    expect(cells.reduce((sum, c) => sum + c.counters.throughputCount, 0)).toBe(60);
+    expect(cells.reduce((sum, c) => sum + c.counters.throughputCount, 0)).toBe(THROUGHPUT_VALUES_PER_SESSION_MINUTE);
     expect(recorded.OverBudgetReportLines).toBe(40);
+  });
+
+  it('counts one session\'s throughput claims a minute, reported and logged together, no more than its budget (ADR 0069 note)', async () => {
+    // Prepare: one session floods a minute with 60 report lines and 60 logged requests, each claiming 1 kbit/s
+    const { metrics, recorded } = metricsSpy();
+    const handler = createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics });
+    const reportFlood = ingestRecordText({
+      rt: 1_700_000_030_000,
+      country: 'DE',
+      sid: 's1',
+      aid: 'big-buck',
+      lines: Array.from({ length: 60 }, (_, i) => `e=rr,mtp=1,sid="s1",ts=${1_700_000_020_000 + i}`),
+    });
+    const event = kinesisEvent([{ data: reportFlood, seq: seq(1) }, ...Array.from({ length: 60 }, (_, i) => ({ data: hitA, seq: seq(i + 2) }))]);
+
+    // Act
+    await handler(event);
+
+    // Assess: the cell holds the budget's throughput values, the rest of what the lines said still counts
+    const cells = emitted.flatMap((e) => e.partials.cells).filter((c) => c.pathway === 'cf-a' && c.country === 'DE');
+    expect(cells.reduce((sum, c) => sum + c.counters.throughputCount, 0)).toBe(THROUGHPUT_VALUES_PER_SESSION_MINUTE);
+    expect(cells.reduce((sum, c) => sum + c.counters.throughputKbpsSum, 0)).toBe(THROUGHPUT_VALUES_PER_SESSION_MINUTE);
+    expect(cells.reduce((sum, c) => sum + c.counters.requests, 0)).toBe(60);
+    expect(cells.reduce((sum, c) => sum + c.counters.reports, 0)).toBe(60);
+    expect(recorded.OverBudgetThroughputValues).toBe(120 - THROUGHPUT_VALUES_PER_SESSION_MINUTE);
+  });
+
+  it('puts every pathway of a country into the same partials record, so a place is merged at one moment', async () => {
+    const handler = createAggregatorHandler({ ddb, kinesis, config: { ...config, rollupBuckets: 64 }, logger: quiet, metrics: metricsSpy().metrics });
+
+    const errorBInDe = errorB.replace('\tUS\t', '\tDE\t');
+    await handler(kinesisEvent([{ data: `${hitA}\n`, seq: seq(1) }, { data: `${errorBInDe}\n`, seq: seq(2) }]));
+
+    const carrying = emitted.filter((e) => e.partials.cells.some((c) => c.country === 'DE'));
+    expect(carrying).toHaveLength(1);
+    expect(new Set(carrying[0]!.partials.cells.map((c) => c.pathway))).toEqual(new Set(['cf-a', 'cf-b']));
   });
 
   it('re-emits exactly the last claim when its batch comes again, and claims nothing new', async () => {

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { emptyCounters } from '../../core/qoe-aggregate';
-import { bucketOfCell, decodeRollupPartials, encodeRollupPartials, MalformedPartialsError, type RollupPartials } from '../../core/rollup-partials';
+import { bucketOfCountry, decodeRollupPartials, encodeRollupPartials, MalformedPartialsError, type RollupPartials } from '../../core/rollup-partials';
 import { emptySessionBits } from '../../core/session-evidence';
 
 const partials: RollupPartials = {
@@ -45,11 +45,11 @@ describe('rollup partials records', () => {
     expect(reasonOf(wire({ cells: [[1, 'cf-a', 'DE', new Array(15).fill(0), [1024], [], [], []]] }))).toBe('bad session bits');
   });
 
-  it('put a cell in the same bucket every minute, and spread cells over the buckets', () => {
-    const cells = Array.from({ length: 2000 }, (_, i) => `p${i % 10}#C${i}`);
+  it('put a country in the same bucket every minute, and spread countries over the buckets', () => {
+    const countries = Array.from({ length: 2000 }, (_, i) => `C${i}`);
     const counts = new Array(16).fill(0);
-    for (const cell of cells) counts[bucketOfCell(cell, 16)] += 1;
-    expect(bucketOfCell('cf-a#DE', 16)).toBe(bucketOfCell('cf-a#DE', 16));
+    for (const country of countries) counts[bucketOfCountry(country, 16)] += 1;
+    expect(bucketOfCountry('DE', 16)).toBe(bucketOfCountry('DE', 16));
     expect(Math.min(...counts)).toBeGreaterThan(2000 / 16 / 2);
   });
 });

@@ -5,7 +5,8 @@ import { buildPathwayHosts } from '../../core/pathway-hosts';
 import { aggregateSamples, aggregateSessionEvidence, samplesOfStreamRecord } from '../../core/qoe-aggregate';
 import type { QoeSample } from '../../core/qoe-types';
 import { formatRealtimeLogLine } from '../../core/realtime-log';
-import { LogLineEvidenceBudget, sessionCountsOf, withoutPlayerValues } from '../../core/session-evidence';
+import { LADDERS } from '../../core/ladder';
+import { LogLineEvidenceBudget, sessionCountsOf, THROUGHPUT_VALUES_PER_SESSION_MINUTE, ThroughputEvidenceBudget, withoutPlayerValues } from '../../core/session-evidence';
 import { signToken } from '../../core/token';
 import { FIXTURE_PATHWAYS } from '../support/telemetry';
 
@@ -138,6 +139,75 @@ describe('per-session budget of player values carried in CDN log lines (ADR 0069
     expect(line).not.toHaveProperty('bufferMs');
     expect(line).not.toHaveProperty('bitrateKbps');
     expect(line).toMatchObject({ status: 200, bytes: 250_000, sid: 's' });
+  });
+});
+
+describe('per-session budget of throughput values, reports and log lines together (ADR 0069, note of 2026-12-02)', () => {
+  const reportSample = (over: Partial<QoeSample> = {}): QoeSample => ({ ts: NOW_MS, source: 'cmcd', pathway: 'cf-a', country: 'DE', sid: 'hostile', throughputKbps: 1, ...over });
+
+  it('counts the throughput of at most the budget\'s samples of a session-minute, across both sources', () => {
+    const budget = new ThroughputEvidenceBudget();
+    const claims = Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? reportSample() : logSample()));
+
+    const admitted = budget.admitAll(claims);
+
+    expect(admitted.samples.filter((s) => s.throughputKbps !== undefined)).toHaveLength(THROUGHPUT_VALUES_PER_SESSION_MINUTE);
+    expect(admitted.setAside).toBe(200 - THROUGHPUT_VALUES_PER_SESSION_MINUTE);
+    // one session's flood moves a cell's mean throughput as one session does
+    const [cell] = [...aggregateSamples(admitted.samples).values()];
+    expect(cell!.throughputCount).toBe(THROUGHPUT_VALUES_PER_SESSION_MINUTE);
+  });
+
+  it('never cuts a player measuring once per segment of the shortest segments the ladder cuts', () => {
+    const shortestSegmentSeconds = Math.min(...Object.values(LADDERS).map((ladder) => ladder.segmentSeconds));
+    const budget = new ThroughputEvidenceBudget();
+    // Starting at a minute's first millisecond: the most segments one minute can hold
+    const minuteStart = Math.floor(NOW_MS / 60_000) * 60_000;
+    const samples = Array.from({ length: Math.ceil(60 / shortestSegmentSeconds) }, (_, i) => reportSample({ sid: 'honest', ts: minuteStart + i * shortestSegmentSeconds * 1000, throughputKbps: 5000 }));
+
+    const admitted = budget.admitAll(samples);
+
+    expect(admitted.setAside).toBe(0);
+    expect(admitted.samples).toEqual(samples);
+  });
+
+  it('keeps everything else an over-budget sample says', () => {
+    const budget = new ThroughputEvidenceBudget(1);
+    budget.admit(logSample());
+
+    const late = budget.admit(logSample());
+
+    expect(late.setAside).toBe(true);
+    expect(late.sample).toEqual({ ts: NOW_MS, source: 'cdn-log', pathway: 'cf-a', country: 'DE', sid: 'hostile', status: 200, bytes: 1000, ttfbMs: 10, bufferMs: 3_600_000, bitrateKbps: 500_000, starved: true });
+  });
+
+  it('gives each session-minute its own budget: another session, or the next minute of the sample\'s timestamp', () => {
+    const budget = new ThroughputEvidenceBudget(2);
+    const take = (over: Partial<QoeSample>) => budget.admit(reportSample(over)).setAside;
+
+    expect([take({}), take({ source: 'cdn-log' }), take({})]).toEqual([false, false, true]);
+    expect(take({ sid: 'someone-else' })).toBe(false);
+    expect(take({ ts: NOW_MS + 60_000 })).toBe(false);
+  });
+
+  it('never counts the throughput of a sample without a session, and charges nothing for samples without throughput', () => {
+    const budget = new ThroughputEvidenceBudget(1);
+    const { sid: _sid, ...sessionless } = reportSample({ bufferMs: 8000 });
+
+    expect(budget.admit(sessionless)).toEqual({ sample: { ts: NOW_MS, source: 'cmcd', pathway: 'cf-a', country: 'DE', bufferMs: 8000 }, setAside: true });
+    const { throughputKbps: _t, ...plain } = reportSample();
+    expect(budget.admit(plain)).toEqual({ sample: plain, setAside: false });
+    expect(budget.admit(reportSample()).setAside).toBe(false);
+  });
+
+  it('forgets the oldest session-minute beyond its size, and refuses a budget that is not a count', () => {
+    const budget = new ThroughputEvidenceBudget(1, 2);
+    for (const sid of ['a', 'b', 'c']) budget.admit(reportSample({ sid }));
+
+    expect(budget.admit(reportSample({ sid: 'a' })).setAside).toBe(false);
+    expect(budget.admit(reportSample({ sid: 'c' })).setAside).toBe(true);
+    expect(() => new ThroughputEvidenceBudget(1.5)).toThrow(/1\.5/);
+    expect(() => new ThroughputEvidenceBudget(12, 0)).toThrow(/maxEntries.*0/);
   });
 });
 
