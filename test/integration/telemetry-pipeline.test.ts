@@ -14,7 +14,7 @@ import { createSession } from '../../lambdas/playback-api/sessions';
 import { type LocalAws, startLocalAws } from '../../local/aws-servers';
 import { putPathwayRegistry, routingTableSpecs } from '../support/routing-tables';
 import { rollupStageHandlers } from '../support/rollup-stages';
-import { FIXTURE_PATHWAYS, hlsjsCmcdReportBodies, realtimeLogFixtureLines } from '../support/telemetry';
+import { FIXTURE_PATHWAYS, hlsjsCmcdReportBodies, realtimeLogFixtureLines, reportPostEvent } from '../support/telemetry';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
 import { RATE_LIMIT_TABLE_SCHEMA } from '../../tables/table-schema';
 
@@ -32,34 +32,14 @@ const noMetrics = () => ({ addMetric: vi.fn(), publishStoredMetrics: vi.fn(), si
 
 /** A report as the gateway distribution forwards it: the edge's viewer headers and its origin-verify secret. */
 function ingestEvent(token: string, body: string, viewer: { country?: string; asn?: number } = {}): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /v1/cmcd/{token}',
-    rawPath: `/v1/cmcd/${token}`,
-    rawQueryString: '',
-    headers: {
-      'content-type': 'application/cmcd',
-      'cloudfront-viewer-country': viewer.country ?? 'DE',
-      'cloudfront-viewer-asn': String(viewer.asn ?? 3320),
-      'cloudfront-viewer-address': '198.51.100.20:50123',
-      [ORIGIN_VERIFY_HEADER]: ORIGIN_SECRET,
-    },
-    pathParameters: { token },
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'ingest.example',
-      domainPrefix: 'ingest',
-      http: { method: 'POST', path: `/v1/cmcd/${token}`, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: 'r',
-      routeKey: 'POST /v1/cmcd/{token}',
-      stage: '$default',
-      time: '',
-      timeEpoch: Date.now(),
-    },
+  const headers = {
+    'content-type': 'application/cmcd',
+    'cloudfront-viewer-country': viewer.country ?? 'DE',
+    'cloudfront-viewer-asn': String(viewer.asn ?? 3320),
+    'cloudfront-viewer-address': '198.51.100.20:50123',
+    [ORIGIN_VERIFY_HEADER]: ORIGIN_SECRET,
   };
+  return reportPostEvent(token, body, headers, Date.now());
 }
 
 describe('telemetry pipeline against kinesalite and dynalite', () => {

@@ -16,6 +16,7 @@ import { signToken } from '../../core/token';
 import { createIngestHandler } from '../../lambdas/cmcd-ingest/index';
 import { type CapturedSession, loadCapturedSessions, TIME_ORIGIN, withSession } from '../fixtures/telemetry/captured-session';
 import { InMemoryRateLimitTable } from '../support/rate-limit-memory';
+import { reportPostEvent } from '../support/telemetry';
 
 /**
  * Stock players' real reports (test/fixtures/telemetry/captured/, captured from hls.js, dash.js and Shaka
@@ -93,28 +94,8 @@ async function replayReports(captured: CapturedSession): Promise<Replay> {
 }
 
 function reportEvent(body: string, token: string, contentType: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /v1/cmcd/{token}',
-    rawPath: `/v1/cmcd/${token}`,
-    rawQueryString: '',
-    headers: { 'content-type': contentType, 'cloudfront-viewer-country': 'DE', 'cloudfront-viewer-asn': '3320', [ORIGIN_VERIFY_HEADER]: ORIGIN_SECRET },
-    pathParameters: { token },
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'ingest.example',
-      domainPrefix: 'ingest',
-      http: { method: 'POST', path: `/v1/cmcd/${token}`, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'replay' },
-      requestId: 'replay',
-      routeKey: 'POST /v1/cmcd/{token}',
-      stage: '$default',
-      time: '14/Nov/2023:22:13:20 +0000',
-      timeEpoch: TIME_ORIGIN,
-    },
-  };
+  const headers = { 'content-type': contentType, 'cloudfront-viewer-country': 'DE', 'cloudfront-viewer-asn': '3320', [ORIGIN_VERIFY_HEADER]: ORIGIN_SECRET };
+  return reportPostEvent(token, body, headers, TIME_ORIGIN);
 }
 
 const pathwayHostsOf = (captured: CapturedSession): PathwayHosts =>
