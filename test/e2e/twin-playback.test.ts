@@ -49,6 +49,8 @@ const DEMOTION_LIMIT_MS = 60_000;
  * healed CDN must bring 30 samples (~20 s).
  */
 const READMISSION_LIMIT_MS = 150_000;
+/** Viewers the CDN to break must carry, so its fault is noticed by someone. */
+const MIN_VIEWERS_ON_BROKEN_CDN = 2;
 
 describe.skipIf(SKIP_HERE)('local twin end to end in Chromium', () => {
   let twin: Twin;
@@ -193,13 +195,18 @@ describe.skipIf(SKIP_HERE)('local twin end to end in Chromium', () => {
     // (The bounds of this test add up to less than the project's 300 s test timeout, so a bound that
     // trips reports what it waited for.)
     await waitFor('the audience playing', async () => audience.stats().playing >= E2E_AUDIENCE.sessions * 0.75, 45_000, 500);
-    const before = await waitFor('US weights', usWeights, 20_000, 500);
     // Of the CDNs with at least 10% of US decisions, the one most US viewers are on: the failure the US
-    // audience notices most, so it shows as an error spike rather than a trickle.
-    const usViewers = audience.stats().pathwaysByCountry.US ?? {};
-    const failed = Object.keys(before.weights)
-      .filter((id) => before.weights[id]! >= 0.1)
-      .sort((a, b) => (usViewers[b] ?? 0) - (usViewers[a] ?? 0) || before.weights[b]! - before.weights[a]!)[0]!;
+    // audience notices most, so it shows as an error spike rather than a trickle. Churn moves viewers all the
+    // time, so this waits for a moment when that CDN carries viewers at all (breaking an empty CDN shows nothing).
+    const { before, failed, usViewers } = await waitFor('a US CDN with ≥ 10% of the weight and viewers on it', async () => {
+      const item = await usWeights();
+      if (!item) return undefined;
+      const viewers = audience.stats().pathwaysByCountry.US ?? {};
+      const pick = Object.keys(item.weights)
+        .filter((id) => item.weights[id]! >= 0.1 && (viewers[id] ?? 0) >= MIN_VIEWERS_ON_BROKEN_CDN)
+        .sort((a, b) => (viewers[b] ?? 0) - (viewers[a] ?? 0) || item.weights[b]! - item.weights[a]!)[0];
+      return pick === undefined ? undefined : { before: item, failed: pick, usViewers: viewers };
+    }, 20_000, 500);
     figures.usViewersOnBrokenCdn = usViewers[failed] ?? 0;
     expect(before.weights[failed]).toBeGreaterThanOrEqual(0.1);
     const cdn = twin.cdns.find((c) => c.id === failed)!;
@@ -218,8 +225,6 @@ describe.skipIf(SKIP_HERE)('local twin end to end in Chromium', () => {
         throw new Error(`${error.message}; ${await describeState()}`);
       });
       figures.demotionSeconds = seconds(Date.now() - downAt);
-      const movedOff = audience.stats().recentSwitches.filter((s) => s.at >= downAt && s.from === failed && s.reason === 'failover');
-
       // Act again: heal it. Its errors stay in the scoring window until the minute is over; after that,
       // new sessions the exploration floor steers to it find it working.
       cdn.setFaults({});
@@ -231,6 +236,12 @@ describe.skipIf(SKIP_HERE)('local twin end to end in Chromium', () => {
         throw new Error(`${error.message}; ${await describeState()}`);
       });
       figures.readmissionSeconds = seconds(Date.now() - healedAt);
+      // The viewers who were on it left it while it was broken: by failing over on its errors, or at a steering
+      // reload that already carried the demotion, whichever came first for each (both are the loop working).
+      // Read after the heal, not at the demotion, so how soon each viewer next asked it for a segment does not matter.
+      const movedOff = audience.stats().recentSwitches.filter((s) => s.at >= downAt && s.at <= healedAt && s.from === failed);
+      figures.movesOffBrokenCdn = movedOff.length;
+      figures.failoversOffBrokenCdn = movedOff.filter((s) => s.reason === 'failover').length;
 
       // Assess
       expect(demoted.weights[failed]).toBeLessThan(0.1);
