@@ -36,7 +36,8 @@ export function isRevision(value: unknown): value is string {
 // ---------------------------------------------------------------------------------------------
 // Viewers' countries: ISO 3166-1 alpha-2 as CloudFront reports them (`CloudFront-Viewer-Country`).
 
-const COUNTRY_SHAPE = /^[A-Z]{2}$/;
+/** Exported for the CloudFront Functions, which bake it at build (lib/bundling/cloudfront-function.ts). */
+export const COUNTRY_SHAPE = /^[A-Z]{2}$/;
 /** What the telemetry records when the viewer's country is unknown; never a routing scope of its own. */
 export const UNKNOWN_COUNTRY = 'XX';
 

@@ -14,7 +14,9 @@ const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 /** Pre-warm settings when the config says nothing (ADR 0039): two minutes of each device class's top rung. */
-export const DEFAULT_PREWARM = { minutes: 2, topRungs: 1, concurrency: 8 } as const;
+/** Trending pre-warm defaults (ADR 0102): up to 3 titles a minute, each at most once per 30 minutes. */
+export const DEFAULT_TRENDING_PREWARM = { topK: 3, minSessions: 20, risePercent: 200, cooldownMinutes: 30 } as const;
+export const DEFAULT_PREWARM = { minutes: 2, topRungs: 1, concurrency: 8, trending: DEFAULT_TRENDING_PREWARM } as const;
 
 /** Lambda event source mappings take a MaximumBatchingWindowInSeconds of 0–300 (Lambda API reference, EventSourceMapping). */
 export const MAX_BATCHING_WINDOW_SECONDS = 300;
@@ -125,7 +127,9 @@ const platformConfigSchema = z
     /**
      * Cache pre-warming on `Asset Ready` (ADR 0039): the first `minutes` of the `topRungs` highest video rungs each
      * device class plays (and their audio), fetched through every deployed pathway with at most `concurrency`
-     * requests in flight. `false` turns it off.
+     * requests in flight. `false` turns it off. `trending` (ADR 0102) also warms, once a minute, the `topK` titles
+     * whose distinct sessions in the last complete minute reached `minSessions` and `risePercent` % of their mean
+     * over the five minutes before, each at most once per `cooldownMinutes`; `false` turns that part off.
      */
     prewarm: z
       .union([
@@ -135,6 +139,19 @@ const platformConfigSchema = z
             minutes: z.number().min(0.1).max(30).default(DEFAULT_PREWARM.minutes),
             topRungs: z.number().int().min(1).max(10).default(DEFAULT_PREWARM.topRungs),
             concurrency: z.number().int().min(1).max(64).default(DEFAULT_PREWARM.concurrency),
+            trending: z
+              .union([
+                z.literal(false),
+                z
+                  .object({
+                    topK: z.number().int().min(1).max(20).default(DEFAULT_TRENDING_PREWARM.topK),
+                    minSessions: z.number().int().min(1).max(100_000).default(DEFAULT_TRENDING_PREWARM.minSessions),
+                    risePercent: z.number().int().min(100).max(10_000).default(DEFAULT_TRENDING_PREWARM.risePercent),
+                    cooldownMinutes: z.number().int().min(1).max(1440).default(DEFAULT_TRENDING_PREWARM.cooldownMinutes),
+                  })
+                  .strict(),
+              ])
+              .default(DEFAULT_TRENDING_PREWARM),
           })
           .strict(),
       ])
@@ -186,6 +203,20 @@ export type PrewarmSettings = Exclude<PlatformConfig['prewarm'], false>;
 /** The pre-warm function's settings from the config's (lambdas/prewarm/config.ts). */
 export function prewarmFunctionSettings(prewarm: PrewarmSettings): { warmSeconds: number; topRungs: number; concurrency: number } {
   return { warmSeconds: Math.round(prewarm.minutes * 60), topRungs: prewarm.topRungs, concurrency: prewarm.concurrency };
+}
+
+/**
+ * The trending pre-warm's function settings (lambdas/prewarm/config.ts) and the aggregator's demand signal
+ * (`demandTopK`, lambdas/qoe-aggregator/config.ts), ADR 0102: `undefined` when either pre-warm or its trending
+ * part is off, and then the aggregator writes no demand (0). The aggregator writes 10 titles a minute, more than
+ * the pre-warm takes, so a title just below the top few still has its baseline.
+ */
+export function trendingPrewarmSettings(prewarm: PlatformConfig['prewarm']):
+  | { trendingTopK: number; trendingMinSessions: number; trendingRisePercent: number; trendingCooldownMinutes: number; demandTopK: number }
+  | undefined {
+  if (prewarm === false || prewarm.trending === false) return undefined;
+  const t = prewarm.trending;
+  return { trendingTopK: t.topK, trendingMinSessions: t.minSessions, trendingRisePercent: t.risePercent, trendingCooldownMinutes: t.cooldownMinutes, demandTopK: Math.max(10, t.topK) };
 }
 
 /** Where the delivery pathways' Origin Shield sits (ADR 0038, 0098): its mode and Region, or undefined for none. */

@@ -2,7 +2,14 @@ import { type CmcdSamples, ingestRecordToSamples, parseIngestRecord } from './cm
 import type { PathwayHosts } from './pathway-hosts';
 import type { QoeCounters, QoeRollup, QoeSample } from './qoe-types';
 import { MalformedRecordError, parseRealtimeLogRecord } from './realtime-log';
-import { addSessionEvidence, emptySessionBits, isErrorSample, type LogLineEvidenceBudget, type SessionBits } from './session-evidence';
+import {
+  addSessionEvidence,
+  emptySessionBits,
+  isErrorSample,
+  type LogLineEvidenceBudget,
+  type ReportEvidenceBudget,
+  type SessionBits,
+} from './session-evidence';
 
 /**
  * Per-cell aggregation of QoE samples (docs/telemetry.md "Aggregator": cells are `pathway × country × minute`). Pure and
@@ -151,9 +158,22 @@ export function aggregateSessionEvidence(samples: Iterable<QoeSample>, into: Map
  * With `logBudget` (kept by the aggregator across its batches), a session's log lines carry player values
  * only within its per-minute budget; the player values of the lines beyond it are set aside and counted in
  * `overBudget` (ADR 0069). Without it, every line keeps its values (tools that replay one record at a time).
+ * With `reportBudget`, an ingest record's grant is charged again to its session-minute in this container and
+ * clipped to what is left (ADR 0101: the ingest's own budget is per ingest container); `recordId` (the stream
+ * sequence number) makes a record normalised twice get the same grant.
  */
-export function samplesOfStreamRecord(text: string, hosts: PathwayHosts, logBudget?: LogLineEvidenceBudget): CmcdSamples {
-  if (text.startsWith('{')) return ingestRecordToSamples(parseIngestRecord(text), hosts);
+export function samplesOfStreamRecord(
+  text: string,
+  hosts: PathwayHosts,
+  logBudget?: LogLineEvidenceBudget,
+  reportBudget?: { readonly budget: ReportEvidenceBudget; readonly recordId?: string },
+): CmcdSamples {
+  if (text.startsWith('{')) {
+    const record = parseIngestRecord(text);
+    if (reportBudget === undefined) return ingestRecordToSamples(record, hosts);
+    const grant = reportBudget.budget.grant(record.sid, record.rt, { ms: record.gms, lines: record.gn }, reportBudget.recordId);
+    return ingestRecordToSamples({ ...record, gms: grant.ms, gn: grant.lines }, hosts);
+  }
   const lines = text.split('\n').filter((line) => line !== '' && line !== '\r');
   if (lines.length === 0) throw new MalformedRecordError('empty');
   const samples: QoeSample[] = [];

@@ -11,6 +11,11 @@ import type { PathwayControl } from './routing/controller-state';
 
 /** Partition key of the pathway registry item. */
 export const PATHWAYS_KEY = 'pathways';
+/**
+ * Partition key of what routing-weights last announced to the gateway's KeyValueStore per scope (ADR 0097):
+ * `{ pk, version, scopes: { <scope>: { generation, shares } } }`.
+ */
+export const ANNOUNCED_GENERATIONS_KEY = 'routing-generations';
 /** Prefix of a weights item's partition key. */
 export const WEIGHTS_KEY_PREFIX = 'weights#';
 /** Partition key of a weights item for a scope ("*" or an ISO 3166-1 alpha-2 country). */

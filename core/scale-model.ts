@@ -16,6 +16,11 @@ export interface ViewerHourUsage {
   readonly tokenChecks: number;
   /** Steering function invocations (Lambda@Edge, origin-request on the gateway). */
   readonly steeringInvocations: number;
+  /**
+   * Steering key function runs (CloudFront Function, viewer request on every steering reload, each with one
+   * KeyValueStore read for the token's key: ADR 0036). @default 0 (before cacheable steering)
+   */
+  readonly steeringKeyChecks?: number;
   /** Playback API calls (`POST /sessions`): API Gateway requests and Lambda invocations. */
   readonly playbackApiCalls: number;
   /** Report API calls (CMCD POSTs that reach the ingest): API Gateway requests and Lambda invocations. */
@@ -205,6 +210,10 @@ export function costModel(input: CostModelInput): CostModel {
       item: 'steering (Lambda@Edge)',
       usdPerViewerHour: usage.steeringInvocations * (p.lambdaEdgeRequest + gbSeconds(c.steeringMs, c.steeringMb) * p.lambdaEdgeGbSecond),
     },
+    {
+      item: 'steering key function (CloudFront Function + KeyValueStore)',
+      usdPerViewerHour: (usage.steeringKeyChecks ?? 0) * (p.cloudFrontFunctionInvocation + p.keyValueStoreRead),
+    },
     { item: 'gateway requests (CloudFront)', usdPerViewerHour: usage.gatewayRequests * p.cloudFrontHttpsRequest },
     {
       item: 'playback API (API Gateway + Lambda)',
@@ -373,3 +382,86 @@ export function perViewerHour<K extends string>(counts: Readonly<Record<K, numbe
   if (!(viewerHours > 0)) throw new RangeError(`viewer-hours must be positive, got ${viewerHours}`);
   return Object.fromEntries(Object.entries<number>(counts).map(([key, value]) => [key, value / viewerHours])) as Record<K, number>;
 }
+
+/**
+ * The load harness's short run of 2026-12-02 (docs/scale.md "The run": 60 sessions, nothing failed), per viewer-hour,
+ * before cacheable steering (ADR 0036) and before ADR 0101: steering ran on 324 of 364 reloads and the report
+ * limiter wrote 2 units per report. `MEASURED_CELL_MINUTE` is the same run's control plane over the twin's 9 cells.
+ */
+export const MEASURED_VIEWER_HOUR: ViewerHourUsage = {
+  deliveryRequests: 1243.9,
+  gatewayRequests: 500,
+  tokenChecks: 1243.9,
+  steeringInvocations: 324,
+  playbackApiCalls: 4,
+  reportApiCalls: 132,
+  realtimeLogLines: 49.8,
+  kinesisRecords: 194,
+  kinesisBilledBytes: 423.9e3,
+  dynamoReadUnits: 2,
+  dynamoWriteUnits: 264,
+  originGets: 0,
+};
+export const MEASURED_CELL_MINUTE: CellMinuteUsage = { dynamoReadUnits: 54.9, dynamoWriteUnits: 31.6, kinesisRecords: 15.3, kinesisBilledBytes: 15.3 * 1024 };
+/** Steering requests of the measured run: the 360 reloads of a 10 s TTL plus the first request of each session. */
+const MEASURED_STEERING_REQUESTS = 364;
+const MEASURED_STEERING_TTL_SECONDS = 10;
+
+/**
+ * DynamoDB units of the report ingest's session state per viewer-hour (ADR 0101): one eventually consistent read
+ * (0.5 unit) per report, and a few writes per reporting session (first host, first `t`, interval, a pathway
+ * change). `sessionsPerViewerHour` = 3600 / mean watch seconds; `reportSamplingRate` in percent.
+ */
+export function reportStateUnits(input: {
+  readonly reportApiCalls: number;
+  readonly sessionsPerViewerHour: number;
+  readonly reportSamplingRate: number;
+  readonly writesPerSession?: number;
+}): { readonly readUnits: number; readonly writeUnits: number } {
+  return {
+    readUnits: 0.5 * input.reportApiCalls,
+    writeUnits: input.sessionsPerViewerHour * (input.reportSamplingRate / 100) * (input.writesPerSession ?? 4),
+  };
+}
+
+/** ADR 0101 at the measured run's defaults: 600 s mean watch, 25 % of sessions reporting. */
+export const REPORT_STATE_UNITS = reportStateUnits({ reportApiCalls: MEASURED_VIEWER_HOUR.reportApiCalls, sessionsPerViewerHour: 6, reportSamplingRate: 25 });
+/** The measured run's `reportSamplingRate`, percent. */
+const MEASURED_REPORT_SAMPLING_RATE = 25;
+
+/**
+ * The measured viewer-hour as the platform runs now, and with the two config levers that move the overhead:
+ * - steering at a TTL of `steeringTtlSeconds`, answers reused for 9 TTLs (ADR 0036): `steeringInvocations` as
+ *   measured with cacheable steering (44.3 per viewer-hour at 10 s, docs/steering.md) or from the cache model for
+ *   another TTL; every reload a gateway request and a key-function run;
+ * - `reportSamplingRate` (percent, ADR 0058): report POSTs, their gateway requests and stream records, and the
+ *   session state's units scale with it (one stream record per report);
+ * and the report ingest's DynamoDB units of ADR 0101 in place of the limiter's. The catalog's reads stay.
+ */
+export function currentViewerHour(options: {
+  readonly steeringInvocations: number;
+  readonly steeringTtlSeconds?: number;
+  readonly reportSamplingRate?: number;
+}): ViewerHourUsage {
+  const ttl = options.steeringTtlSeconds ?? MEASURED_STEERING_TTL_SECONDS;
+  const steeringRequests = MEASURED_STEERING_REQUESTS - 3600 / MEASURED_STEERING_TTL_SECONDS + 3600 / ttl;
+  const m = MEASURED_VIEWER_HOUR;
+  const reportShare = (options.reportSamplingRate ?? MEASURED_REPORT_SAMPLING_RATE) / MEASURED_REPORT_SAMPLING_RATE;
+  const reportApiCalls = m.reportApiCalls * reportShare;
+  const kinesisRecords = m.kinesisRecords - m.reportApiCalls + reportApiCalls;
+  const state = reportStateUnits({ reportApiCalls, sessionsPerViewerHour: 6, reportSamplingRate: MEASURED_REPORT_SAMPLING_RATE * reportShare });
+  return {
+    ...m,
+    gatewayRequests: m.gatewayRequests - MEASURED_STEERING_REQUESTS + steeringRequests - m.reportApiCalls + reportApiCalls,
+    steeringInvocations: options.steeringInvocations,
+    steeringKeyChecks: steeringRequests,
+    reportApiCalls,
+    kinesisRecords,
+    kinesisBilledBytes: (m.kinesisBilledBytes * kinesisRecords) / m.kinesisRecords,
+    dynamoReadUnits: m.dynamoReadUnits + state.readUnits,
+    dynamoWriteUnits: state.writeUnits,
+  };
+}
+
+/** Steering invocations per viewer-hour measured with cacheable steering (docs/steering.md, 200 twin viewers, TTL 10 s). */
+export const MEASURED_CACHEABLE_STEERING_INVOCATIONS = 44.3;

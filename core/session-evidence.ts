@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SESSION_MINUTE_BUDGET } from './cmcd-report';
+import { type EvidenceGrant, SESSION_MINUTE_BUDGET } from './cmcd-report';
 import type { QoeSample, QoeSessionCounts } from './qoe-types';
 
 /**
@@ -210,5 +210,65 @@ export class ThroughputEvidenceBudget {
       return result.sample;
     });
     return { samples: admitted, setAside };
+  }
+}
+
+/**
+ * A session-minute's evidence budget kept in one container's memory (ADR 0101): what the ingest's rate-limit
+ * item did with one DynamoDB write per report (ADR 0054), without it. `grant` charges a claim of playing +
+ * stalled time and lines to the session's minute and returns the part that fits, so repeated or concurrent
+ * claims reaching this container are never granted more than `budget` together. The ingest keeps one per
+ * container to fill a record's grant; the aggregator keeps one per container and clips every report
+ * record's grant again, so the bound holds per aggregator container: a session's reports are one partition
+ * key of the telemetry stream, so they reach one shard and the few containers that process it.
+ * Memory as {@link LogLineEvidenceBudget}: at most `maxEntries` session-minutes, the oldest forgotten first.
+ */
+export class ReportEvidenceBudget {
+  private readonly used = new Map<string, { ms: number; lines: number }>();
+  /** The grants of the most recent records by id, the oldest forgotten first. */
+  private readonly grants = new Map<string, EvidenceGrant>();
+
+  constructor(
+    readonly budget: EvidenceGrant = SESSION_MINUTE_BUDGET,
+    readonly maxEntries: number = 200_000,
+    /**
+     * Record grants remembered for {@link grant}'s `recordId`. A claim the aggregator re-emits is its shard's last
+     * batch (at most its 10,000-record batch size), so a few batches' worth is enough.
+     */
+    readonly maxRecords: number = 50_000,
+  ) {
+    for (const [name, value] of [['budget.ms', budget.ms], ['budget.lines', budget.lines], ['maxEntries', maxEntries], ['maxRecords', maxRecords]] as const) {
+      if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${value}`);
+    }
+    if (maxEntries < 1) throw new Error(`maxEntries must be a positive integer, got ${maxEntries}`);
+  }
+
+  /**
+   * Charges `claim` to the session's minute of `ts` (epoch ms) and returns what fits of it. With `recordId`
+   * (the aggregator passes the stream record's shard and sequence number) a record normalised again — the
+   * aggregator re-emits a claim from the same records, which must give the same partials (ADR 0057) — gets the
+   * grant it got the first time and is not charged twice.
+   */
+  grant(sid: string, ts: number, claim: EvidenceGrant, recordId?: string): EvidenceGrant {
+    const earlier = recordId === undefined ? undefined : this.grants.get(recordId);
+    if (earlier !== undefined) return earlier;
+    const key = `${sid}#${Math.floor(ts / 60_000)}`;
+    let used = this.used.get(key);
+    if (used === undefined) {
+      if (this.used.size >= this.maxEntries) this.used.delete(this.used.keys().next().value!);
+      used = { ms: 0, lines: 0 };
+      this.used.set(key, used);
+    }
+    const granted = {
+      ms: Math.max(0, Math.min(claim.ms, this.budget.ms - used.ms)),
+      lines: Math.max(0, Math.min(claim.lines, this.budget.lines - used.lines)),
+    };
+    used.ms += granted.ms;
+    used.lines += granted.lines;
+    if (recordId !== undefined && this.maxRecords > 0) {
+      if (this.grants.size >= this.maxRecords) this.grants.delete(this.grants.keys().next().value!);
+      this.grants.set(recordId, granted);
+    }
+    return granted;
   }
 }

@@ -32,14 +32,22 @@ export const STEERING_KEY_PARAMS = {
   on: 'on',
   best: 'best',
   left: 'left',
+  /**
+   * The routing generation of the viewer's country (core/routing-generation.ts, ADR 0097), read by the key
+   * function from the KeyValueStore: routing-weights moves it when the country's answers would materially
+   * change, so a weights change is a new key, answered at the session's next reload rather than from an answer
+   * cached up to `steeringCacheSeconds(ttl)` ago. Absent when the store has none (or cannot be read).
+   */
+  generation: 'g',
 } as const;
 
 export const STEERING_KEY_QUERY_NAMES: readonly string[] = Object.values(STEERING_KEY_PARAMS);
 
 /**
  * How many steering TTLs one answer is reused for a session whose key does not change: 9 → a steady session runs
- * the steering function once every 90 s (40 times an hour) instead of every 10 s, and a weights change reaches
- * it within 90 s; anything the session reports differently is a new key, answered at once (ADR 0036).
+ * the steering function once every 90 s (40 times an hour) instead of every 10 s; anything the session reports
+ * differently is a new key, answered at once (ADR 0036), and so is a material weights change of its country, through
+ * the routing generation `g` (ADR 0097).
  */
 export const STEERING_ANSWER_REUSE_TTLS = 9;
 

@@ -23,7 +23,8 @@ import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import { createAwsMeters, type AwsUsage } from './aws-meters';
-import { closeServer, listenOnLoopback, LOOPBACK } from './http-server';
+import { closeServer, LISTEN_BACKLOG, listenOnLoopback, LOOPBACK } from './http-server';
+import { startHelperProcess } from './twin/helper-process';
 
 export const TWIN_HOST = LOOPBACK;
 
@@ -40,6 +41,12 @@ export interface LocalAwsOptions {
   readonly region?: string;
   /** Where s3rver keeps objects. @default a fresh temporary directory, removed on stop */
   readonly s3Directory?: string;
+  /**
+   * Where dynalite and kinesalite run: in this process, or in a child process of their own with its own event
+   * loop (ADR 0100), as DynamoDB and Kinesis are services apart from the functions that call them.
+   * @default 'in-process'
+   */
+  readonly dataStandIns?: 'in-process' | 'own-process';
 }
 
 export interface LocalAwsEndpoints {
@@ -86,8 +93,13 @@ export interface LocalAws {
   createBuckets(names: readonly string[]): Promise<void>;
   createTables(specs: readonly TableSpec[]): Promise<void>;
   createStream(streamName: string, shardCount?: number): Promise<void>;
-  /** What was asked of the three services so far, metered as AWS meters it (local/aws-meters.ts, ADR 0077). */
+  /**
+   * What was asked of the three services so far, metered as AWS meters it (local/aws-meters.ts, ADR 0077).
+   * Throws when dynalite and kinesalite run in their own process: use {@link readUsage}.
+   */
   usage(): AwsUsage;
+  /** The same, wherever the stand-ins run, with the CPU time of their own process (0 when in this one), ms. */
+  readUsage(): Promise<{ readonly usage: AwsUsage; readonly standInsCpuMs: number }>;
   stop(): Promise<void>;
 }
 
@@ -186,7 +198,7 @@ async function startDualProtocolFront(
   });
   await new Promise<void>((resolve, reject) => {
     front.once('error', reject);
-    front.listen(port, LOOPBACK, () => resolve());
+    front.listen({ port, host: LOOPBACK, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   return {
     endpoint: `http://${LOOPBACK}:${(front.address() as AddressInfo).port}`,
@@ -197,6 +209,40 @@ async function startDualProtocolFront(
       await closeServer(http1);
     },
   };
+}
+
+/** dynalite and kinesalite, metered, listening on 127.0.0.1; run in the twin's process or in their own (local/aws-process.ts). */
+export interface DataStandIns {
+  readonly dynamodb: string;
+  readonly kinesis: string;
+  usage(): AwsUsage;
+  stop(): Promise<void>;
+}
+
+export async function startDataStandIns(ports: { readonly dynamodb?: number; readonly kinesis?: number } = {}): Promise<DataStandIns> {
+  const meters = createAwsMeters();
+  // Table/stream status transitions are instant: the twin has no provisioning to wait for.
+  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynaliteHandler = dynamoServer.listeners('request')[0] as RequestListener;
+  dynamoServer.removeAllListeners('request');
+  dynamoServer.on('request', meters.meterDynamoDb(dynaliteHandler));
+  const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0 });
+  const kinesisFront = await startDualProtocolFront(kinesisServer, ports.kinesis ?? 0, meters.meterKinesis);
+  const dynamodb = await listenOnLoopback(dynamoServer, ports.dynamodb ?? 0);
+  return {
+    dynamodb,
+    kinesis: kinesisFront.endpoint,
+    usage: () => meters.usage(),
+    async stop() {
+      await closeServer(dynamoServer);
+      await kinesisFront.stop();
+    },
+  };
+}
+
+/** The S3 part of the usage (s3rver stays in the twin's process: its events are the bucket notifications). */
+function withS3(usage: AwsUsage, s3: AwsUsage['s3']): AwsUsage {
+  return { ...usage, s3 };
 }
 
 export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -212,19 +258,15 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     vhostBuckets: false,
   });
   const s3Address = await s3rver.run();
-  const meters = createAwsMeters();
-  s3rver.httpServer?.on('request', meters.observeS3);
-  // Table/stream status transitions are instant: the twin has no provisioning to wait for.
-  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const dynaliteHandler = dynamoServer.listeners('request')[0] as RequestListener;
-  dynamoServer.removeAllListeners('request');
-  dynamoServer.on('request', meters.meterDynamoDb(dynaliteHandler));
-  const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0 });
-  const kinesisFront = await startDualProtocolFront(kinesisServer, options.ports?.kinesis ?? 0, meters.meterKinesis);
+  const s3Meters = createAwsMeters();
+  s3rver.httpServer?.on('request', s3Meters.observeS3);
+  const ports = { ...(options.ports?.dynamodb !== undefined ? { dynamodb: options.ports.dynamodb } : {}), ...(options.ports?.kinesis !== undefined ? { kinesis: options.ports.kinesis } : {}) };
+  const data: DataStandIns | RemoteDataStandIns =
+    options.dataStandIns === 'own-process' ? await startDataStandInsProcess(ports) : await startDataStandIns(ports);
   const endpoints: LocalAwsEndpoints = {
     s3: `http://${TWIN_HOST}:${s3Address.port}`,
-    dynamodb: await listenOnLoopback(dynamoServer, options.ports?.dynamodb ?? 0),
-    kinesis: kinesisFront.endpoint,
+    dynamodb: data.dynamodb,
+    kinesis: data.kinesis,
   };
 
   const clients = {
@@ -259,18 +301,40 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
         { StreamName },
       );
     },
-    usage: () => meters.usage(),
+    usage: () => {
+      if ('remoteUsage' in data) throw new Error('the data stand-ins run in their own process: read their usage with readUsage()');
+      return withS3(data.usage(), s3Meters.usage().s3);
+    },
+    async readUsage() {
+      const remote = 'remoteUsage' in data ? await data.remoteUsage() : { usage: data.usage(), cpuMs: 0 };
+      return { usage: withS3(remote.usage, s3Meters.usage().s3), standInsCpuMs: remote.cpuMs };
+    },
     async stop() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
       clients.kinesis.destroy();
       s3rver.httpServer?.closeAllConnections?.();
       await s3rver.close();
-      await closeServer(dynamoServer);
-      await kinesisFront.stop();
+      await data.stop();
       if (ownDirectory) await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** The data stand-ins in a child process: endpoints, usage and CPU time by message (local/aws-process.ts). */
+interface RemoteDataStandIns {
+  readonly dynamodb: string;
+  readonly kinesis: string;
+  remoteUsage(): Promise<{ readonly usage: AwsUsage; readonly cpuMs: number }>;
+  stop(): Promise<void>;
+}
+
+/** The environment variable local/aws-process.ts takes its ports from. */
+export const DATA_STAND_INS_ENV = 'TWIN_DATA_STAND_INS';
+
+async function startDataStandInsProcess(ports: { readonly dynamodb?: number; readonly kinesis?: number }): Promise<RemoteDataStandIns> {
+  const helper = await startHelperProcess<{ dynamodb: string; kinesis: string }, AwsUsage>(new URL('./aws-process.ts', import.meta.url), DATA_STAND_INS_ENV, ports);
+  return { ...helper.ready, remoteUsage: () => helper.usage(), stop: () => helper.stop() };
 }
 
 function keySchema(partitionKey: KeyAttribute, sortKey?: KeyAttribute): KeySchemaElement[] {

@@ -62,8 +62,11 @@ import { firstPortInUse, portInUse, portInUseMessage } from './twin/port-in-use'
 import { describeUpload } from './twin/upload-announcement';
 import { decodeNotificationKey } from '../core/upload-key';
 import { routingWeightsConfig } from '../lambdas/routing-weights/config';
+import { publishRoutingGenerations } from '../lambdas/routing-weights/generations';
+import { TWIN_KVS_ARN, TwinKeyValueStore } from './edge/key-value-store';
 import { twinFunctionEnvironments } from './twin/function-environments';
 import { InvocationCounter } from './twin/invocation-counter';
+import { API_PROCESS_ENV, startHelperProcess, type ApiProcessPayload, type HelperProcess } from './twin/helper-process';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BUILD_DIR = join(ROOT, 'local', '.build');
@@ -208,6 +211,18 @@ export interface TwinOptions {
    * platform's defaults (docs/scale.md). @default 100 and 100: every request and session of a small audience
    */
   readonly returnPathSampling?: { readonly telemetrySamplingRate: number; readonly reportSamplingRate: number };
+  /**
+   * Where dynalite and kinesalite run (local/aws-servers.ts): in the twin's process, or in one of their own so
+   * that thousands of viewers' DynamoDB and Kinesis calls are not queued behind the distributions' and handlers'
+   * work on one event loop (ADR 0100). The load harness runs them apart. @default 'in-process'
+   */
+  readonly dataStandIns?: 'in-process' | 'own-process';
+  /**
+   * Where the HTTP APIs and their handlers (playback-api, takedown, cmcd-ingest) run: in the twin's process, or
+   * in one of their own (local/twin/api-process.ts, ADR 0100), as Lambda runs functions apart from CloudFront.
+   * @default 'in-process'
+   */
+  readonly apiHandlers?: 'in-process' | 'own-process';
 }
 
 /**
@@ -241,6 +256,8 @@ export interface Twin {
   readonly cdns: readonly Distribution[];
   readonly s3: S3Client;
   readonly documents: DynamoDBDocumentClient;
+  /** The gateway's KeyValueStore: the routing generations routing-weights announces (ADR 0097). */
+  readonly edgeKeys: TwinKeyValueStore;
   /** Uploads a master to `uploads/<name>` in the upload bucket (starts an ingest). */
   upload(name: string, body: Buffer | Uint8Array | string): Promise<void>;
   /**
@@ -250,8 +267,13 @@ export interface Twin {
   readonly outputsFile: string;
   /** The simulated audience, when `audience` was asked for. */
   readonly audience?: Audience;
-  /** What the platform's functions and services did so far (ADR 0077); the load harness reads it around a run. */
-  usage(): TwinUsage;
+  /**
+   * What the platform's functions and services did so far (ADR 0077); the load harness reads it around a run.
+   * Asynchronous: the data stand-ins may run in their own process (ADR 0100).
+   */
+  usage(): Promise<TwinUsage>;
+  /** Which token check the delivery CDNs run. */
+  readonly tokenCheck: TokenCheck;
   stop(): Promise<void>;
 }
 
@@ -261,6 +283,8 @@ export interface TwinUsage {
   /** Which token check the delivery CDNs run. */
   readonly tokenCheck: TokenCheck;
   readonly aws: AwsUsage;
+  /** CPU time of the twin's helper processes (the data stand-ins' and the APIs' when apart, ADR 0100) since they started, ms. */
+  readonly helperCpuMs: number;
 }
 
 export { FfmpegMissingError };
@@ -278,7 +302,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const ports = twinPorts(options.portBase ?? Number(process.env.TWIN_PORT_BASE ?? 4560));
   const ladder = options.ladder ?? ((process.env.LADDER as LadderName | undefined) || 'compact');
   const dataDir = options.dataDir ?? join(ROOT, '.twin');
-  const aws = await startLocalAws({ ports });
+  const aws = await startLocalAws({ ports, ...(options.dataStandIns ? { dataStandIns: options.dataStandIns } : {}) });
   const region = aws.region;
   const stoppers: (() => Promise<void>)[] = [() => aws.stop()];
   try {
@@ -350,6 +374,10 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     await routingTable.seedWeights(seedWeightsItemOf(pathways, 'twin start: equal weights', new Date().toISOString()));
     // The snapshot the steering function reads (ADR 0048), before routing-weights' first tick.
     await routingTable.publishSnapshot(Date.now());
+    // The gateway's KeyValueStore (the keyring's copy in the cloud); routing-weights announces each country's routing
+    // generation there after every snapshot (ADR 0097), as it does here for the starting one.
+    const edgeKeys = new TwinKeyValueStore(TWIN_KVS_ARN);
+    await publishRoutingGenerations(documents, TWIN_NAMES.routingTable, { client: edgeKeys.client, arn: edgeKeys.arn });
 
     // The real handlers. Imported here, after the environment above is set, because each module builds its
     // SDK clients and Powertools instances when it loads (as a Lambda container does); the specifiers are
@@ -439,7 +467,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       origin: { s3: aws.clients.s3, bucket: TWIN_NAMES.originBucket, region },
       customOrigins: [{ pathPrefix: '/v1/cmcd/', origin: apiEndpoint, headers: { [ORIGIN_VERIFY_HEADER]: ingestOriginSecret } }],
       originRequest: steering,
-      behaviors: [steeringCacheBehavior(invocations.count('steering-key-cf', twinSteeringKeyFunction(keyringConfig)), steering, steeringTtlSeconds)],
+      behaviors: [steeringCacheBehavior(invocations.count('steering-key-cf', twinSteeringKeyFunction(keyringConfig, undefined, edgeKeys)), steering, steeringTtlSeconds)],
     });
     stoppers.push(() => gateway.stop());
 
@@ -452,16 +480,28 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
 
     // APIs: playback sessions, takedowns and CMCD report ingest: the routes of the CDK HttpApis
     // (lib/topology.ts), on one local API.
-    const routeHandlers: Partial<Record<PlatformFunctionName, HttpApiRoute['handler']>> = {
-      'playback-api': invocations.count('playback-api', playbackApi.handler),
-      takedown: invocations.count('takedown', takedown.handler),
-      'cmcd-ingest': invocations.count('cmcd-ingest', cmcdIngest.handler),
-    };
-    const routes: HttpApiRoute[] = [...PLAYBACK_API_ROUTES, ...INGEST_API_ROUTES].flatMap((route) => {
-      const handler = routeHandlers[route.handledBy];
-      return handler ? [{ routeKey: routeKeyOf(route), handler, functionName: route.handledBy }] : [];
-    });
-    const api = await startHttpApi(routes, { port: ports.api });
+    let apiHelper: HelperProcess<{ endpoint: string }, Record<string, number>> | undefined;
+    let api: { endpoint: string; stop(): Promise<void> };
+    if (options.apiHandlers === 'own-process') {
+      // Forked now, after the handlers' environment is set above: the child inherits it (ADR 0100).
+      apiHelper = await startHelperProcess<{ endpoint: string }, Record<string, number>>(
+        new URL('./twin/api-process.ts', import.meta.url),
+        API_PROCESS_ENV,
+        { port: ports.api } satisfies ApiProcessPayload,
+      );
+      api = { endpoint: apiHelper.ready.endpoint, stop: () => apiHelper!.stop() };
+    } else {
+      const routeHandlers: Partial<Record<PlatformFunctionName, HttpApiRoute['handler']>> = {
+        'playback-api': invocations.count('playback-api', playbackApi.handler),
+        takedown: invocations.count('takedown', takedown.handler),
+        'cmcd-ingest': invocations.count('cmcd-ingest', cmcdIngest.handler),
+      };
+      const routes: HttpApiRoute[] = [...PLAYBACK_API_ROUTES, ...INGEST_API_ROUTES].flatMap((route) => {
+        const handler = routeHandlers[route.handledBy];
+        return handler ? [{ routeKey: routeKeyOf(route), handler, functionName: route.handledBy }] : [];
+      });
+      api = await startHttpApi(routes, { port: ports.api });
+    }
     stoppers.push(() => api.stop());
 
     // Telemetry: stream → qoe-aggregator → partials stream → rollup-merger (ADR 0057); a schedule → routing-weights.
@@ -477,7 +517,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       stoppers.push(() => pollers.stop());
     }
     {
-      const countedRoutingWeights = invocations.count('routing-weights', routingWeights.handler);
+      const countedRoutingWeights = invocations.count('routing-weights', routingWeights.routingWeightsHandlerWith(() => edgeKeys.client));
       let running = false;
       const timer = setInterval(() => {
         if (running) return;
@@ -609,9 +649,15 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       outputsFile,
       s3: aws.clients.s3,
       documents,
+      edgeKeys,
       upload,
       ...(audience ? { audience } : {}),
-      usage: () => ({ functions: invocations.snapshot(), tokenCheck, aws: aws.usage() }),
+      tokenCheck,
+      async usage() {
+        const [{ usage, standInsCpuMs }, apiUsage] = await Promise.all([aws.readUsage(), apiHelper?.usage()]);
+        const functions = { ...invocations.snapshot(), ...apiUsage?.usage };
+        return { functions, tokenCheck, aws: usage, helperCpuMs: standInsCpuMs + (apiUsage?.cpuMs ?? 0) };
+      },
       async stop() {
         for (const stop of stoppers.reverse()) await stop().catch((error: unknown) => console.error('[twin] stop failed', error));
       },

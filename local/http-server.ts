@@ -55,11 +55,19 @@ export function resolveLocalhostNames(): void {
   if (dns.lookup !== lookupLocalhostNames) dns.lookup = lookupLocalhostNames;
 }
 
+/**
+ * Connections a twin server's kernel accept queue holds before it drops new SYNs (ADR 0100). Node's default,
+ * 511, overflowed at 2,000 simulated viewers: a dropped SYN is retried by the client's kernel after 1 s, then 3 s,
+ * which a player sees as its 5 s first-byte timeout, and a retried session start adds to the queue. CloudFront
+ * and API Gateway take connections at any rate; 4,096 is Linux's default `net.core.somaxconn`, the kernel's cap.
+ */
+export const LISTEN_BACKLOG = 4_096;
+
 /** Listens on 127.0.0.1 (port 0 = random) and resolves to the server's `http://127.0.0.1:<port>` base URL. */
 export function listenOnLoopback(server: Server, port = 0): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, LOOPBACK, () => {
+    server.listen({ port, host: LOOPBACK, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve(`http://${LOOPBACK}:${(server.address() as AddressInfo).port}`);
     });

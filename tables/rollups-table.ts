@@ -11,6 +11,8 @@
  *   emitted last (ADR 0057).
  * - **applied marks**: `pk` = `applied#<bucket>`, per telemetry shard the last claim rollup-merger applied
  *   to that bucket's cells (ADR 0057).
+ * - title demand (`demand#<minute>`) and trending claims (`trending#<assetId>`) live in the same table but are
+ *   read and written only through tables/title-demand-table.ts (ADR 0102).
  *
  * Cell writes are exact under redelivery (docs/adr/0057-two-stage-rollup-writes.md): each cell has one
  * writer at a time (the partials-stream shard of its bucket), which reads the item, drops contributions at

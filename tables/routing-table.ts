@@ -17,7 +17,9 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isPathwayHost, isPathwayId, isRoutingCountry } from '../core/identifiers';
+import type { AnnouncedGeneration } from '../core/routing-generation';
 import {
+  ANNOUNCED_GENERATIONS_KEY,
   GLOBAL_SCOPE,
   PATHWAYS_KEY,
   type PathwayEntry,
@@ -367,6 +369,48 @@ export class RoutingTable {
   async seedWeights(item: WeightsItem): Promise<boolean> {
     try {
       await this.documents.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The snapshot as published (copy 0, strongly consistent), or undefined before the first: what routing-weights announces (ADR 0097). */
+  async readPublishedSnapshot(): Promise<RoutingSnapshot | undefined> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { pk: snapshotKey(0) }, ConsistentRead: true }));
+    return Item === undefined ? undefined : parseRoutingSnapshot(Item);
+  }
+
+  /** What routing-weights last announced per scope (ADR 0097), with the item's version; undefined before the first. Malformed entries are left out. */
+  async readAnnouncedGenerations(): Promise<{ readonly version: number; readonly scopes: Readonly<Record<string, AnnouncedGeneration>> } | undefined> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { pk: ANNOUNCED_GENERATIONS_KEY }, ConsistentRead: true }));
+    if (Item === undefined || typeof Item.version !== 'number' || Item.scopes === null || typeof Item.scopes !== 'object') return undefined;
+    const scopes: Record<string, AnnouncedGeneration> = {};
+    for (const [scope, entry] of Object.entries(Item.scopes as Record<string, unknown>)) {
+      const e = entry as { generation?: unknown; shares?: unknown } | null;
+      if (e === null || typeof e !== 'object' || typeof e.generation !== 'number' || e.shares === null || typeof e.shares !== 'object') continue;
+      scopes[scope] = { generation: e.generation, shares: e.shares as Record<string, number> };
+    }
+    return { version: Item.version, scopes };
+  }
+
+  /**
+   * Writes the announcements over the `version` read (undefined: none yet); false when another writer (an
+   * overlapping invocation) got there first — both announced to the store, and the next comparison starts from
+   * whichever record won.
+   */
+  async saveAnnouncedGenerations(scopes: Readonly<Record<string, AnnouncedGeneration>>, version: number | undefined): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: ANNOUNCED_GENERATIONS_KEY, version: (version ?? 0) + 1, scopes },
+          ...(version === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: '#version = :version', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':version': version } }),
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;

@@ -38,7 +38,7 @@ export const ROLLUPS_TABLE_SCHEMA: TableSchema = {
   timeToLiveAttribute: 'expiresAt',
 };
 
-/** Report rate limits: `pk` = `<sid>#<minute>`, minutes-long counters. */
+/** The report ingest's session state: `pk` = `<sid>#session` (ADR 0101; the table keeps its old name). */
 export const RATE_LIMIT_TABLE_SCHEMA: TableSchema = {
   partitionKey: { name: 'pk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',

@@ -39,7 +39,10 @@ export interface CdnState {
   readonly throughputFactor: number;
   /** Multiplier of time to first byte. */
   readonly ttfbFactor: number;
-  /** Concurrent sessions it can serve in this country before it saturates; Infinity = never. */
+  /**
+   * Concurrent sessions it can serve in this country before it saturates; Infinity = never. Its egress there is
+   * that many sessions' worth of the rendition, and past it the sessions share it (`deliveredKbps`).
+   */
   readonly capacity: number;
 }
 export const HEALTHY: CdnState = { errorRate: 0, throughputFactor: 1, ttfbFactor: 1, capacity: Number.POSITIVE_INFINITY };
@@ -293,13 +296,14 @@ export function runWorld(options: WorldOptions): WorldResult {
 
   const request = (s: Session, t: number, load: Map<string, number>): boolean => {
     const state = stateOf(t, s.pathway, s.country, load.get(`${s.country}/${s.pathway}`) ?? 0);
-    // A saturated CDN slows down in proportion and starts shedding a little.
+    // A saturated CDN sheds a little (CloudFront answers 503 when an edge location lacks resources, rarely)
+    // and, above all, cannot deliver more than its capacity: see `deliveredKbps`.
     const errorRate = Math.min(1, state.errorRate + (state.overload > 1 ? 0.03 * (state.overload - 1) : 0));
     const failed = random() < errorRate;
     const second = perSecond.get(s.country)![t];
     second.requests++;
     if (failed) second.failed++;
-    const throughputKbps = Math.min(s.accessKbps, (CDN_KBPS * state.throughputFactor * lognormal(0.3)) / state.overload);
+    const throughputKbps = Math.min(s.accessKbps, deliveredKbps(state.throughputFactor, state.overload, lognormal(0.3)));
     const edgeTtfb = EDGE_TTFB_MS * state.ttfbFactor * state.overload * lognormal(0.4);
     const playerTtfb = edgeTtfb + NETWORK_TTFB_MS * lognormal(0.3);
     emit(
@@ -464,6 +468,24 @@ export function runWorld(options: WorldOptions): WorldResult {
     load: (country, pathway, t) => loadSeries.get(`${country}/${pathway}`)?.[t] ?? 0,
     refreshes,
   };
+}
+
+/**
+ * The throughput one request gets from a CDN (before the viewer's own access link caps it), `noise` being the
+ * request's log-normal draw. Below capacity a request gets the CDN's per-connection rate: the egress serving
+ * `capacity` sessions is dozens of connections wide, so one download is limited by its own connection, not by
+ * the others. `capacity` sessions at the one rendition is the most the CDN delivers: `capacity × BITRATE_KBPS`
+ * of egress. Above it (overload k = sessions / capacity) demand exceeds egress and the connections share it
+ * (flow-level bandwidth sharing: demand above link capacity is not served, the flows in progress pile up and each
+ * gets the link over their number — Ben Fredj, Bonald, Proutière, Régnié, Roberts, "Statistical bandwidth sharing:
+ * a study of congestion at flow level", SIGCOMM 2001), so a session gets `BITRATE_KBPS / k` on average: less
+ * than the rendition needs, and its segments take k segment durations to arrive. Until 2026-12-02 a saturated
+ * CDN's rate was only divided by k (12 Mbit/s / 1.3 ≈ 9 Mbit/s, still three times the rendition): it delivered
+ * k times its capacity with no stall and ~1 % retried errors, which is not saturation (ADR 0099).
+ */
+export function deliveredKbps(throughputFactor: number, overload: number, noise: number): number {
+  const perConnection = CDN_KBPS * throughputFactor * noise;
+  return overload > 1 ? Math.min(perConnection, (BITRATE_KBPS * noise) / overload) : perConnection;
 }
 
 function poisson(lambda: number, random: () => number): number {

@@ -19,6 +19,13 @@ const MAX_VALUE_LENGTH = 512;
 const MAX_REPORTED_PATHWAYS = 16;
 // The bound of every player-reported throughput (core/player-value-bounds.ts): 10 Gbit/s.
 const MAX_BPS = 1e10;
+// The routing generation (core/routing-generation.ts, ADR 0097): a key per country with weights of its own, one
+// global key for every other viewer, in the same KeyValueStore as the keyring.
+const GENERATION_PREFIX = __ROUTING_GENERATION_KEY_PREFIX__;
+const GLOBAL_GENERATION_KEY = __GLOBAL_ROUTING_GENERATION_KEY__;
+const GENERATION = __ROUTING_GENERATION_PATTERN__;
+// core/identifiers.ts isRoutingCountry: "XX" (unknown) has no weights of its own.
+const ROUTING_COUNTRY = __COUNTRY_SHAPE__;
 
 async function handler(event) {
   const request = event.request;
@@ -38,9 +45,28 @@ async function handler(event) {
     const v = valueOf(q, name);
     if (v !== null && v.length <= MAX_VALUE_LENGTH && MEMORY[name].test(v)) key[name] = { value: v };
   }
+  const generation = await routingGeneration(request.headers['cloudfront-viewer-country']);
+  if (generation !== null) key.g = { value: generation };
   request.uri = CANONICAL_URI;
   request.querystring = key;
   return request;
+}
+
+// The viewer's country's generation, else the global one; null when the store has neither or cannot be read:
+// the key is then what it was before generations (answers reused for the policy's TTL), never a failed request.
+async function routingGeneration(header) {
+  const country = header && ROUTING_COUNTRY.test(header.value) && header.value !== 'XX' ? header.value : null;
+  const names = country === null ? [GLOBAL_GENERATION_KEY] : [GENERATION_PREFIX + country, GLOBAL_GENERATION_KEY];
+  for (let i = 0; i < names.length; i++) {
+    let value;
+    try {
+      value = await kvs.get(names[i], { format: 'string' });
+    } catch (e) {
+      continue;
+    }
+    return GENERATION.test(value) ? value : null;
+  }
+  return null;
 }
 
 // HLS names the pathway it is on; dash.js lists the locations used since its last request (the last is current),

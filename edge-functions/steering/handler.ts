@@ -8,6 +8,7 @@ import { rankPathways } from '../../core/rendezvous';
 import { DEFAULT_SESSION_STEERING_POLICY, steerSessionFromQuery, type SessionSteeringPolicy } from '../../core/session-steering';
 import { buildSteeringManifest, serializeSteeringManifest } from '../../core/steering-manifest';
 import { CANONICAL_STEERING_URI, STEERING_KEY_PARAMS } from '../../core/steering-cache-key';
+import { parseRoutingGeneration } from '../../core/routing-generation';
 import { verifyToken } from '../../core/token';
 import { splitTokenPath } from '../../core/token-path';
 import { ParsedManifestCache, type OriginTextReader } from './manifest-cache';
@@ -22,7 +23,7 @@ import { corsPreflightHeaders, corsResponseHeaders, STEERING_CORS } from '../../
  * viewer request) checked the token and rewrote the request to its cache key.
  *
  *   GET /<token>/play/<aid>/<rev>/main.m3u8|main.mpd → multi-pathway manifest, per-session order
- *   GET /steering?s=/<token>/play/<aid>/<rev>/[&p&t][&<memory>]
+ *   GET /steering?s=/<token>/play/<aid>/<rev>/[&p&t][&<memory>][&g]
  *                                                    → steering manifest JSON (the key function's rewrite of
  *                                                      /<token>/play/<aid>/<rev>/steering), a function of the
  *                                                      cache key alone, cacheable (core/session-steering.ts)
@@ -147,6 +148,8 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
   const hlsManifests = new ParsedManifestCache<OriginMultivariant>(deps.readOriginText, parseOriginMultivariant, 256, MANIFEST_MAX_AGE_MS, nowMs);
   const dashManifests = new ParsedManifestCache<OriginMpd>(deps.readOriginText, parseOriginMpd, 256, MANIFEST_MAX_AGE_MS, nowMs);
 
+  let staleWarnedFor = Number.NEGATIVE_INFINITY;
+
   async function handle(event: CloudFrontRequestEvent): Promise<CloudFrontResultResponse> {
     const { config, request } = event.Records[0].cf;
     if (request.method === 'OPTIONS') {
@@ -179,6 +182,10 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
     }
     if (!verdict.ok) throw new TokenRejectedError(verdict.reason);
 
+    // A key with a routing generation newer than this container's snapshot (ADR 0097): read the snapshot once more;
+    // if it is still older, the answer is not cached, so the key is answered again at the next reload.
+    const generation = keyed ? parseRoutingGeneration(params!.get(STEERING_KEY_PARAMS.generation)) : undefined;
+    const snapshotCurrent = generation === undefined || (await routing.ensureGeneration(generation));
     const snapshot = await routing.view(header('cloudfront-viewer-country'));
     const gatewayHost = config.distributionDomainName;
     const sid = verdict.claims.sid;
@@ -193,8 +200,14 @@ export function createSteeringHandler(deps: SteeringHandlerDeps): SteeringHandle
         if (deps.logSteeringDecisions) {
           log({ level: 'DEBUG', message: 'steer', sid, key: request.querystring, source: snapshot.source, priority: decision.priority, held: decision.held, collapsedFrom: decision.collapsedFrom });
         }
-        // No max-age: the steering cache policy's default TTL says how long one answer is reused for this key.
-        return respond(200, { 'Content-Type': CONTENT_TYPE.steer, 'Cache-Control': 'public' }, serializeSteeringManifest(manifest));
+        // No max-age: the steering cache policy's default TTL says how long one answer is reused for this key. An
+        // answer from a snapshot older than the key's generation is not stored (the policy's minimum TTL is 0).
+        if (!snapshotCurrent && generation! > staleWarnedFor) {
+          // Once per generation: every session of the country may re-key in the same few seconds.
+          staleWarnedFor = generation!;
+          log({ level: 'WARN', message: 'routing snapshot older than the key\'s generation; answers not cached', generation, snapshot: routing.stats.generation });
+        }
+        return respond(200, { 'Content-Type': CONTENT_TYPE.steer, 'Cache-Control': snapshotCurrent ? 'public' : 'no-store' }, serializeSteeringManifest(manifest));
       }
       // Not through the key function: a session from before ADR 0036 (`/steer/<aid>`) or a gateway without it.
       // The session's order, no session memory, never cached.

@@ -74,6 +74,8 @@ export class RoutingCache {
   /** Views already computed for the current snapshot, by scope used: a request does a map lookup. */
   private views = new Map<string, RoutingView>();
   private counters = { reads: 0, settledReads: 0, failedReads: 0 };
+  /** The newest routing generation a read was started for out of period (`ensureGeneration`): one read per generation. */
+  private forcedFor = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly read: RoutingSnapshotReader,
@@ -97,6 +99,31 @@ export class RoutingCache {
     const computed = this.compute(country);
     if (this.current !== undefined) this.views.set(country, computed);
     return computed;
+  }
+
+  /**
+   * Whether the snapshot in use is at least `generation` (a steering key's `g`, ADR 0097), after at most one read
+   * out of period per newer generation asked for. The key function reads the generation from the KeyValueStore,
+   * which routing-weights writes after the snapshot; a container may still hold an older snapshot for up to
+   * `ttlMs`, and an answer it caches under the new key would keep the old weights for the whole reuse time. The
+   * wait for that read is bounded by `coldWaitMs`; a generation far ahead (a bad store value) costs one read, not
+   * one per request. False means: answer, but do not let the answer be cached.
+   */
+  async ensureGeneration(generation: number): Promise<boolean> {
+    const fresh = () => (this.current?.generation ?? Number.NEGATIVE_INFINITY) >= generation;
+    if (fresh()) return true;
+    // A read already under way may bring it (or a newer one).
+    if (this.inFlight !== undefined) await this.waitAtMost(this.inFlight, this.opts.coldWaitMs);
+    if (fresh()) return true;
+    // One read out of period per newer generation; and once the period is over, its read (which `view` would
+    // start in the background) is waited for here, so the answer is not built from the snapshot it replaces.
+    const now = this.opts.nowMs();
+    if (this.inFlight === undefined && (generation > this.forcedFor || now - this.lastReadAt >= this.opts.ttlMs)) {
+      this.forcedFor = Math.max(this.forcedFor, generation);
+      this.refresh(now);
+    }
+    if (this.inFlight !== undefined) await this.waitAtMost(this.inFlight, this.opts.coldWaitMs);
+    return fresh();
   }
 
   /** Starts the period's one read; never rejects. */

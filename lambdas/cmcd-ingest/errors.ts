@@ -56,9 +56,3 @@ export class StreamUnavailableError extends ReportRejectedError {
     super(503, 'stream-unavailable');
   }
 }
-
-export class RateLimiterUnavailableError extends ReportRejectedError {
-  constructor() {
-    super(503, 'rate-limiter-unavailable');
-  }
-}

@@ -14,6 +14,9 @@
  * be the token's. Each report is charged to its session: the lines to the rate limit (ADR 0052), its
  * claimed evidence to the session-minute's evidence budget, and its lines are attributed to the pathway
  * hosts the platform can verify: media responses of its own token (ADRs 0054, 0068). Nothing rejected reaches the stream.
+ * The budgets live in the container's memory and the aggregator charges the evidence again (ADR 0101); DynamoDB
+ * holds only what attribution needs across containers (the session's host and interval), read on every report
+ * and written only when it changes.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
@@ -26,10 +29,10 @@ import type { Cmcd } from '@svta/cml-cmcd';
 import {
   decodeCmcdReportLines,
   encodeIngestRecord,
+  DEFAULT_REPORT_INTERVAL_MS,
   type EvidenceGrant,
   evidenceClaimOf,
   reportIntervalOf,
-  SESSION_MINUTE_BUDGET,
   sessionMediaHostOf,
   splitCmcdReportBody,
   verifiedHostsOf,
@@ -39,7 +42,8 @@ import { originSecretMatches, ORIGIN_VERIFY_HEADER } from '../../core/origin-ver
 import { MalformedRecordError } from '../../core/realtime-log';
 import { isReportSampled } from '../../core/report-sampling';
 import { verifyToken } from '../../core/token';
-import { RateLimitTable } from '../../tables/rate-limit-table';
+import { ReportEvidenceBudget } from '../../core/session-evidence';
+import { RateLimitTable, SESSION_STATE_REFRESH_SECONDS, type SessionState } from '../../tables/rate-limit-table';
 import { KeyringCache } from '../shared/keyring-cache';
 import { SecretStringCache } from '../shared/secret-string-cache';
 import { lambdaHandler, logger as sharedLogger, metrics as sharedMetrics, tracer } from '../shared/powertools';
@@ -48,7 +52,6 @@ import {
   ForbiddenReportError,
   MethodNotAllowedError,
   RateLimitedError,
-  RateLimiterUnavailableError,
   ReportRejectedError,
   ReportTooLargeError,
   StreamUnavailableError,
@@ -56,6 +59,7 @@ import {
 } from './errors';
 import { corsPreflightHeaders, corsResponseHeaders, countryOrUnknown, REPORT_CORS } from '../../core/identifiers';
 import { type CmcdIngestConfig, cmcdIngestConfig } from './config';
+import { LineBudget } from './line-budget';
 
 const MINUTE_MS = 60_000;
 /**
@@ -77,6 +81,10 @@ export interface IngestConfig extends Omit<CmcdIngestConfig, 'keyringSecretArn' 
   readonly maxPutAttempts?: number;
   /** First retry delay, doubled per attempt, with full jitter; @default 50 */
   readonly baseBackoffMs?: number;
+  /** Reports one session may post per UTC minute through one container (ADR 0101); @default 60 */
+  readonly postsPerSessionMinute?: number;
+  /** Session-minutes the container's budgets remember, the oldest forgotten first; @default 100_000 */
+  readonly budgetEntries?: number;
 }
 
 /**
@@ -118,6 +126,9 @@ export function createIngestHandler(deps: IngestDeps) {
   const linesPerMinute = config.linesPerSessionMinute;
   const maxPutAttempts = config.maxPutAttempts ?? 4;
   const baseBackoffMs = config.baseBackoffMs ?? 50;
+  // Per container (ADR 0101): the stream's guard and the first evidence budget; the aggregator charges the evidence again.
+  const lineBudget = new LineBudget(linesPerMinute, config.postsPerSessionMinute ?? 60, config.budgetEntries ?? 100_000);
+  const evidenceBudget = new ReportEvidenceBudget(undefined, config.budgetEntries ?? 100_000);
 
   /** Refuses anything that did not come through the gateway distribution (ADR 0055). */
   async function requireEdge(headers: Record<string, string | undefined>): Promise<void> {
@@ -174,9 +185,10 @@ export function createIngestHandler(deps: IngestDeps) {
     // none at its defaults; refusing those made dash.js re-send every report (ADR 0067).
     if (!events.every((e) => e.sid === undefined || e.sid === sid)) throw new ForbiddenReportError('sid-mismatch');
 
+    // The stream's guard first: a report over the session's line budget costs no DynamoDB read.
+    takeLines(sid, lines.length, nowMs);
     const state = await sessionState(sid, events, keyring, nowMs, ip);
-    const claim = evidenceClaimOf(events, state.intervalMs);
-    const granted = await takeRateBudget(sid, lines.length, claim, nowMs);
+    const granted = evidenceBudget.grant(sid, nowMs, evidenceClaimOf(events, state.intervalMs));
 
     const country = countryOrUnknown(headers['cloudfront-viewer-country']);
     const asnText = headers['cloudfront-viewer-asn'];
@@ -204,47 +216,54 @@ export function createIngestHandler(deps: IngestDeps) {
   }
 
   /**
-   * The verified pathway host of every line and the session's report interval, from this report and what
-   * the session's state remembers; the state is updated in the same write (docs/telemetry.md "Which pathway").
+   * The verified pathway host of every line and the session's report interval, from this report and what the
+   * session's state remembers (docs/telemetry.md "Which pathway"). The state is read on every report and
+   * written only when it changes: a new verified host, the first `t` timestamp, a newly measured interval, or
+   * an expiry less than an hour away (ADR 0101). If the table fails, the report still goes on without the
+   * state (its lines may stay unattributed, its interval the default): evidence lost, never gained, and the
+   * budgets do not depend on the table.
    */
   async function sessionState(sid: string, events: readonly Cmcd[], keyring: Keyring, nowMs: number, ip: string | undefined) {
     // Only a media URL of the session's own token proves a pathway (ADR 0068).
     const nowSeconds = Math.floor(nowMs / 1000);
     const hostOfSessionUrl = (url: string): string | undefined => sessionMediaHostOf(url, { sid, keyring, nowSeconds, ...(ip !== undefined ? { ip } : {}) });
-    const fromReport = verifiedHostsOf(events, hostOfSessionUrl);
-    const ownT = reportIntervalOf(events);
-    let previous;
+    let previous: SessionState | undefined;
     try {
-      previous = await rateLimits.swapSessionState(
-        sid,
-        { ...(fromReport.lastHost !== undefined ? { host: fromReport.lastHost } : {}), ...(ownT.lastT !== undefined ? { lastT: ownT.lastT } : {}) },
-        nowMs,
-      );
+      previous = await rateLimits.readSessionState(sid);
     } catch (error) {
-      logger.error('session state unavailable', { error });
-      throw new RateLimiterUnavailableError();
+      logger.warn('session state unavailable', { error });
+      metrics.addMetric('SessionStateUnavailable', MetricUnit.Count, 1);
     }
-    const { hosts } = verifiedHostsOf(events, hostOfSessionUrl, previous.host);
-    return { hosts, intervalMs: reportIntervalOf(events, previous.lastT).intervalMs };
+    const { hosts, lastHost } = verifiedHostsOf(events, hostOfSessionUrl, previous?.host);
+    const interval = intervalOf(events, previous ?? {});
+    if (previous !== undefined) {
+      const next = {
+        ...(lastHost !== undefined && lastHost !== previous.host ? { host: lastHost } : {}),
+        ...(interval.learned !== undefined && interval.learned !== previous.iv ? { iv: interval.learned } : {}),
+        ...(interval.firstT !== undefined ? { lastT: interval.firstT } : {}),
+      };
+      const expiring = previous.expiresAt !== undefined && previous.expiresAt - nowSeconds < SESSION_STATE_REFRESH_SECONDS;
+      if (Object.keys(next).length > 0 || expiring) {
+        try {
+          await rateLimits.writeSessionState(sid, next, nowMs);
+        } catch (error) {
+          logger.warn('session state not written', { error });
+          metrics.addMetric('SessionStateUnavailable', MetricUnit.Count, 1);
+        }
+      }
+    }
+    return { hosts, intervalMs: interval.intervalMs };
   }
 
   /**
-   * Per-session budget of lines per UTC minute (ADR 0052) and of evidence (ADR 0054), taken atomically
-   * by the rate-limit table; returns the evidence granted to this report.
+   * The session's line budget of this UTC minute in this container (ADR 0052, ADR 0101): over it, 429 with
+   * the seconds to the next minute, the report's lines not taken.
    */
-  async function takeRateBudget(sid: string, lines: number, claim: EvidenceGrant, nowMs: number): Promise<EvidenceGrant> {
+  function takeLines(sid: string, lines: number, nowMs: number): void {
     const minute = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
-    const retryAfterSeconds = Math.max(1, Math.ceil((minute + MINUTE_MS - nowMs) / 1000));
-    if (lines > linesPerMinute) throw new RateLimitedError(retryAfterSeconds);
-    let granted: EvidenceGrant | undefined;
-    try {
-      granted = await rateLimits.takeReport(sid, minute, { lines, budget: linesPerMinute, claim, evidenceBudget: SESSION_MINUTE_BUDGET });
-    } catch (error) {
-      logger.error('rate limiter unavailable', { error });
-      throw new RateLimiterUnavailableError();
-    }
-    if (granted === undefined) throw new RateLimitedError(retryAfterSeconds);
-    return granted;
+    if (lines <= linesPerMinute && lineBudget.take(sid, minute, lines)) return;
+    metrics.addMetric('RateLimitedReports', MetricUnit.Count, 1);
+    throw new RateLimitedError(Math.max(1, Math.ceil((minute + MINUTE_MS - nowMs) / 1000)));
   }
 
   /**
@@ -306,6 +325,29 @@ function toResponse(
   }
   logger.error('report ingest failed', { error });
   return { statusCode: 500, headers, body: JSON.stringify({ reason: 'internal-error' }) };
+}
+
+/**
+ * The interval this report's `t` events stand for (ADR 0056) and what the session's state should learn from it
+ * (ADR 0101): a report with two `t` events measures the interval itself; else the interval the state
+ * remembers; else the gap between the state's first `t` and this report's, which the state then keeps as
+ * `iv` instead of writing every `t` timestamp (unless it is a pause); else the default, and the report's `t`
+ * becomes `firstT`.
+ */
+export function intervalOf(events: readonly Cmcd[], previous: SessionState): { intervalMs: number; learned?: number; firstT?: number } {
+  const own = reportIntervalOf(events);
+  // Counted as reportIntervalOf reads a timestamp, so the two agree on which events have one.
+  const tCount = events.filter((e) => e.e === 't' && reportIntervalOf([e]).lastT !== undefined).length;
+  if (tCount >= 2) return { intervalMs: own.intervalMs, learned: own.intervalMs };
+  if (previous.iv !== undefined) return { intervalMs: previous.iv };
+  if (tCount === 1 && previous.lastT !== undefined) {
+    const { intervalMs, lastT } = reportIntervalOf(events, previous.lastT);
+    // A gap of more than twice the default interval is a pause (seek, background tab), not the player's interval:
+    // it counts for this report as it always did, but is not kept; this `t` starts the measurement again.
+    if (intervalMs > 2 * DEFAULT_REPORT_INTERVAL_MS) return { intervalMs, ...(lastT !== undefined ? { firstT: lastT } : {}) };
+    return { intervalMs, learned: intervalMs };
+  }
+  return { intervalMs: own.intervalMs, ...(tCount === 1 && previous.lastT === undefined && own.lastT !== undefined ? { firstT: own.lastT } : {}) };
 }
 
 function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined): Record<string, string | undefined> {

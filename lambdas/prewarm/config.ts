@@ -1,5 +1,5 @@
 /** prewarm's configuration (lib/constructs/cache-prewarm.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
-import { type ConfigOf, defineFunctionConfig, envInteger, envList, envString } from '../shared/function-config';
+import { type ConfigOf, defineFunctionConfig, envInteger, envIntegerWithDefault, envList, envOptionalString, envString } from '../shared/function-config';
 
 export const prewarmConfig = defineFunctionConfig({
   keyringSecretArn: envString('KEYRING_SECRET_ARN'),
@@ -16,5 +16,22 @@ export const prewarmConfig = defineFunctionConfig({
   topRungs: envInteger('TOP_RUNGS', { min: 1, max: 10 }),
   /** Requests in flight at once, all pathways together (`platform.prewarm.concurrency`). */
   concurrency: envInteger('CONCURRENCY', { min: 1, max: 64 }),
+  /**
+   * Trending pre-warm (ADR 0102, `platform.prewarm.trending`): titles warmed per scheduled run at most; 0 turns
+   * it off (the function then only warms on `Asset Ready`).
+   */
+  trendingTopK: envIntegerWithDefault('TRENDING_TOP_K', 0, { min: 0, max: 20 }),
+  /** Distinct sessions a title needs in the last complete minute to be trending. */
+  trendingMinSessions: envIntegerWithDefault('TRENDING_MIN_SESSIONS', 20, { min: 1, max: 100_000 }),
+  /** The minute's sessions over the mean of the baseline minutes, in percent (200: demand doubled). */
+  trendingRisePercent: envIntegerWithDefault('TRENDING_RISE_PERCENT', 200, { min: 100, max: 10_000 }),
+  /** Minutes before the last complete one whose mean is the baseline. */
+  trendingBaselineMinutes: envIntegerWithDefault('TRENDING_BASELINE_MINUTES', 5, { min: 1, max: 30 }),
+  /** A title warmed for trending is not warmed again for trending within this many minutes. */
+  trendingCooldownMinutes: envIntegerWithDefault('TRENDING_COOLDOWN_MINUTES', 30, { min: 1, max: 1440 }),
+  /** Where the aggregator writes title demand (the QoE rollups table); required when trendingTopK > 0. */
+  rollupsTableName: envOptionalString('ROLLUPS_TABLE_NAME'),
+  /** The catalog, for the revision playback serves; required when trendingTopK > 0. */
+  assetsTableName: envOptionalString('ASSETS_TABLE_NAME'),
 });
 export type PrewarmConfig = ConfigOf<typeof prewarmConfig>;

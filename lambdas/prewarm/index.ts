@@ -7,17 +7,28 @@
  * Best effort by design: a failed fetch is logged and counted, and nothing is ever thrown — a warm-up
  * that did not happen only means the first viewers fill the caches themselves, while a retried one would
  * fetch the whole plan again through every pathway. The function runs with no asynchronous retries.
+ *
+ * Trending titles (ADR 0102): on its schedule (an EventBridge `Scheduled Event`, once a minute) it reads the
+ * title demand the QoE aggregator writes (distinct sessions per title and minute), picks the titles whose
+ * demand rose (core/title-demand.ts `trendingTitles`), claims each title's warm for a cooldown (one warm per
+ * title per cooldown, whichever run claims it) and warms the revision playback serves exactly as above.
  */
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
+import { playableRevision } from '../../core/asset-status';
 import { isAssetId, isPathwayId, isRevision } from '../../core/identifiers';
 import { MANIFEST_FILE, mediaBaseUrl, type UrlScheme } from '../../core/playback-paths';
 import { chooseWarmRenditions, onPathway, warmupObjects } from '../../core/prewarm-plan';
 import { parseMediaPlaylist, parseMultivariant } from '../../core/steered-hls-playlists';
+import { sessionsOfBits, trendingTitles } from '../../core/title-demand';
 import { signToken } from '../../core/token';
+import { CatalogTable } from '../../tables/catalog-table';
+import { TitleDemandTable } from '../../tables/title-demand-table';
 import { FunctionConfigError } from '../shared/function-config';
 import { KeyringCache } from '../shared/keyring-cache';
 import { lambdaHandler, logger as sharedLogger, metrics as sharedMetrics, tracer } from '../shared/powertools';
@@ -51,6 +62,8 @@ export interface PathwayWarmup {
 }
 
 export interface PrewarmResult {
+  /** A scheduled run: the titles it found trending and what it did with each (ADR 0102). */
+  readonly trending?: readonly TrendingOutcome[];
   readonly assetId?: string;
   readonly revision?: string;
   /** Why nothing was fetched, when nothing was. */
@@ -60,8 +73,22 @@ export interface PrewarmResult {
   readonly pathways: Readonly<Record<string, PathwayWarmup>>;
 }
 
-export interface PrewarmDeps extends Omit<PrewarmConfig, 'keyringSecretArn'> {
+export interface TrendingOutcome {
+  readonly assetId: string;
+  readonly sessions: number;
+  readonly baseline: number;
+  /** `warmed`, or why not: warmed by another run within the cooldown, or nothing playable. */
+  readonly outcome: 'warmed' | 'cooling-down' | 'not-playable';
+  readonly revision?: string;
+}
+
+type TrendingConfigKeys = 'trendingTopK' | 'trendingMinSessions' | 'trendingRisePercent' | 'trendingBaselineMinutes' | 'trendingCooldownMinutes' | 'rollupsTableName' | 'assetsTableName';
+
+export interface PrewarmDeps extends Omit<PrewarmConfig, 'keyringSecretArn' | TrendingConfigKeys>, Partial<Pick<PrewarmConfig, TrendingConfigKeys>> {
   readonly keyring: Pick<KeyringCache, 'get'>;
+  /** The demand and trending-claim items (rollups table) and the catalog; required when `trendingTopK` > 0. */
+  readonly demand?: Pick<TitleDemandTable, 'readDemand' | 'claimTrendingWarm'>;
+  readonly catalog?: Pick<CatalogTable, 'getHead'>;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
   readonly logger?: Logger;
@@ -127,20 +154,12 @@ export function createPrewarmHandler(deps: PrewarmDeps) {
     throw lastError ?? new Error('no pathway configured');
   }
 
-  return async (event: PrewarmEvent): Promise<PrewarmResult> => {
-    const parsed = assetReadyDetail.safeParse(event.detail);
-    if (!parsed.success) {
-      log.warn('pre-warm event set aside: not an Asset Ready detail', { detailType: event['detail-type'], problem: parsed.error.issues[0]?.message });
-      metrics.addMetric('PrewarmEventsSetAside', MetricUnit.Count, 1);
-      return { skipped: 'not an Asset Ready detail', objects: 0, pathways: {} };
-    }
-    const { assetId, revision, current } = parsed.data;
-    if (!current) return { assetId, revision, skipped: 'playback serves another revision', objects: 0, pathways: {} };
-
+  /** Warms one revision through every pathway; never throws. */
+  async function warm(assetId: string, revision: string): Promise<PrewarmResult> {
     const counts = Object.fromEntries(pathways.map((p) => [p.id, { warmed: 0, alreadyCached: 0, failed: 0 }])) as Record<string, PathwayWarmup>;
     let token: string;
     try {
-      // A session id of its own: its requests are told apart from viewers' in the CDN logs.
+      // A session id of its own: its requests are told apart from viewers' in the CDN logs (and in title demand).
       token = signToken({ sid: `prewarm-${randomUUID()}`, aid: assetId, exp: Math.floor(now() / 1000) + TOKEN_LIFETIME_SECONDS }, await deps.keyring.get());
     } catch (error) {
       log.error('pre-warm gave up: no playback token', { assetId, revision, error: error as Error });
@@ -184,12 +203,102 @@ export function createPrewarmHandler(deps: PrewarmDeps) {
     }
     log.info('pre-warm done', { assetId, revision, objects: plan.length, pathways: counts });
     return { assetId, revision, objects: plan.length, pathways: counts };
+  }
+
+  /**
+   * A scheduled run (ADR 0102): the last complete minute's demand against the mean of the `trendingBaselineMinutes`
+   * before it; each trending title is claimed for the cooldown, then its playable revision warmed, one title at a
+   * time (each warm already uses `concurrency` requests). A minute counts as complete one minute after its end:
+   * the aggregator writes a minute once it has ended, after its batching window.
+   */
+  async function warmTrending(): Promise<PrewarmResult> {
+    const topK = deps.trendingTopK ?? 0;
+    if (topK === 0 || deps.demand === undefined || deps.catalog === undefined) {
+      return { skipped: 'trending pre-warm is off', objects: 0, pathways: {} };
+    }
+    const minuteMs = 60_000;
+    const last = Math.floor(now() / minuteMs) * minuteMs - 2 * minuteMs;
+    const baselineMinutes = deps.trendingBaselineMinutes ?? 5;
+    const minutes = [last, ...Array.from({ length: baselineMinutes }, (_, i) => last - (i + 1) * minuteMs)];
+    let read: Map<string, number>[];
+    try {
+      read = await Promise.all(
+        minutes.map(async (minute) => new Map([...(await deps.demand!.readDemand(minute))].map(([assetId, bits]) => [assetId, sessionsOfBits(bits)]))),
+      );
+    } catch (error) {
+      log.error('trending pre-warm gave up: title demand could not be read', { error: error as Error });
+      metrics.addMetric('PrewarmPlanFailures', MetricUnit.Count, 1);
+      return { skipped: 'title demand could not be read', objects: 0, pathways: {} };
+    }
+    const [current, ...baseline] = read;
+    const trending = trendingTitles(current!, baseline, {
+      topK,
+      minSessions: deps.trendingMinSessions ?? 20,
+      riseFactor: (deps.trendingRisePercent ?? 200) / 100,
+    });
+    const outcomes: TrendingOutcome[] = [];
+    let objects = 0;
+    const totals: Record<string, PathwayWarmup> = {};
+    for (const title of trending) {
+      try {
+        const revision = playableRevision(await deps.catalog.getHead(title.assetId));
+        if (revision === undefined) {
+          outcomes.push({ ...title, outcome: 'not-playable' });
+          continue;
+        }
+        if (!(await deps.demand.claimTrendingWarm(title.assetId, revision, now(), (deps.trendingCooldownMinutes ?? 30) * minuteMs))) {
+          outcomes.push({ ...title, revision, outcome: 'cooling-down' });
+          continue;
+        }
+        const result = await warm(title.assetId, revision);
+        objects += result.objects;
+        for (const [id, count] of Object.entries(result.pathways)) {
+          const total = (totals[id] ??= { warmed: 0, alreadyCached: 0, failed: 0 });
+          total.warmed += count.warmed;
+          total.alreadyCached += count.alreadyCached;
+          total.failed += count.failed;
+        }
+        outcomes.push({ ...title, revision, outcome: 'warmed' });
+      } catch (error) {
+        log.warn('trending pre-warm skipped a title', { assetId: title.assetId, error: (error as Error).message });
+        metrics.addMetric('PrewarmPlanFailures', MetricUnit.Count, 1);
+      }
+    }
+    metrics.addMetric('TrendingTitlesWarmed', MetricUnit.Count, outcomes.filter((o) => o.outcome === 'warmed').length);
+    if (trending.length > 0) log.info('trending pre-warm done', { trending: outcomes });
+    return { trending: outcomes, objects, pathways: totals };
+  }
+
+  return async (event: PrewarmEvent): Promise<PrewarmResult> => {
+    if (event['detail-type'] === SCHEDULED_EVENT) return warmTrending();
+    const parsed = assetReadyDetail.safeParse(event.detail);
+    if (!parsed.success) {
+      log.warn('pre-warm event set aside: not an Asset Ready detail', { detailType: event['detail-type'], problem: parsed.error.issues[0]?.message });
+      metrics.addMetric('PrewarmEventsSetAside', MetricUnit.Count, 1);
+      return { skipped: 'not an Asset Ready detail', objects: 0, pathways: {} };
+    }
+    const { assetId, revision, current } = parsed.data;
+    if (!current) return { assetId, revision, skipped: 'playback serves another revision', objects: 0, pathways: {} };
+    return warm(assetId, revision);
   };
 }
+
+/** What EventBridge Scheduler's and a schedule rule's events are called (EventBridge User Guide, "Scheduled events"). */
+export const SCHEDULED_EVENT = 'Scheduled Event';
 
 const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 
 export const handler = lambdaHandler<PrewarmEvent, PrewarmResult>(() => {
   const { keyringSecretArn, ...config } = prewarmConfig.decode(process.env);
-  return createPrewarmHandler({ ...config, keyring: new KeyringCache(secrets, keyringSecretArn) });
+  if (config.trendingTopK > 0 && (config.rollupsTableName === undefined || config.assetsTableName === undefined)) {
+    throw new FunctionConfigError('TRENDING_TOP_K > 0 needs ROLLUPS_TABLE_NAME and ASSETS_TABLE_NAME');
+  }
+  const documents = config.trendingTopK > 0 ? DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({}))) : undefined;
+  return createPrewarmHandler({
+    ...config,
+    keyring: new KeyringCache(secrets, keyringSecretArn),
+    ...(documents !== undefined
+      ? { demand: new TitleDemandTable(documents, config.rollupsTableName!), catalog: new CatalogTable(documents, config.assetsTableName!) }
+      : {}),
+  });
 });

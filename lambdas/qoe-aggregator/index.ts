@@ -39,15 +39,19 @@ import {
   mergeCellPartial,
   partialCellKey,
 } from '../../core/rollup-partials';
-import { emptySessionBits, LogLineEvidenceBudget, ThroughputEvidenceBudget } from '../../core/session-evidence';
+import { emptySessionBits, LogLineEvidenceBudget, ReportEvidenceBudget, ThroughputEvidenceBudget } from '../../core/session-evidence';
+import { TitleDemand } from '../../core/title-demand';
 import { type RollupClaim, RollupsTable } from '../../tables/rollups-table';
+import { TitleDemandTable } from '../../tables/title-demand-table';
 import { RoutingTable } from '../../tables/routing-table';
 import { type MetricsSink, shardOf, streamNameOf } from '../shared/kinesis-batch';
 import { lambdaHandler, logger as sharedLogger, metrics as sharedMetrics, tracer } from '../shared/powertools';
 import { type QoeAggregatorConfig, qoeAggregatorConfig } from './config';
 
 /** The deployed configuration (./config.ts) plus tuning that tests may change. */
-export interface AggregatorConfig extends QoeAggregatorConfig {
+export interface AggregatorConfig extends Omit<QoeAggregatorConfig, 'demandTopK'> {
+  /** Titles per minute written for the trending pre-warm (ADR 0102); @default 0 (off; the deployed default is the config's) */
+  readonly demandTopK?: number;
   /** How long the pathway registry is cached; @default 60_000 */
   readonly registryMaxAgeMs?: number;
   /** PutRecords attempts for entries that keep failing, before the batch fails; @default 4 */
@@ -131,12 +135,19 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
   const logBudget = new LogLineEvidenceBudget();
   // …and every session's throughput values, reports and log lines together, so it weighs as one session in a cell's mean.
   const throughputBudget = new ThroughputEvidenceBudget();
+  // …and every report's evidence grant again (ADR 0101): the ingest keeps its budget per ingest container, while a
+  // session's reports share one partition key, so they reach this shard's few containers only.
+  const reportBudget = new ReportEvidenceBudget();
+  // Sessions per title and minute (ADR 0102), written once the minute has ended: the pre-warm's trending signal.
+  const demand = new TitleDemand(config.demandTopK ?? 0);
+  const demandTable = new TitleDemandTable(ddb, config.rollupsTableName);
 
   /** The cells one record adds to; a malformed record adds none and is logged. */
   function normalise(records: readonly TelemetryRecord[], hosts: PathwayHosts, shard: string): Normalised[] {
     return records.map((record) => {
       try {
-        const normalised = samplesOfStreamRecord(record.text, hosts, logBudget);
+        const normalised = samplesOfStreamRecord(record.text, hosts, logBudget, { budget: reportBudget, recordId: `${shard}/${record.seq}` });
+        for (const sample of normalised.samples) demand.add(sample);
         const admitted = throughputBudget.admitAll(normalised.samples);
         const sessionsByCell = aggregateSessionEvidence(admitted.samples);
         const cells = [...aggregateSamples(admitted.samples)].map(([key, rollup]): CellPartial => {
@@ -243,6 +254,23 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
     throw new Error(`claim ${claim.first}..${claim.last} of ${streamName}/${shardId} is no longer in the stream`);
   }
 
+  /**
+   * Writes the top titles of every minute that has ended (ADR 0102): at most `demandTopK` set unions per minute
+   * and container. Best effort: a failed write is counted and logged, never fails the batch (the rollups do not
+   * depend on it), and its bits are lost to the signal.
+   */
+  async function writeEndedDemand(): Promise<void> {
+    const writes = demand.takeEndedMinutes(now()).flatMap((m) => m.titles.map((t) => ({ minute: m.minute, ...t })));
+    if (writes.length === 0) return;
+    const results = await Promise.allSettled(writes.map((w) => demandTable.addDemand(w.minute, w.assetId, w.sessionBits)));
+    const failed = results.filter((r) => r.status === 'rejected');
+    metrics.addMetric('TitleDemandWrites', MetricUnit.Count, writes.length - failed.length);
+    if (failed.length > 0) {
+      metrics.addMetric('TitleDemandWriteFailures', MetricUnit.Count, failed.length);
+      logger.warn('title demand not written', { failed: failed.length, error: (failed[0] as PromiseRejectedResult).reason });
+    }
+  }
+
   async function processShard(streamName: string, shardId: string, batch: readonly TelemetryRecord[], hosts: PathwayHosts, totals: BatchTotals): Promise<void> {
     const source = `${streamName}/${shardId}`;
     const records = [...batch].sort((a, b) => compareSeq(a.seq, b.seq));
@@ -296,6 +324,7 @@ export function createAggregatorHandler(deps: AggregatorDeps) {
       group.records.push({ seq: record.kinesis.sequenceNumber, text: Buffer.from(record.kinesis.data, 'base64').toString('utf8') });
     }
     for (const group of byShard.values()) await processShard(group.streamName, group.shardId, group.records, hosts, totals);
+    await writeEndedDemand();
 
     metrics.addMetric('SetAsideRecords', MetricUnit.Count, totals.setAside);
     metrics.addMetric('UnattributedReports', MetricUnit.Count, totals.unattributed);

@@ -1,7 +1,7 @@
 /** routing-weights' configuration (lib/constructs/telemetry-pipeline.ts sets it; the twin encodes it in local/twin/function-environments.ts). */
 import { z } from 'zod';
 import { DEFAULT_SCORING_PARAMS, type ScoringParams } from '../../core/routing/scoring-params';
-import { type ConfigOf, defineFunctionConfig, envInteger, envJson, envString } from '../shared/function-config';
+import { type ConfigOf, defineFunctionConfig, envInteger, envJson, envOptionalString, envString } from '../shared/function-config';
 
 /**
  * `SCORING_PARAMS_JSON`: an object overriding some of DEFAULT_SCORING_PARAMS, e.g.
@@ -23,5 +23,10 @@ export const routingWeightsConfig = defineFunctionConfig({
   /** Seconds between evaluations; also the controller's `evaluationIntervalSeconds`. */
   tickSeconds: envInteger('TICK_SECONDS', { min: 1, max: 60 }),
   params: envJson('SCORING_PARAMS_JSON', scoringOverrides),
+  /**
+   * The gateway's CloudFront KeyValueStore (the keyring's copy, which the steering key function reads): each
+   * country's routing generation goes there (ADR 0097). Absent: no generations; answers are reused for their TTL.
+   */
+  generationStoreArn: envOptionalString('ROUTING_GENERATION_STORE_ARN'),
 });
 export type RoutingWeightsConfig = ConfigOf<typeof routingWeightsConfig>;

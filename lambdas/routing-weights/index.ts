@@ -8,6 +8,9 @@
  * minute; one invocation runs TICKS evaluations TICK_SECONDS apart (default 6 × 10 s), so weights are
  * re-evaluated every 10 s although the finest schedule granularity is one minute.
  */
+import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
+// The KeyValueStore API is signed with SigV4a; this registers the JavaScript signer with the SDK.
+import '@aws-sdk/signature-v4a';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -25,6 +28,7 @@ import { isRoutingCountry } from '../../core/identifiers';
 import { RollupsTable } from '../../tables/rollups-table';
 import { RoutingTable } from '../../tables/routing-table';
 import { type RoutingWeightsConfig, routingWeightsConfig } from './config';
+import { GenerationPublishError, type GenerationStore, publishRoutingGenerations, type PublishedGenerations } from './generations';
 
 const WRITE_CONCURRENCY = 16;
 /** A tick is skipped when less than this is left of the invocation, so it never times out mid-write. */
@@ -39,6 +43,8 @@ export interface RoutingWeightsDeps {
   readonly metrics?: Metrics;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The gateway's KeyValueStore the routing generations go to (ADR 0097). @default none: no generations */
+  readonly generationStore?: GenerationStore;
 }
 
 export interface TickResult {
@@ -50,6 +56,8 @@ export interface TickResult {
   readonly skipped: readonly string[];
   /** The routing snapshot written after the weights (ADR 0048): its generation (= `at`) and size. */
   readonly snapshot: { readonly scopes: number; readonly itemBytes: number };
+  /** Scopes whose routing generation this tick announced (ADR 0097); absent without a store or when publishing failed. */
+  readonly generations?: Pick<PublishedGenerations, 'announced' | 'conflicts'>;
 }
 
 /** One evaluation of every scope at `now`. */
@@ -118,11 +126,36 @@ export function createRoutingWeightsTick(deps: RoutingWeightsDeps, config: Routi
     // After the per-scope items, every tick: the one item each steering container reads (ADR 0048). The
     // generation is the tick time, so a redelivered or overlapping older tick never replaces a newer one.
     const snapshot = await routing.publishSnapshot(now);
+    // Then the generations, which name that snapshot: a key function that reads one finds a snapshot at least as
+    // new in DynamoDB (ADR 0097). A failure here does not fail the tick: the weights and the snapshot are written,
+    // and sessions get them within the answers' reuse time, as before generations.
+    let generations: TickResult['generations'];
+    if (deps.generationStore !== undefined) {
+      try {
+        const published = await publishRoutingGenerations(deps.ddb, config.routingTableName, deps.generationStore);
+        generations = { announced: published.announced, conflicts: published.conflicts };
+        if (published.announced.length > 0) log.info('routing generations announced', { generation: published.generation, scopes: published.announced });
+        metrics.addMetric('RoutingGenerationsAnnounced', MetricUnit.Count, published.announced.length);
+        metrics.addMetric('RoutingGenerationConflicts', MetricUnit.Count, published.conflicts);
+      } catch (error) {
+        const announced = error instanceof GenerationPublishError ? error.announced : [];
+        log.error('routing generations not published; sessions get the weights when their cached answers expire', { error: error as Error, announced });
+        metrics.addMetric('RoutingGenerationPublishFailures', MetricUnit.Count, 1);
+      }
+    }
     metrics.addMetric('RoutingSnapshotBytes', MetricUnit.Bytes, snapshot.itemBytes);
     metrics.addMetric('ScopesEvaluated', MetricUnit.Count, scopes.length);
     metrics.addMetric('WeightsWritten', MetricUnit.Count, written.length);
     metrics.addMetric('WeightsWriteConflicts', MetricUnit.Count, conflicts);
-    return { at: now, scopes: scopes.length, written: written.sort(), conflicts, skipped, snapshot: { scopes: snapshot.scopes, itemBytes: snapshot.itemBytes } };
+    return {
+      at: now,
+      scopes: scopes.length,
+      written: written.sort(),
+      conflicts,
+      skipped,
+      snapshot: { scopes: snapshot.scopes, itemBytes: snapshot.itemBytes },
+      ...(generations !== undefined ? { generations } : {}),
+    };
   };
 
   /** A metric per weight change; per-pathway dimensions only for the global scope, to bound cardinality. */
@@ -187,6 +220,16 @@ const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new
   marshallOptions: { removeUndefinedValues: true },
 });
 
-export const handler = lambdaHandler<unknown, TickResult[]>(() =>
-  createRoutingWeightsHandler({ ddb: documentClient }, routingWeightsConfig.decode(process.env)),
-);
+/**
+ * The Lambda handler with a given KeyValueStore client for the routing generations; the twin passes its store's
+ * (local/edge/key-value-store.ts), the cloud the SDK's. Without ROUTING_GENERATION_STORE_ARN no generation is published.
+ */
+export function routingWeightsHandlerWith(storeClient: () => GenerationStore['client']) {
+  return lambdaHandler<unknown, TickResult[]>(() => {
+    const config = routingWeightsConfig.decode(process.env);
+    const generationStore = config.generationStoreArn === undefined ? undefined : { client: storeClient(), arn: config.generationStoreArn };
+    return createRoutingWeightsHandler({ ddb: documentClient, ...(generationStore !== undefined ? { generationStore } : {}) }, config);
+  });
+}
+
+export const handler = routingWeightsHandlerWith(() => tracer.captureAWSv3Client(new CloudFrontKeyValueStoreClient({})));

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
-import { corsPreflightHeaders, corsResponseHeaders, DELIVERY_CORS, PATHWAY_ID_PATTERN, STEERING_CORS, type CorsPolicy } from '../../core/identifiers';
+import { corsPreflightHeaders, corsResponseHeaders, COUNTRY_SHAPE, DELIVERY_CORS, PATHWAY_ID_PATTERN, STEERING_CORS, type CorsPolicy } from '../../core/identifiers';
 import { CANONICAL_STEERING_URI, THROUGHPUT_CLASSES_PER_OCTAVE, topThroughputClass } from '../../core/steering-cache-key';
 import { DEFAULT_SESSION_STEERING_POLICY, type SessionSteeringPolicy } from '../../core/session-steering';
+import { GLOBAL_ROUTING_GENERATION_KEY, ROUTING_GENERATION_KEY_PREFIX, ROUTING_GENERATION_PATTERN } from '../../core/routing-generation';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VIEWER_AUTH_SOURCE = path.join(REPO_ROOT, 'edge-functions', 'viewer-auth-cf', 'function.js');
@@ -58,7 +59,8 @@ const TOKEN_CHECK_HANDLER = 'async function handler(event)';
  * headers and its handler renamed `checkViewerToken`, followed by edge-functions/steering-key-cf/function.js, which
  * turns a checked request into the steering cache key. The throughput classes and the canonical path are
  * core/steering-cache-key.ts's; the top class follows the steering function's collapse policy, so both
- * sides judge a collapse on the same classes.
+ * sides judge a collapse on the same classes; the routing generation's key names and shape are
+ * core/routing-generation.ts's.
  */
 export function buildSteeringKeyFunctionCode(policy: Pick<SessionSteeringPolicy, 'throughputFloorBps' | 'collapseRatio'> = DEFAULT_SESSION_STEERING_POLICY): string {
   const tokenCheck = tokenCheckSource(STEERING_CORS);
@@ -67,7 +69,11 @@ export function buildSteeringKeyFunctionCode(policy: Pick<SessionSteeringPolicy,
     .replace('__PATHWAY_ID__', JSON.stringify(PATHWAY_ID_PATTERN.source.replace(/^\^/, '').replace(/\$$/, '')))
     .replace('__THROUGHPUT_TOP_CLASS__', String(topThroughputClass(policy)))
     .replace('__THROUGHPUT_CLASSES_PER_OCTAVE__', String(THROUGHPUT_CLASSES_PER_OCTAVE))
-    .replace('__CANONICAL_STEERING_URI__', JSON.stringify(CANONICAL_STEERING_URI));
+    .replace('__CANONICAL_STEERING_URI__', JSON.stringify(CANONICAL_STEERING_URI))
+    .replace('__ROUTING_GENERATION_KEY_PREFIX__', JSON.stringify(ROUTING_GENERATION_KEY_PREFIX))
+    .replace('__GLOBAL_ROUTING_GENERATION_KEY__', JSON.stringify(GLOBAL_ROUTING_GENERATION_KEY))
+    .replace('__ROUTING_GENERATION_PATTERN__', ROUTING_GENERATION_PATTERN.toString())
+    .replace('__COUNTRY_SHAPE__', COUNTRY_SHAPE.toString());
   return minifyChecked(`${tokenCheck.replace(TOKEN_CHECK_HANDLER, 'async function checkViewerToken(event)')}\n${keyFunction}`);
 }
 

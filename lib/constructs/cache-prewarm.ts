@@ -1,5 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -22,6 +24,18 @@ export interface CachePrewarmProps {
   readonly topRungs: number;
   /** Requests in flight at once. */
   readonly concurrency: number;
+  /**
+   * Trending pre-warm (ADR 0102): once a minute, the titles whose demand (written by the aggregator into the
+   * rollups table) rose. @default off
+   */
+  readonly trending?: {
+    readonly topK: number;
+    readonly minSessions: number;
+    readonly risePercent: number;
+    readonly cooldownMinutes: number;
+    readonly rollupsTable: dynamodb.ITableV2;
+    readonly assetsTable: dynamodb.ITableV2;
+  };
 }
 
 /**
@@ -53,9 +67,45 @@ export class CachePrewarm extends Construct {
         warmSeconds: props.warmSeconds,
         topRungs: props.topRungs,
         concurrency: props.concurrency,
+        ...(props.trending !== undefined
+          ? {
+              trendingTopK: props.trending.topK,
+              trendingMinSessions: props.trending.minSessions,
+              trendingRisePercent: props.trending.risePercent,
+              trendingCooldownMinutes: props.trending.cooldownMinutes,
+              rollupsTableName: props.trending.rollupsTable.tableName,
+              assetsTableName: props.trending.assetsTable.tableName,
+            }
+          : {}),
       }),
     });
     props.keyringSecret.grantRead(this.function);
+
+    if (props.trending !== undefined) {
+      // Reads title demand (`demand#<minute>`), claims a title's warm (`trending#<assetId>`), and nothing else there.
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [props.trending.rollupsTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['demand#*'] } },
+        }),
+      );
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem'],
+          resources: [props.trending.rollupsTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['trending#*'] } },
+        }),
+      );
+      // The revision playback serves: the asset's head item.
+      this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [props.trending.assetsTable.tableArn] }));
+      new events.Rule(this, 'TrendingSchedule', {
+        description: 'Once a minute, titles whose demand rose are pre-warmed through every pathway (ADR 0102)',
+        schedule: events.Schedule.rate(Duration.minutes(1)),
+        // A missed run is replaced by the next minute's: no retries, no queue.
+        targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
+      });
+    }
 
     new events.Rule(this, 'AssetReadyRule', {
       eventBus: props.catalogBus,

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -36,6 +37,11 @@ export interface TelemetryPipelineProps {
   readonly failureQueue: sqs.IQueue;
   /** How often the weights are recomputed inside each one-minute scheduled invocation. */
   readonly weightsTickSeconds: number;
+  /**
+   * The gateway's KeyValueStore (the keyring's copy the steering key function reads): routing-weights writes each
+   * country's routing generation there (ADR 0097). @default none: no generations, answers reused for their TTL
+   */
+  readonly routingGenerationStore?: cloudfront.IKeyValueStore;
   /** Dashboard names are account-wide (core/physical-names.ts). */
   readonly dashboardName: string;
   /** `telemetryStream` of the platform configuration (ADR 0059); @default on-demand */
@@ -46,6 +52,8 @@ export interface TelemetryPipelineProps {
   readonly rollupStages?: Partial<RollupStageSettings>;
   /** Percent of sessions whose reports the ingest takes (`reportSamplingRate`, ADR 0058); @default 100 */
   readonly reportSamplingRate?: number;
+  /** Titles per minute whose sessions the aggregator writes for the trending pre-warm (ADR 0102); @default 0 (off) */
+  readonly demandTopK?: number;
 }
 
 /**
@@ -97,7 +105,7 @@ export class TelemetryPipeline extends Construct {
       ...tableKeyProps(TABLES.rateLimits),
       billing: dynamodb.Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Counters live for minutes; nothing to keep.
+      // Session state lives hours (ADR 0101); nothing to keep.
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
@@ -127,7 +135,15 @@ export class TelemetryPipeline extends Construct {
     this.stream.grantWrite(this.cmcdIngest);
     props.keyringSecret.grantRead(this.cmcdIngest);
     this.ingestOriginSecret.grantRead(this.cmcdIngest);
-    this.rateLimitTable.grantReadWriteData(this.cmcdIngest);
+    // Session-state items only (`<sid>#session`, ADR 0101): read on every report, SET when they change; no scan,
+    // query or delete, and no other item.
+    this.cmcdIngest.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [this.rateLimitTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#session'] } },
+      }),
+    );
 
     const accessLogs = new logs.LogGroup(this, 'IngestApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.ingestApi = new apigwv2.HttpApi(this, 'IngestApi', {
@@ -170,6 +186,7 @@ export class TelemetryPipeline extends Construct {
         routingTableName: props.routingTable.tableName,
         partialsStreamName: this.partialsStream.streamName,
         rollupBuckets: stages.buckets,
+        demandTopK: props.demandTopK ?? 0,
       }),
     });
     this.aggregator.addEventSource(
@@ -196,6 +213,16 @@ export class TelemetryPipeline extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['claim#*'] } },
       }),
     );
+    if ((props.demandTopK ?? 0) > 0) {
+      // Title demand (ADR 0102): set unions into `demand#<minute>` items only.
+      this.aggregator.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.rollupsTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['demand#*'] } },
+        }),
+      );
+    }
 
     this.rollupMerger = new PlatformFunction(this, 'RollupMerger', {
       handlerDir: 'rollup-merger',
@@ -235,8 +262,19 @@ export class TelemetryPipeline extends Construct {
         rollupsTableName: this.rollupsTable.tableName,
         tickSeconds: props.weightsTickSeconds,
         ticks: Math.max(1, Math.floor(60 / props.weightsTickSeconds)),
+        generationStoreArn: props.routingGenerationStore?.keyValueStoreArn,
       }),
     });
+    if (props.routingGenerationStore !== undefined) {
+      // Generations only (ADR 0097): batched puts on this one store, the ETag from DescribeKeyValueStore; no
+      // single-key writes or deletes (the keyring's keys are the rotation's).
+      this.routingWeights.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:UpdateKeys'],
+          resources: [props.routingGenerationStore.keyValueStoreArn],
+        }),
+      );
+    }
     this.rollupsTable.grantReadData(this.routingWeights);
     // Reads the registry and weights, writes weights with a version condition; never deletes.
     // Scan: the routing snapshot is built from the whole (small) table every tick (ADR 0048).

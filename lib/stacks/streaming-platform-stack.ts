@@ -7,7 +7,7 @@ import { CfnOutput } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { platformNames } from '../../core/physical-names';
 import { STACK_OUTPUT_KEYS } from '../../core/stack-outputs';
-import { originShieldOf, type PlatformConfig, prewarmFunctionSettings } from '../../core/platform-config';
+import { originShieldOf, type PlatformConfig, prewarmFunctionSettings, trendingPrewarmSettings } from '../../core/platform-config';
 import { CachePrewarm } from '../constructs/cache-prewarm';
 import { ContentStorage } from '../constructs/content-storage';
 import { DeliveryNetwork } from '../constructs/delivery-network';
@@ -84,11 +84,13 @@ export class StreamingPlatformStack extends Stack {
       removalPolicy,
       failureQueue,
       weightsTickSeconds: 10,
+      routingGenerationStore: keyring.keyValueStore,
       dashboardName: names.dashboard,
       streamCapacity: config.telemetryStream,
       reportApiThrottle: reportApiThrottleFor(config.peakConcurrentViewers, config.reportSamplingRate),
       reportSamplingRate: config.reportSamplingRate,
       rollupStages: { mergeWindowSeconds: config.rollupMergeWindowSeconds },
+      demandTopK: trendingPrewarmSettings(config.prewarm)?.demandTopK ?? 0,
     });
 
     const delivery = new DeliveryNetwork(this, 'Delivery', {
@@ -159,6 +161,9 @@ export class StreamingPlatformStack extends Stack {
         catalogBus,
         failureQueue,
         ...prewarmFunctionSettings(config.prewarm),
+        ...(config.prewarm.trending !== false
+          ? { trending: { ...config.prewarm.trending, rollupsTable: telemetry.rollupsTable, assetsTable: storage.assetsTable } }
+          : {}),
       });
     }
 

@@ -41,7 +41,7 @@ export interface LoadOptions {
   /** @default the warm-up, at most 60 s */
   readonly rampUpMs?: number;
   /** The twin's counters, read at both ends of the window; absent when driving a twin in another process. */
-  readonly readTwin?: () => TwinReading;
+  readonly readTwin?: () => TwinReading | Promise<TwinReading>;
   /** Names of the twin's buckets and streams, to pick the figures out of its usage. */
   readonly names?: { readonly originBucket: string };
   /**
@@ -280,10 +280,10 @@ export async function runAudienceLoad(options: LoadOptions): Promise<LoadResult>
     const measure = async () => {
       await sleep(options.warmupSeconds * 1000);
       const startMarks = await markAll(children);
-      const before = options.readTwin?.();
+      const before = await options.readTwin?.();
       await sleep(options.seconds * 1000);
       const endMarks = await markAll(children);
-      const after = options.readTwin?.();
+      const after = await options.readTwin?.();
       return { startMarks, endMarks, before, after };
     };
     const { startMarks, endMarks, before, after } = await Promise.race([measure(), failed]);

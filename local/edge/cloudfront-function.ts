@@ -13,6 +13,7 @@ import { createKeyringSource, type KeyringSourceConfig } from '../../edge-functi
 import { buildSteeringKeyFunctionCode, buildViewerAuthFunctionCode, checkCloudFrontFunctionCode } from '../../lib/bundling/cloudfront-function';
 import type { SessionSteeringPolicy } from '../../core/session-steering';
 import type { EdgeRequestHandler } from './cloudfront-server';
+import type { TwinKeyValueStore } from './key-value-store';
 
 export interface FunctionHeaders {
   [name: string]: { value: string };
@@ -131,10 +132,17 @@ export function twinViewerAuthFunction(keyring: KeyringSourceConfig): EdgeReques
   });
 }
 
-/** The twin gateway's steering key function (ADR 0036), its store the keyring secret as for the token check. */
-export function twinSteeringKeyFunction(keyring: KeyringSourceConfig, policy?: Pick<SessionSteeringPolicy, 'throughputFloorBps' | 'collapseRatio'>): EdgeRequestHandler {
+/**
+ * The twin gateway's steering key function (ADR 0036). Its store: the keyring secret as for the token check, and
+ * the twin's KeyValueStore for what routing-weights writes there (the routing generations, ADR 0097).
+ */
+export function twinSteeringKeyFunction(
+  keyring: KeyringSourceConfig,
+  policy?: Pick<SessionSteeringPolicy, 'throughputFloorBps' | 'collapseRatio'>,
+  store?: Pick<TwinKeyValueStore, 'get'>,
+): EdgeRequestHandler {
   const source = createKeyringSource(keyring);
   return cloudFrontFunctionAsEdgeHandler(buildSteeringKeyFunctionCode(policy), {
-    kvsGet: async (kid) => (await source.get()).keys.get(kid)?.toString('base64'),
+    kvsGet: async (key) => store?.get(key) ?? (await source.get()).keys.get(key)?.toString('base64'),
   });
 }

@@ -501,6 +501,12 @@ export async function startDistribution(options: DistributionOptions): Promise<D
     const stats = cached ? statsByBehavior[cached.behavior.name]! : statsByBehavior.default!;
     stats.requests += 1;
     const viewerRequest = cached ? cached.behavior.viewerRequest : options.viewerRequest;
+    if (cached) {
+      // CloudFront adds the CloudFront-Viewer-* headers a behavior's cache policy names before the viewer-request
+      // function runs, so the function can read them (the steering key function reads the country, ADR 0097).
+      const added = cached.behavior.cacheKey.headers.filter((name) => viewerHeaders[name] !== undefined).map((name) => [name, viewerHeaders[name]!]);
+      request = { ...request, headers: { ...request.headers, ...toCloudFrontHeaders(Object.fromEntries(added)) } };
+    }
     if (viewerRequest) {
       stats.viewerRequestInvocations += 1;
       const result = await invokeEdge(viewerRequest, baseEvent('viewer-request', request, requestId), `${options.id}-viewer-request`);

@@ -6,7 +6,7 @@
  * synth and twin set the same variables.
  */
 import type { LadderName } from '../../core/ladder';
-import { DEFAULT_PREWARM, parsePlatformConfig, prewarmFunctionSettings } from '../../core/platform-config';
+import { DEFAULT_PREWARM, parsePlatformConfig, prewarmFunctionSettings, trendingPrewarmSettings } from '../../core/platform-config';
 import type { ScoringParams } from '../../core/routing/scoring-params';
 import { ROLLUP_STAGES } from '../../lib/topology';
 import { cmcdIngestConfig } from '../../lambdas/cmcd-ingest/config';
@@ -19,6 +19,7 @@ import { routingWeightsConfig } from '../../lambdas/routing-weights/config';
 import { submitJobConfig } from '../../lambdas/submit-job/config';
 import { takedownConfig } from '../../lambdas/takedown/config';
 import { takedownWorkerConfig } from '../../lambdas/takedown-worker/config';
+import { TWIN_KVS_ARN } from '../edge/key-value-store';
 
 export interface TwinEnvironmentInputs {
   readonly stackName: string;
@@ -105,6 +106,8 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       routingTableName: twin.routingTable,
       partialsStreamName: twin.partialsStream,
       rollupBuckets: ROLLUP_STAGES.buckets,
+      // Title demand for the trending pre-warm, as synth sets it (ADR 0102).
+      demandTopK: trendingPrewarmSettings(platform.prewarm)?.demandTopK ?? 0,
     }),
     'rollup-merger': rollupMergerConfig.encode({
       rollupsTableName: twin.rollupsTable,
@@ -117,6 +120,8 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       ticks: 1,
       tickSeconds: twin.routingTickSeconds,
       params: twin.scoringParams,
+      // The twin's KeyValueStore, which the gateway's key function reads (ADR 0097).
+      generationStoreArn: TWIN_KVS_ARN,
     }),
     // The twin's CDNs serve plain http (ADR 0076); the pre-warm's settings are the platform's defaults (ADR 0039).
     prewarm: prewarmConfig.encode({
@@ -124,9 +129,18 @@ export function twinFunctionEnvironments(twin: TwinEnvironmentInputs) {
       pathwayIds: twin.pathways,
       pathwayOrigins: twin.pathways.map((id, i) => `http://${twin.cdnHosts?.[i] ?? `${id}.localhost`}`),
       ...prewarmFunctionSettings(platform.prewarm || DEFAULT_PREWARM),
+      // The trending settings as synth sets them (ADR 0102); the twin runs no schedule for them.
+      ...trendingPrewarmEnvironment(platform.prewarm, twin),
     }),
   } as const;
 }
 
 export type TwinFunctionName = keyof ReturnType<typeof twinFunctionEnvironments>;
+
+function trendingPrewarmEnvironment(prewarm: Parameters<typeof trendingPrewarmSettings>[0], twin: TwinEnvironmentInputs) {
+  const settings = trendingPrewarmSettings(prewarm);
+  if (settings === undefined) return {};
+  const { demandTopK: _aggregatorOnly, ...trending } = settings;
+  return { ...trending, rollupsTableName: twin.rollupsTable, assetsTableName: twin.assetsTable };
+}
 

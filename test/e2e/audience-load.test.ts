@@ -1,6 +1,7 @@
 /**
  * The load harness, short (ADR 0077): 50 simulated viewers in their own process against a twin for a
- * 20 s window, with the twin's counters read around it. It checks that every counter the scale model needs
+ * 20 s window, with the twin's counters read around it. The twin runs its data stand-ins and its APIs in
+ * processes of their own, as the long run does (ADR 0100), so the counters come back across processes here too. It checks that every counter the scale model needs
  * moves and that the per-viewer-hour figures and the model come out; no timing is asserted. The long run
  * (≥ 2,000 sessions) is `npm run bench -- audience …` (docs/scale.md).
  */
@@ -21,7 +22,7 @@ describe('load harness, short run against the twin', () => {
 
   beforeAll(async () => {
     // Every request logged and every session reporting: a small audience still moves every counter.
-    twin = await startTwin({ portBase: portBase(), sampleMaster: true, returnPathSampling: { telemetrySamplingRate: 100, reportSamplingRate: 100 } });
+    twin = await startTwin({ portBase: portBase(), sampleMaster: true, returnPathSampling: { telemetrySamplingRate: 100, reportSamplingRate: 100 }, dataStandIns: 'own-process', apiHandlers: 'own-process' });
     const ready = readyAssetsInCatalog(twin.documents, TWIN_NAMES.assetsTable);
     assets = await waitFor('the sample to be READY', async () => {
       const ids = await ready();
@@ -39,7 +40,7 @@ describe('load harness, short run against the twin', () => {
       names: { originBucket: TWIN_NAMES.originBucket },
       controlPlane: { tables: [TWIN_NAMES.routingTable, TWIN_NAMES.rollupsTable], streams: [TWIN_NAMES.partialsStream] },
       cells: 2 * TWIN_NAMES.pathways.length,
-      readTwin: () => ({ ...twin.usage(), cdnOriginGets: twin.cdns.reduce((n, cdn) => n + cdn.originStats().originGets, 0) }),
+      readTwin: async () => ({ ...(await twin.usage()), cdnOriginGets: twin.cdns.reduce((n, cdn) => n + cdn.originStats().originGets, 0) }),
     });
   });
 
@@ -81,7 +82,7 @@ describe('load harness, short run against the twin', () => {
     // The controller reads its rollups every tick, whatever the audience.
     expect(perCellMinute.dynamoReadUnits).toBeGreaterThan(0);
 
-    const cost = costModel({ usage: perHour, control: { perCellMinute, audience: { concurrentViewers: 100_000, cells: 300 } }, tokenCheck: twin.usage().tokenCheck, delivery: { meanBitrateMbps: 4, dataTransferUsdPerGb: CLOUDFRONT_TRANSFER_USD_PER_GB.first10Tb } });
+    const cost = costModel({ usage: perHour, control: { perCellMinute, audience: { concurrentViewers: 100_000, cells: 300 } }, tokenCheck: twin.tokenCheck, delivery: { meanBitrateMbps: 4, dataTransferUsdPerGb: CLOUDFRONT_TRANSFER_USD_PER_GB.first10Tb } });
     expect(cost.overheadUsdPerMillionViewerHours).toBeGreaterThan(0);
     expect(cost.overheadShare).toBeGreaterThan(0);
     expect(quotaChecks({ usage: perHour, tokenCheck: 'cloudfront-function', concurrentViewers: 1_000_000, pathways: 3 }).length).toBeGreaterThan(0);

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPathwayId } from '../../core/identifiers';
 import { LADDERS } from '../../core/ladder';
 import { GLOBAL_SCOPE } from '../../core/routing-types';
-import { steeringCacheSeconds } from '../../core/steering-cache-key';
 import type { EdgeFaults } from '../../local/edge/cloudfront-server';
 import { startTwin, TWIN_NAMES, type Twin } from '../../local/dev';
 import { generateTestMaster, type TestMasterSpec, testMasterFileName } from '../../local/twin/media-tools';
+import { publishRoutingGenerations } from '../../lambdas/routing-weights/generations';
 import { RoutingTable } from '../../tables/routing-table';
 import { CHROMIUM, CHROMIUM_FLAGS, MISSING, MISSING_TOOLS, pageState, portBase, seconds, SKIP_HERE, waitFor } from './twin-harness';
 
@@ -43,8 +43,6 @@ const ACCESS_LINK = { offline: false, latency: 40, downloadThroughput: 3_000_000
 const FAULT_AT_MEDIA_SECONDS = 20;
 /** The sample's segment duration: with a full buffer the player's next request comes within one. */
 const SEGMENT_MS = LADDERS.compact.segmentSeconds * 1000;
-/** The steering function's snapshot period in the twin (local/dev.ts `routingCacheSeconds`): a published snapshot reaches answers within it. */
-const ROUTING_CACHE_MS = 5_000;
 /** Longer than the full matrix runs: the routing controller makes no tick while it plays. */
 const ROUTING_CONTROLLER_IDLE_MS = 2 * 60 * 60 * 1000;
 /**
@@ -323,8 +321,11 @@ describe.skipIf(SKIP_HERE)('stock players × CDN faults in the twin', () => {
     const reason = restore ? 'player matrix: shares restored' : `player matrix: ${pathway} demoted to the end of PATHWAY-PRIORITY`;
     const written = await routing.writeWeights({ scope: GLOBAL_SCOPE, weights, updatedAt: new Date().toISOString(), reason }, previous);
     if (!written) throw new Error('the global weights changed under the player matrix (is a routing controller running?)');
-    // The steering function reads the routing snapshot, which routing-weights publishes; it does not run here (ADR 0048).
+    // What routing-weights does after writing weights (it does not run here): publish the routing snapshot the steering
+    // function reads (ADR 0048), then announce the routing generations that name it (ADR 0097), so the change is a
+    // new steering cache key at each session's next reload.
     await routing.publishSnapshot(Date.now());
+    await publishRoutingGenerations(twin.documents, TWIN_NAMES.routingTable, { client: twin.edgeKeys.client, arn: twin.edgeKeys.arn });
     return previous.weights;
   }
 
@@ -350,14 +351,11 @@ describe.skipIf(SKIP_HERE)('stock players × CDN faults in the twin', () => {
 
       // The fault shows at the player's next request (≤ one segment with a full buffer). A failing request
       // is retried for the player's retry budget, then it fails over; a session that fails nothing moves
-      // when a steering reload that saw the fault tells it to: within two TTLs. When only the weights changed,
-      // the session's key is unchanged, so the gateway may serve its cached answer for the reuse time (ADR 0036)
-      // on top of the routing cache. A session expected to stay is watched as long, and must not have moved.
-      const boundMs =
-        SEGMENT_MS +
-        2 * ttlMs +
-        (expectation === 'player-failover' ? player.retryBudgetMs : 0) +
-        (fault.faults ? 0 : ROUTING_CACHE_MS + steeringCacheSeconds(ttlMs / 1000) * 1000);
+      // when a steering reload that saw the fault tells it to: within two TTLs. A weights change is a new routing
+      // generation, so a new steering cache key at the next reload (ADR 0097), answered from a snapshot at least as
+      // new as the generation (a container behind it reads again or does not let the answer be cached): no reuse
+      // time and no routing cache period on top. A session expected to stay is watched as long, and must not have moved.
+      const boundMs = SEGMENT_MS + 2 * ttlMs + (expectation === 'player-failover' ? player.retryBudgetMs : 0);
       // The evidence is a video segment from another pathway. A player that has already buffered to the end
       // of the asset (hls.js at its defaults keeps up to 600 s and downloads at 5× real time here) fetches no
       // more segments, so only its own steering report can show where it went: the pathway it names at the

@@ -207,12 +207,20 @@ describe('token check per pathway (ADR 0033)', () => {
     const [store] = Object.keys(mixed.template.findResources('AWS::CloudFront::KeyValueStore'));
     const statements = (Object.values(mixed.template.findResources('AWS::IAM::Policy')) as Resource[]).flatMap((p) => p.Properties.PolicyDocument.Statement);
     const kvs = statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('cloudfront-keyvaluestore:')));
-    expect(kvs).toEqual([
-      expect.objectContaining({
-        Action: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:PutKey', 'cloudfront-keyvaluestore:DeleteKey'],
-        Resource: { 'Fn::GetAtt': [store, 'Arn'] },
-      }),
-    ]);
+    // The rotation writes and deletes kids; routing-weights only batch-updates the routing generations (ADR 0097).
+    expect(kvs).toHaveLength(2);
+    expect(kvs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:PutKey', 'cloudfront-keyvaluestore:DeleteKey'],
+          Resource: { 'Fn::GetAtt': [store, 'Arn'] },
+        }),
+        expect.objectContaining({
+          Action: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:UpdateKeys'],
+          Resource: { 'Fn::GetAtt': [store, 'Arn'] },
+        }),
+      ]),
+    );
     const rotation = (Object.values(mixed.template.findResources('AWS::Lambda::Function')) as Resource[]).find(
       (f) => f.Properties.Environment?.Variables?.KEYRING_STORE_ARN !== undefined,
     );

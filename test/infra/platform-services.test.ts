@@ -103,6 +103,20 @@ describe('telemetry', () => {
     expect(merger.flatMap((s) => [s.Action].flat()).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 
+  it('lets the report ingest only get and update session-state items of its table (ADR 0101)', () => {
+    const statements = Object.entries(synth.template.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('TelemetryCmcdIngest'))
+      .flatMap(([, policy]) => (policy as Resource).Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown; Resource: unknown }[])
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TelemetryReportRateLimits/), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#session'] } },
+      }),
+    ]);
+  });
+
   it('recomputes routing weights every minute', () => {
     synth.template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',

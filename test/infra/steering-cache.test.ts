@@ -79,3 +79,25 @@ describe('gateway steering cache', () => {
     expect(gatewayOf(synth).DefaultCacheBehavior.CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // CachingDisabled
   });
 });
+
+describe('routing generations in the steering key (ADR 0097)', () => {
+  const routingWeightsOf = (s: SynthResult) =>
+    Object.entries(s.template.findResources('AWS::Lambda::Function')).find(([, r]) => (r as Resource).Properties.Environment?.Variables?.ROUTING_TABLE_NAME !== undefined && (r as Resource).Properties.Environment?.Variables?.TICKS !== undefined)!;
+
+  it('tells routing-weights the KeyValueStore the key function reads', () => {
+    const [store] = Object.keys(synth.template.findResources('AWS::CloudFront::KeyValueStore'));
+    const [, fn] = routingWeightsOf(synth);
+    expect((fn as Resource).Properties.Environment.Variables.ROUTING_GENERATION_STORE_ARN).toEqual({ 'Fn::GetAtt': [store, 'Arn'] });
+  });
+
+  it('lets routing-weights describe and batch-update that one store and nothing else of it', () => {
+    const [store] = Object.keys(synth.template.findResources('AWS::CloudFront::KeyValueStore'));
+    const [, fn] = routingWeightsOf(synth);
+    const roleId = (fn as Resource).Properties.Role['Fn::GetAtt'][0];
+    const statements = (Object.values(synth.template.findResources('AWS::IAM::Policy')) as Resource[])
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const kvs = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('cloudfront-keyvaluestore:')));
+    expect(kvs).toEqual([expect.objectContaining({ Action: ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:UpdateKeys'], Resource: { 'Fn::GetAtt': [store, 'Arn'] } })]);
+  });
+});

@@ -1,17 +1,15 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RateLimitTable, rateLimitKey } from '../../tables/rate-limit-table';
+import { RateLimitTable, SESSION_STATE_SECONDS, sessionStateKey } from '../../tables/rate-limit-table';
 import { type LocalDynamoDb, startLocalDynamoDb, TABLE_SPECS } from '../support/local-dynamodb';
 
 const TABLE = 'CmcdRateLimit';
-const MINUTE = Date.UTC(2026, 11, 2, 12, 0, 0);
-const BUDGET = 10;
+const NOW_MS = Date.UTC(2026, 11, 2, 12, 0, 0);
 
-describe('rate-limit table against dynalite', () => {
+describe('report session-state table against dynalite (ADR 0101)', () => {
   let dynamo: LocalDynamoDb;
   let table: RateLimitTable;
-  const counter = (sid: string, minute = MINUTE) =>
-    dynamo.documents.send(new GetCommand({ TableName: TABLE, Key: { pk: rateLimitKey(sid, minute) } })).then((r) => r.Item);
+  const item = (sid: string) => dynamo.documents.send(new GetCommand({ TableName: TABLE, Key: { pk: sessionStateKey(sid) } })).then((r) => r.Item);
 
   beforeAll(async () => {
     dynamo = await startLocalDynamoDb();
@@ -23,54 +21,26 @@ describe('rate-limit table against dynalite', () => {
     await dynamo?.stop();
   });
 
-  it('takes lines until the budget is exactly used, then refuses without counting the refused lines', async () => {
-    // Act
-    const taken = [await table.take('s1', MINUTE, 4, BUDGET), await table.take('s1', MINUTE, 6, BUDGET), await table.take('s1', MINUTE, 1, BUDGET)];
-    // Assess
-    expect(taken).toEqual([true, true, false]);
-    expect((await counter('s1'))?.lines).toBe(10);
+  it('reads a session without an item as empty state', async () => {
+    expect(await table.readSessionState('nobody')).toEqual({});
   });
 
-  it('never lets concurrent requests overshoot the budget', async () => {
+  it('remembers the verified host, the first t and the interval, each write keeping the fields it leaves out', async () => {
     // Act
-    const taken = await Promise.all(Array.from({ length: 8 }, () => table.take('s2', MINUTE, 3, BUDGET)));
+    await table.writeSessionState('s1', { host: 'd1.cloudfront.net', lastT: 1_000 }, NOW_MS);
+    const afterFirst = await table.readSessionState('s1');
+    await table.writeSessionState('s1', { iv: 10_000 }, NOW_MS + 10_000);
+    const afterSecond = await table.readSessionState('s1');
     // Assess
-    expect(taken.filter(Boolean)).toHaveLength(3);
-    expect((await counter('s2'))?.lines).toBe(9);
+    expect(afterFirst).toEqual({ host: 'd1.cloudfront.net', lastT: 1_000, expiresAt: NOW_MS / 1000 + SESSION_STATE_SECONDS });
+    expect(afterSecond).toEqual({ host: 'd1.cloudfront.net', lastT: 1_000, iv: 10_000, expiresAt: (NOW_MS + 10_000) / 1000 + SESSION_STATE_SECONDS });
   });
 
-  it('keeps one budget per session and minute, expiring an hour after the minute is over', async () => {
+  it('pushes the expiry out on a write with no field (the refresh of a long session)', async () => {
     // Act
-    await table.take('s3', MINUTE, 10, BUDGET);
-    const nextMinute = await table.take('s3', MINUTE + 60_000, 10, BUDGET);
-    const otherSession = await table.take('s4', MINUTE, 10, BUDGET);
-    await table.take('s5', MINUTE, 1, BUDGET);
-    const firstExpiry = (await counter('s5'))?.expiresAt;
-    await table.take('s5', MINUTE, 1, BUDGET);
+    await table.writeSessionState('s2', { host: 'd2.cloudfront.net' }, NOW_MS);
+    await table.writeSessionState('s2', {}, NOW_MS + 3 * 3600_000);
     // Assess
-    expect([nextMinute, otherSession]).toEqual([true, true]);
-    expect(firstExpiry).toBe((MINUTE + 2 * 60_000) / 1000 + 3600);
-    expect((await counter('s5'))?.expiresAt).toBe(firstExpiry);
-  });
-
-  it('grants concurrent reports of one session no more evidence together than the session-minute budget', async () => {
-    // Prepare: eight reports racing, each claiming 30 s and 20 lines of a 60 s / 60 lines budget
-    const report = { lines: 1, budget: 600, claim: { ms: 30_000, lines: 20 }, evidenceBudget: { ms: 60_000, lines: 60 } };
-    // Act
-    const grants = await Promise.all(Array.from({ length: 8 }, () => table.takeReport('s6', MINUTE, report)));
-    // Assess
-    expect(grants.reduce((sum, g) => sum + g!.ms, 0)).toBe(60_000);
-    expect(grants.reduce((sum, g) => sum + g!.lines, 0)).toBe(60);
-  });
-
-  it('remembers the session\'s verified host and last time-interval event across reports', async () => {
-    // Act
-    const first = await table.swapSessionState('s7', { host: 'd1.cloudfront.net', lastT: 1_000 }, MINUTE);
-    const second = await table.swapSessionState('s7', { lastT: 31_000 }, MINUTE + 30_000);
-    const third = await table.swapSessionState('s7', {}, MINUTE + 60_000);
-    // Assess
-    expect(first).toEqual({});
-    expect(second).toEqual({ host: 'd1.cloudfront.net', lastT: 1_000 });
-    expect(third).toEqual({ host: 'd1.cloudfront.net', lastT: 31_000 });
+    expect(await item('s2')).toEqual({ pk: sessionStateKey('s2'), host: 'd2.cloudfront.net', expiresAt: NOW_MS / 1000 + 3 * 3600 + SESSION_STATE_SECONDS });
   });
 });

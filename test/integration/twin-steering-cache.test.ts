@@ -9,6 +9,9 @@ import { STEERING_BEHAVIOR_NAME, steeringCacheBehavior } from '../../local/edge/
 import { startSecretsManagerServer, type SecretsManagerServer } from '../../local/secrets-manager';
 import { routingSnapshotReader, RoutingTable } from '../../tables/routing-table';
 import { startLocalDynamoDb, TABLE_SPECS, type LocalDynamoDb } from '../support/local-dynamodb';
+import { TWIN_KVS_ARN, TwinKeyValueStore } from '../../local/edge/key-value-store';
+import { publishRoutingGenerations } from '../../lambdas/routing-weights/generations';
+import { GLOBAL_SCOPE } from '../../core/routing-types';
 
 /**
  * The twin gateway's steering cache (ADR 0036) over real HTTP: the key function's uploaded code at viewer request
@@ -24,6 +27,7 @@ describe('twin gateway: cacheable steering', () => {
   const keyring = generateInitialKeyring({ kid: 'ksteer', key: Buffer.alloc(32, 0x3c) });
   const now = () => Math.floor(Date.now() / 1000);
   const REV = '20260101-000001-000000000000000000000001';
+  const edgeKeys = new TwinKeyValueStore(TWIN_KVS_ARN);
 
   const stats = async (): Promise<EdgeStats> => (await fetch(`${gateway.endpoint}/__twin/edge-stats`)).json() as Promise<EdgeStats>;
   const steeringUrl = (sid: string, query: string) => {
@@ -54,7 +58,8 @@ describe('twin gateway: cacheable steering', () => {
       publicScheme: 'http',
       log: () => undefined,
     }) as unknown as EdgeRequestHandler;
-    const keyFunction = twinSteeringKeyFunction({ secretId: 'twin/playback-keyring', regions: [aws.region], timeoutMs: 1000, refreshSeconds: 60 });
+    await publishRoutingGenerations(dynamo.documents, 'Routing', { client: edgeKeys.client, arn: edgeKeys.arn });
+    const keyFunction = twinSteeringKeyFunction({ secretId: 'twin/playback-keyring', regions: [aws.region], timeoutMs: 1000, refreshSeconds: 60 }, undefined, edgeKeys);
     gateway = await startDistribution({
       id: 'gateway',
       caching: false,
@@ -111,6 +116,30 @@ describe('twin gateway: cacheable steering', () => {
     expect([refused.status, refused.headers.get('x-token-error')]).toEqual([403, 'expired']);
     const bare = await fetch(`${gateway.endpoint}/steering?b=1`);
     expect([bare.status, bare.headers.get('x-token-error')]).toEqual([403, 'malformed']);
+  });
+
+  it('answers a cached key afresh once routing-weights announces a new routing generation (ADR 0097)', async () => {
+    // Prepare: a steady session's reload, cached.
+    const fetchDe = (url: string) => fetch(url, { headers: { 'x-twin-country': 'DE' } });
+    const first = await fetchDe(steeringUrl('generation-session', ''));
+    const serving = ((await first.json()) as { 'PATHWAY-PRIORITY': string[]; 'RELOAD-URI': string })['PATHWAY-PRIORITY'][0]!;
+    const reload = steeringUrl('generation-session', `first=${serving}&on=${serving}&_HLS_pathway=${serving}&_HLS_throughput=4000000`);
+    await fetchDe(reload);
+    expect((await fetchDe(reload)).headers.get('x-cache')).toBe('Hit from cloudfront');
+    // Act: what routing-weights does on a demotion — weights, snapshot, then the generations.
+    const routing = new RoutingTable(dynamo.documents, 'Routing');
+    const previous = await routing.readScopeWeights(GLOBAL_SCOPE);
+    const weights = { 'cf-a': 0.5, 'cf-b': 0.5, 'cf-c': 0.5, [serving]: 0 };
+    expect(await routing.writeWeights({ scope: GLOBAL_SCOPE, weights, updatedAt: new Date().toISOString(), reason: 'test: demote' }, previous)).toBe(true);
+    await routing.publishSnapshot(Date.now());
+    const published = await publishRoutingGenerations(dynamo.documents, 'Routing', { client: edgeKeys.client, arn: edgeKeys.arn });
+    // Assess: the store holds the new generation; the same reload is a new key, answered with the demoted pathway last.
+    expect(published.announced).toEqual([GLOBAL_SCOPE]);
+    expect(edgeKeys.get('rg.global')).toBe(String(published.generation));
+    const after = await fetchDe(reload);
+    expect(after.headers.get('x-cache')).toBe('Miss from cloudfront');
+    expect(after.headers.get('cache-control')).toBe('public');
+    expect(((await after.json()) as { 'PATHWAY-PRIORITY': string[] })['PATHWAY-PRIORITY'].at(-1)).toBe(serving);
   });
 
   it('counts the manifest path under the default behavior, where nothing is cached', async () => {

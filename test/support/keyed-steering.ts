@@ -17,7 +17,7 @@ export interface KeyedSteering {
   /** One viewer request of a steering URL (absolute); `country` is what CloudFront would set. */
   request(url: string, country?: string): Promise<CloudFrontResultResponse>;
   /** The canonical request the key function made of a URL, or its refusal. */
-  key(url: string, method?: string): Promise<CloudFrontRequest | CloudFrontResultResponse>;
+  key(url: string, method?: string, country?: string): Promise<CloudFrontRequest | CloudFrontResultResponse>;
   readonly stats: { requests: number; hits: number; steeringInvocations: number };
 }
 
@@ -31,11 +31,16 @@ export interface KeyedSteeringOptions {
   readonly cache?: boolean;
   /** The steering cache policy's default and max TTL. @default steeringCacheSeconds(10) */
   readonly cacheSeconds?: number;
+  /**
+   * The rest of the associated KeyValueStore (the routing generations, ADR 0097): a value, undefined when absent,
+   * or a throw when the store cannot be read. @default none
+   */
+  readonly kvs?: (key: string) => string | undefined;
 }
 
 export function keyedSteering(options: KeyedSteeringOptions): KeyedSteering {
   const keyFunction = cloudFrontFunctionAsEdgeHandler(buildSteeringKeyFunctionCode(options.policy), {
-    kvsGet: (kid) => options.keyring.keys.get(kid)?.toString('base64'),
+    kvsGet: (key) => options.kvs?.(key) ?? options.keyring.keys.get(key)?.toString('base64'),
     nowMs: options.nowMs,
   });
   const host = options.gatewayHost ?? 'gw.example.net';
@@ -45,16 +50,20 @@ export function keyedSteering(options: KeyedSteeringOptions): KeyedSteering {
   const event = (request: CloudFrontRequest, eventType: 'viewer-request' | 'origin-request'): CloudFrontRequestEvent =>
     ({ Records: [{ cf: { config: { distributionDomainName: host, distributionId: 'EGATEWAY', eventType, requestId: 'r' }, request } }] }) as CloudFrontRequestEvent;
 
-  async function key(url: string, method = 'GET'): Promise<CloudFrontRequest | CloudFrontResultResponse> {
+  const countryHeader = (country: string | undefined): CloudFrontHeaders =>
+    country === undefined ? {} : { 'cloudfront-viewer-country': [{ key: 'CloudFront-Viewer-Country', value: country }] };
+
+  // CloudFront adds the country to the viewer request too: the cache policy names it (ADR 0097).
+  async function key(url: string, method = 'GET', country?: string): Promise<CloudFrontRequest | CloudFrontResultResponse> {
     const u = new URL(url);
-    const viewerRequest: CloudFrontRequest = { clientIp: '203.0.113.9', headers: {}, method, querystring: u.search.slice(1), uri: u.pathname };
+    const viewerRequest: CloudFrontRequest = { clientIp: '203.0.113.9', headers: countryHeader(country), method, querystring: u.search.slice(1), uri: u.pathname };
     const result = await (keyFunction(event(viewerRequest, 'viewer-request'), {} as never, () => undefined) as Promise<CloudFrontRequest | CloudFrontResultResponse>);
     return result;
   }
 
   async function request(url: string, country?: string): Promise<CloudFrontResultResponse> {
     stats.requests += 1;
-    const keyed = await key(url);
+    const keyed = await key(url, 'GET', country);
     if ('status' in keyed) return keyed;
     const cacheKey = `${keyed.uri}?${keyed.querystring}#${country ?? ''}`;
     const cached = cache.get(cacheKey);
@@ -63,7 +72,7 @@ export function keyedSteering(options: KeyedSteeringOptions): KeyedSteering {
       return cached.response;
     }
     stats.steeringInvocations += 1;
-    const headers: CloudFrontHeaders = country === undefined ? {} : { 'cloudfront-viewer-country': [{ key: 'CloudFront-Viewer-Country', value: country }] };
+    const headers = countryHeader(country);
     const response = await options.handler(event({ ...keyed, headers }, 'origin-request'));
     const policySeconds = options.cacheSeconds ?? steeringCacheSeconds(10);
     const ttl = Math.min(policySeconds, cacheTtlSeconds(response.headers?.['cache-control']?.[0]?.value, policySeconds));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,7 +11,8 @@ import { ORIGIN_VERIFY_HEADER } from '../../core/origin-verify';
 import { buildPathwayHosts } from '../../core/pathway-hosts';
 import { reportSampleBucket } from '../../core/report-sampling';
 import { signToken } from '../../core/token';
-import { createIngestHandler, type IngestConfig } from '../../lambdas/cmcd-ingest/index';
+import { createIngestHandler, type IngestConfig, intervalOf } from '../../lambdas/cmcd-ingest/index';
+import { InMemoryRateLimitTable } from '../support/rate-limit-memory';
 
 const NOW_MS = 1_700_000_030_000;
 const SID = '6e2f1c4a-3b7d-4a8e-9c1f-2d5e8b7a9c0d';
@@ -19,7 +20,6 @@ const keyring = generateInitialKeyring({ nowSeconds: 1_699_990_000, kid: 'k1', k
 const otherKeyring = generateInitialKeyring({ nowSeconds: 1_699_990_000, kid: 'k1', key: Buffer.alloc(32, 9) });
 const token = signToken({ sid: SID, aid: 'big-buck', exp: NOW_MS / 1000 + 3600 }, keyring);
 const ORIGIN_SECRET = 'gateway-origin-secret-value';
-const BUDGET_KEY = `${SID}#1699999980000`;
 const STATE_KEY = `${SID}#session`;
 const HOST_A = 'd111111abcdef8.cloudfront.net';
 const { bodies } = JSON.parse(readFileSync(new URL('../fixtures/telemetry/hlsjs-cmcd-v2-reports.json', import.meta.url), 'utf8')) as {
@@ -62,7 +62,12 @@ const kinesisMock = mockClient(KinesisClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);
 const config: IngestConfig = { streamName: 'telemetry', rateLimitTableName: 'rate', linesPerSessionMinute: 10 };
 
-function makeHandler(over: Partial<IngestConfig> = {}, ring = keyring, originSecret: { get(): Promise<string>; refresh(): Promise<string> } = fixedSecret(ORIGIN_SECRET)) {
+function makeHandler(
+  over: Partial<IngestConfig> = {},
+  ring = keyring,
+  originSecret: { get(): Promise<string>; refresh(): Promise<string> } = fixedSecret(ORIGIN_SECRET),
+  metrics: { addMetric: ReturnType<typeof vi.fn> } = { addMetric: vi.fn() },
+) {
   return createIngestHandler({
     kinesis: new KinesisClient({ region: 'eu-west-1' }),
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
@@ -73,7 +78,7 @@ function makeHandler(over: Partial<IngestConfig> = {}, ring = keyring, originSec
     sleep: async () => {},
     random: () => 0.5,
     logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
-    metrics: { addMetric: vi.fn() },
+    metrics: metrics as never,
   });
 }
 
@@ -91,6 +96,7 @@ describe('cmcd-ingest handler', () => {
   beforeEach(() => {
     kinesisMock.reset();
     ddbMock.reset();
+    ddbMock.on(GetCommand).resolves({});
     ddbMock.on(UpdateCommand).resolves({});
     kinesisMock.on(PutRecordsCommand).callsFake((input) => ({
       FailedRecordCount: 0,
@@ -105,7 +111,7 @@ describe('cmcd-ingest handler', () => {
     const refused = await makeHandler({ reportSamplingPercent: outAt })(post(bodies[1]!));
     expect(refused.statusCode).toBe(403);
     expect(reasonOf(refused.body)).toBe('not-sampled');
-    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(ddbMock.calls()).toHaveLength(0);
     expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
 
     const accepted = await makeHandler({ reportSamplingPercent: outAt + 1 })(post(bodies[1]!));
@@ -178,7 +184,7 @@ describe('cmcd-ingest handler', () => {
 
     expect(response.statusCode).toBe(413);
     expect(reasonOf(response.body)).toBe('body-too-large');
-    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(ddbMock.calls()).toHaveLength(0);
   });
 
   it('refuses too many lines and undecodable CMCD with 400', async () => {
@@ -193,25 +199,153 @@ describe('cmcd-ingest handler', () => {
     expect((await makeHandler()(post(bodies[1]!, { contentType: 'application/json' }))).statusCode).toBe(415);
   });
 
-  it('answers 429 with Retry-After when the session exceeded its per-minute budget', async () => {
-    ddbMock.on(UpdateCommand, { Key: { pk: BUDGET_KEY } }).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+  describe('per-session budgets in the container (ADR 0101)', () => {
+    it('answers 429 with Retry-After once the session used its lines of the minute, counts it, and reads or writes nothing for it', async () => {
+      // Prepare: one container, a budget of 10 lines, reports of 4
+      const metrics = { addMetric: vi.fn() };
+      const handler = makeHandler({}, keyring, fixedSecret(ORIGIN_SECRET), metrics);
+      // Act
+      const statuses = [(await handler(post(bodies[1]!))).statusCode, (await handler(post(bodies[1]!))).statusCode];
+      const readsBefore = ddbMock.calls().length;
+      const refused = await handler(post(bodies[1]!));
+      // Assess: 8 of 10 lines taken, the third report of 4 does not fit
+      expect(statuses).toEqual([204, 204]);
+      expect([refused.statusCode, reasonOf(refused.body)]).toEqual([429, 'rate-limited']);
+      expect(refused.headers).toMatchObject({ 'retry-after': '10' });
+      expect(ddbMock.calls()).toHaveLength(readsBefore);
+      expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(2);
+      expect(metrics.addMetric).toHaveBeenCalledWith('RateLimitedReports', 'Count', 1);
+      expect(metrics.addMetric).toHaveBeenCalledWith('ReportsRejected', 'Count', 1);
+    });
 
-    const response = await makeHandler()(post(bodies[1]!));
+    it('answers 429 once the session posted its reports of the minute, however few lines each had', async () => {
+      const handler = makeHandler({ linesPerSessionMinute: 600, postsPerSessionMinute: 3 });
+      const line = `e=t,sta=p,sid="${SID}",ts=${NOW_MS}`;
 
-    expect(response.statusCode).toBe(429);
-    expect(response.headers).toMatchObject({ 'retry-after': '10' });
-    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await handler(post(line))).statusCode);
+
+      expect(statuses).toEqual([204, 204, 204, 429]);
+    });
+
+    it('refuses a single report with more lines than the minute\'s budget', async () => {
+      const response = await makeHandler({ linesPerSessionMinute: 3 })(post(bodies[1]!));
+
+      expect(response.statusCode).toBe(429);
+      expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(0);
+    });
+
+    it('keeps one line budget per session and UTC minute', async () => {
+      // Prepare: two handlers share nothing; within one, the next minute starts over and another session has its own
+      let now = NOW_MS;
+      const other = signToken({ sid: 'other-session', aid: 'big-buck', exp: NOW_MS / 1000 + 3600 }, keyring);
+      const handler = createIngestHandler({
+        kinesis: new KinesisClient({ region: 'eu-west-1' }),
+        ddb: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
+        keyring: { get: async () => keyring },
+        originSecret: fixedSecret(ORIGIN_SECRET),
+        config: { ...config, linesPerSessionMinute: 4 },
+        now: () => now,
+        logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+        metrics: { addMetric: vi.fn() },
+      });
+      // Act
+      const first = await handler(post(bodies[1]!));
+      const again = await handler(post(bodies[1]!));
+      const otherSession = await handler(post(bodies[1]!.replaceAll(SID, 'other-session'), { token: other }));
+      now += 60_000;
+      const nextMinute = await handler(post(bodies[1]!));
+      // Assess
+      expect([first.statusCode, again.statusCode, otherSession.statusCode, nextMinute.statusCode]).toEqual([204, 429, 204, 204]);
+    });
+
+    it('grants repeated reports of one session-minute no more evidence together than the budget (60 s, 60 lines)', async () => {
+      // Prepare: 13 reports of 5 rebuffering t events, 30 s each by default: 150 s and 5 lines claimed per report
+      const handler = makeHandler({ linesPerSessionMinute: 600 });
+      const body = Array.from({ length: 5 }, () => `e=t,sta=r,sid="${SID}"`).join('\n');
+      // Act
+      for (let i = 0; i < 13; i++) expect((await handler(post(body))).statusCode).toBe(204);
+      // Assess
+      const records = putRecords();
+      expect(records.reduce((sum, r) => sum + r.gms, 0)).toBe(60_000);
+      expect(records.reduce((sum, r) => sum + r.gn, 0)).toBe(60);
+      expect(records.at(-1)).toMatchObject({ gms: 0, gn: 0 });
+    });
   });
 
-  it('takes the rate budget atomically per session and UTC minute', async () => {
-    await makeHandler()(post(bodies[1]!));
+  describe('session state read on every report, written only when it changes (ADR 0101)', () => {
+    const ownUrl = `https://${HOST_A}/${token}/media/big-buck/r1/v720/seg_1.m4s`;
 
-    const input = ddbMock.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key!.pk === BUDGET_KEY)!.args[0].input;
-    expect(input).toMatchObject({
-      TableName: 'rate',
-      ConditionExpression: 'attribute_not_exists(#lines) OR #lines <= :room',
-      // 4 lines, one 30 s interval of rebuffering claimed as evidence
-      ExpressionAttributeValues: { ':lines': 4, ':room': 6, ':ms': 30_000, ':n': 4 },
+    it('writes a session\'s state a few times in all, not per report: first host, first t, interval', async () => {
+      // Prepare: the state table in memory; a stock hls.js session posting one event per report (ADR 0056)
+      const table = new InMemoryRateLimitTable();
+      table.attach(ddbMock);
+      const handler = makeHandler({ linesPerSessionMinute: 600 });
+      const events = [
+        `e=rr,rc=200,url="${ownUrl}",sid="${SID}"`,
+        `e=t,sta=p,sid="${SID}",ts=${NOW_MS - 20_000}`,
+        `e=rr,rc=200,url="${ownUrl}",sid="${SID}"`,
+        `e=t,sta=p,sid="${SID}",ts=${NOW_MS - 10_000}`,
+        `e=rr,rc=200,url="${ownUrl}",sid="${SID}"`,
+        `e=t,sta=p,sid="${SID}",ts=${NOW_MS}`,
+        `e=rr,rc=200,url="${ownUrl}",sid="${SID}"`,
+        `e=t,sta=r,sid="${SID}",ts=${NOW_MS}`,
+      ];
+      // Act
+      for (const line of events) expect((await handler(post(line))).statusCode).toBe(204);
+      // Assess: 8 reads (half a read unit each), 3 writes; every t line attributed; the interval learned from the first two
+      expect([table.reads, table.writes]).toEqual([8, 3]);
+      expect(table.items.get(STATE_KEY)).toMatchObject({ host: HOST_A, lastT: NOW_MS - 20_000, iv: 10_000 });
+      const ts = putRecords().filter((r) => r.lines[0]!.startsWith('e=t'));
+      expect(ts.map((r) => [r.vh[0], r.iv])).toEqual([
+        [HOST_A, 30_000],
+        [HOST_A, 10_000],
+        [HOST_A, 10_000],
+        [HOST_A, 10_000],
+      ]);
+    });
+
+    it('writes again when the verified host changes, and refreshes an item about to expire', async () => {
+      const HOST_B = 'cdn-b.example.net';
+      const urlB = `https://${HOST_B}/${token}/media/big-buck/r1/v720/seg_1.m4s`;
+      ddbMock.on(GetCommand).resolves({ Item: { pk: STATE_KEY, host: HOST_A, iv: 10_000, expiresAt: NOW_MS / 1000 + 7200 } });
+
+      await makeHandler()(post(`e=rr,rc=200,url="${ownUrl}",sid="${SID}"`));
+      expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+      await makeHandler()(post(`e=rr,rc=200,url="${urlB}",sid="${SID}"`));
+      expect(ddbMock.commandCalls(UpdateCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({ ':host': HOST_B });
+
+      ddbMock.on(GetCommand).resolves({ Item: { pk: STATE_KEY, host: HOST_A, iv: 10_000, expiresAt: NOW_MS / 1000 + 600 } });
+      await makeHandler()(post(`e=rr,rc=200,url="${ownUrl}",sid="${SID}"`));
+      expect(ddbMock.commandCalls(UpdateCommand)[1]!.args[0].input).toMatchObject({ UpdateExpression: 'SET #expiresAt = :expiresAt' });
+    });
+
+    it('reads the state eventually consistent, from the table it is given', async () => {
+      await makeHandler()(post(bodies[1]!));
+
+      expect(ddbMock.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: 'rate', Key: { pk: STATE_KEY } });
+    });
+
+    it('still takes the report when the state table fails: lines unattributed, counted, never refused for it', async () => {
+      ddbMock.on(GetCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+      const metrics = { addMetric: vi.fn() };
+
+      const response = await makeHandler({}, keyring, fixedSecret(ORIGIN_SECRET), metrics)(post(`e=t,sta=p,sid="${SID}",ts=${NOW_MS}`));
+
+      expect(response.statusCode).toBe(204);
+      expect(putRecords()[0]).toMatchObject({ vh: [''], iv: 30_000 });
+      expect(metrics.addMetric).toHaveBeenCalledWith('SessionStateUnavailable', 'Count', 1);
+      expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+    });
+
+    it('measures the interval from a report with two t events, ignoring a remembered one', () => {
+      const twoTs = [{ e: 't', ts: 1_000 }, { e: 't', ts: 6_000 }] as const;
+      expect(intervalOf(twoTs as never, { iv: 30_000 })).toEqual({ intervalMs: 5_000, learned: 5_000 });
+      expect(intervalOf([{ e: 't', ts: 6_000 }] as never, { lastT: 1_000 })).toEqual({ intervalMs: 5_000, learned: 5_000 });
+      expect(intervalOf([{ e: 't', ts: 6_000 }] as never, {})).toEqual({ intervalMs: 30_000, firstT: 6_000 });
+      expect(intervalOf([{ e: 'rr' }] as never, {})).toEqual({ intervalMs: 30_000 });
+      // A pause between the first two t events is not kept as the interval: the measurement starts again
+      expect(intervalOf([{ e: 't', ts: 181_000 }] as never, { lastT: 1_000 })).toEqual({ intervalMs: 180_000, firstT: 181_000 });
     });
   });
 
@@ -318,7 +452,7 @@ describe('cmcd-ingest handler', () => {
     });
 
     it('attributes a report without a URL (stock hls.js, batch size 1) to the host the session\'s state remembers', async () => {
-      ddbMock.on(UpdateCommand, { Key: { pk: STATE_KEY } }).resolves({ Attributes: { host: HOST_A, lastT: NOW_MS - 10_000 } });
+      ddbMock.on(GetCommand, { Key: { pk: STATE_KEY } }).resolves({ Item: { pk: STATE_KEY, host: HOST_A, lastT: NOW_MS - 10_000 } });
 
       await makeHandler()(post(`e=t,sta=p,sid="${SID}",ts=${NOW_MS}`));
 
@@ -327,7 +461,7 @@ describe('cmcd-ingest handler', () => {
     });
 
     it('keeps the remembered CDN when the session reports a response of the gateway (manifest, steering): only media URLs prove a pathway (ADR 0068)', async () => {
-      ddbMock.on(UpdateCommand, { Key: { pk: STATE_KEY } }).resolves({ Attributes: { host: HOST_A } });
+      ddbMock.on(GetCommand, { Key: { pk: STATE_KEY } }).resolves({ Item: { pk: STATE_KEY, host: HOST_A } });
       const manifest = `https://gw.example.net/${token}/play/big-buck/r1/main.m3u8`;
       const steering = `https://gw.example.net/${token}/steer/big-buck`;
 
@@ -335,25 +469,29 @@ describe('cmcd-ingest handler', () => {
 
       // Assess: every line still counts for the CDN, and the state is not overwritten with the gateway
       expect(putRecords()[0]!.vh).toEqual([HOST_A, HOST_A, HOST_A]);
-      const state = ddbMock.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key!.pk === STATE_KEY)!.args[0].input;
-      expect(state.ExpressionAttributeValues).not.toHaveProperty(':host');
+      expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
     });
 
     it('leaves a line unattributed when the session has no verified CDN yet, whatever cdn= or h= it claims (ADR 0068)', async () => {
       await makeHandler()(post(`e=ps,sta=f,cdn="cf-a",h="${HOST_A}",sid="${SID}"`));
 
       expect(putRecords()[0]!.vh).toEqual(['']);
-      const state = ddbMock.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key!.pk === STATE_KEY)!.args[0].input;
-      expect(state.ExpressionAttributeValues).not.toHaveProperty(':host');
+      expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
     });
 
     it('grants only what is left of the session-minute budget to a later report of the same minute', async () => {
-      // 50 s of the minute's 60 s and 58 of its 60 lines were taken before this report
-      ddbMock.on(UpdateCommand, { Key: { pk: BUDGET_KEY } }).resolves({ Attributes: { lines: 9, evidenceMs: 80_000, evidenceLines: 62 } });
-
-      await makeHandler()(post(`e=t,sta=r,sid="${SID}"`));
-
-      expect(putRecords()[0]).toMatchObject({ gms: 10_000, gn: 0 });
+      // Prepare: one container; the first report claims 50 s (five 10 s intervals of playing) and 58 lines
+      ddbMock.on(GetCommand, { Key: { pk: STATE_KEY } }).resolves({ Item: { pk: STATE_KEY, host: HOST_A, iv: 10_000 } });
+      const handler = makeHandler({ linesPerSessionMinute: 600 });
+      const first = [...Array.from({ length: 5 }, () => `e=t,sta=p,sid="${SID}"`), ...Array.from({ length: 53 }, () => `e=rr,rc=200,sid="${SID}"`)];
+      await handler(post(first.join('\n')));
+      // Act: a rebuffering t (10 s) and two more lines
+      await handler(post([`e=t,sta=r,sid="${SID}"`, `e=rr,rc=200,sid="${SID}"`, `e=rr,rc=200,sid="${SID}"`].join('\n')));
+      // Assess
+      expect(putRecords().map((r) => [r.gms, r.gn])).toEqual([
+        [50_000, 58],
+        [10_000, 2],
+      ]);
     });
   });
 });

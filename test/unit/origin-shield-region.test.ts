@@ -48,7 +48,17 @@ describe('Origin Shield Region (ADR 0038)', () => {
   });
 
   it('has pre-warm settings with defaults, false to turn it off, and names a bad key', () => {
-    expect(parsePlatformConfig(valid).prewarm).toEqual({ minutes: 2, topRungs: 1, concurrency: 8 });
+    expect(parsePlatformConfig(valid).prewarm).toEqual({
+      minutes: 2,
+      topRungs: 1,
+      concurrency: 8,
+      trending: { topK: 3, minSessions: 20, risePercent: 200, cooldownMinutes: 30 },
+    });
+    // The trending part (ADR 0102): its own defaults inside a given prewarm object, false to turn only it off
+    expect(parsePlatformConfig({ ...valid, prewarm: { minutes: 1 } }).prewarm).toMatchObject({ minutes: 1, trending: { topK: 3 } });
+    expect(parsePlatformConfig({ ...valid, prewarm: { trending: false } }).prewarm).toMatchObject({ minutes: 2, trending: false });
+    expect(problemOf({ ...valid, prewarm: { trending: { topK: 0 } } })).toMatch(/^platform\.prewarm\.trending\.topK = 0: /);
+    expect(problemOf({ ...valid, prewarm: { trending: { k: 2 } } })).toContain('k');
     expect(parsePlatformConfig({ ...valid, prewarm: false }).prewarm).toBe(false);
     expect(problemOf({ ...valid, prewarm: { minutes: 0 } })).toMatch(/^platform\.prewarm\.minutes = 0: /);
     expect(problemOf({ ...valid, prewarm: { rungs: 2 } })).toContain('rungs');

@@ -1,9 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { bitOf } from '../../core/session-evidence';
+import { CatalogTable } from '../../tables/catalog-table';
+import { TitleDemandTable } from '../../tables/title-demand-table';
 import { generateInitialKeyring } from '../../core/keyring';
 import { verifyToken } from '../../core/token';
 import { splitTokenPath } from '../../core/token-path';
 import { FunctionConfigError } from '../../lambdas/shared/function-config';
-import { createPrewarmHandler, endpointsOf } from '../../lambdas/prewarm/index';
+import { createPrewarmHandler, endpointsOf, SCHEDULED_EVENT } from '../../lambdas/prewarm/index';
 
 const keyring = generateInitialKeyring();
 const ASSET = 'premiere';
@@ -137,5 +143,96 @@ describe('prewarm configuration', () => {
     expect(() => endpointsOf([], [])).toThrow(/PATHWAY_IDS \(0\) and PATHWAY_ORIGINS \(0\)/);
     expect(() => endpointsOf(['CF A'], ['https://d1.cloudfront.net'])).toThrow(/PATHWAY_IDS\/PATHWAY_ORIGINS entry 0/);
     expect(() => endpointsOf(['cf-a'], ['https://d1.cloudfront.net/media'])).toThrow(/must be a pathway id and "https:\/\/<host>"/);
+  });
+});
+
+describe('trending pre-warm (ADR 0102)', () => {
+  const ddbMock = mockClient(DynamoDBDocumentClient);
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+  const SCHEDULED = { 'detail-type': SCHEDULED_EVENT, source: 'aws.events', detail: {} };
+  /** NOW is 12:00:00: the last complete minute is 11:58, its baseline 11:53–11:57. */
+  const LAST = NOW - 2 * 60_000;
+  const bits = (n: number, prefix: string) => new Set(Array.from({ length: n }, (_, i) => bitOf('session', `${prefix}${i}`)));
+
+  /** Demand items per minute: `premiere` rises from 5 to 40 sessions, `steady` holds at 40. */
+  function demandByMinute(minute: number) {
+    const rising = minute === LAST ? 40 : 5;
+    return [
+      { pk: `demand#${minute}`, cell: ASSET, sessions: bits(rising, `p${minute}-`) },
+      { pk: `demand#${minute}`, cell: 'steady', sessions: bits(40, 'steady-') },
+    ];
+  }
+
+  const trendingHandler = (net: ReturnType<typeof network>, topK = 3) =>
+    handlerWith(net, {
+      trendingTopK: topK,
+      trendingMinSessions: 20,
+      trendingRisePercent: 200,
+      trendingBaselineMinutes: 5,
+      trendingCooldownMinutes: 30,
+      demand: new TitleDemandTable(documents, 'rollups'),
+      catalog: new CatalogTable(documents, 'assets'),
+    });
+
+  beforeEach(() => {
+    ddbMock.reset();
+    ddbMock.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => ({
+      Items: demandByMinute(Number(input.ExpressionAttributeValues[':pk']!.slice('demand#'.length))),
+    }));
+    ddbMock.on(GetCommand, { TableName: 'assets' }).resolves({ Item: { assetId: ASSET, sk: 'asset', status: 'READY', currentRevision: REVISION } });
+    ddbMock.on(PutCommand).resolves({});
+  });
+
+  it('warms a title whose demand rose through every pathway, once claimed, and leaves a steady one alone', async () => {
+    const net = network();
+
+    const result = await trendingHandler(net)(SCHEDULED);
+
+    expect(result.trending).toEqual([{ assetId: ASSET, sessions: expect.any(Number), baseline: expect.any(Number), revision: REVISION, outcome: 'warmed' }]);
+    expect(result.trending![0]!.sessions).toBeGreaterThanOrEqual(38);
+    expect(result.pathways).toEqual({ 'cf-a': { warmed: 12, alreadyCached: 0, failed: 0 }, 'cf-b': { warmed: 12, alreadyCached: 0, failed: 0 }, 'cf-c': { warmed: 12, alreadyCached: 0, failed: 0 } });
+    // The last complete minute and the five before it, one Query each
+    expect(ddbMock.commandCalls(QueryCommand).map((c) => c.args[0].input.ExpressionAttributeValues![':pk']).sort()).toEqual(
+      Array.from({ length: 6 }, (_, i) => `demand#${LAST - i * 60_000}`).sort(),
+    );
+    const claim = ddbMock.commandCalls(PutCommand)[0]!.args[0].input;
+    expect(claim).toMatchObject({
+      TableName: 'rollups',
+      Item: { pk: `trending#${ASSET}`, cell: 'warm', warmedAt: NOW, revision: REVISION },
+      ConditionExpression: 'attribute_not_exists(pk) OR warmedAt <= :since',
+      ExpressionAttributeValues: { ':since': NOW - 30 * 60_000 },
+    });
+  });
+
+  it('does not warm a title another run claimed within the cooldown', async () => {
+    ddbMock.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    const net = network();
+
+    const result = await trendingHandler(net)(SCHEDULED);
+
+    expect(result.trending).toEqual([expect.objectContaining({ assetId: ASSET, outcome: 'cooling-down' })]);
+    expect(net.served).toEqual([]);
+  });
+
+  it('never warms a title playback does not serve (taken down), and claims nothing for it', async () => {
+    ddbMock.on(GetCommand, { TableName: 'assets' }).resolves({ Item: { assetId: ASSET, sk: 'asset', status: 'TAKEN_DOWN', currentRevision: REVISION } });
+    const net = network();
+
+    const result = await trendingHandler(net)(SCHEDULED);
+
+    expect(result.trending).toEqual([expect.objectContaining({ assetId: ASSET, outcome: 'not-playable' })]);
+    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(0);
+    expect(net.served).toEqual([]);
+  });
+
+  it('does nothing when trending is off, and gives up without throwing when demand cannot be read', async () => {
+    const net = network();
+    expect(await trendingHandler(net, 0)(SCHEDULED)).toEqual({ skipped: 'trending pre-warm is off', objects: 0, pathways: {} });
+    expect(await handlerWith(net)(SCHEDULED)).toMatchObject({ skipped: 'trending pre-warm is off' });
+    expect(ddbMock.calls()).toHaveLength(0);
+
+    ddbMock.on(QueryCommand).rejects(new Error('AccessDeniedException'));
+    expect(await trendingHandler(net)(SCHEDULED)).toMatchObject({ skipped: 'title demand could not be read', objects: 0 });
+    expect(net.served).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -309,5 +309,70 @@ describe('qoe-aggregator (rollup stage 1)', () => {
 
     await expect(handler(kinesisEvent([{ data: hitA, seq: seq(1) }]))).rejects.toThrow(/registry/);
     expect(emitted).toEqual([]);
+  });
+});
+
+describe('qoe-aggregator title demand (ADR 0102)', () => {
+  let table: MemoryRollupsTable;
+
+  beforeEach(() => {
+    ddbMock.reset();
+    kinesisMock.reset();
+    table = new MemoryRollupsTable();
+    ddbMock.on(GetCommand, { TableName: 'routing' }).resolves({ Item: REGISTRY });
+    ddbMock.on(GetCommand, { TableName: 'rollups' }).callsFake((input) => table.send(new GetCommand(input)));
+    ddbMock.on(PutCommand, { TableName: 'rollups' }).callsFake((input) => table.send(new PutCommand(input)));
+    ddbMock.on(UpdateCommand).resolves({});
+    kinesisMock.on(PutRecordsCommand).callsFake((input: { Records: PutRecordsRequestEntry[] }) => ({
+      FailedRecordCount: 0,
+      Records: input.Records.map((_, i) => ({ SequenceNumber: String(i), ShardId: SHARD })),
+    }));
+  });
+
+  const report = (sid: string, aid: string, rt = 1_700_000_030_000) =>
+    ingestRecordText({ rt, country: 'DE', sid, aid, lines: [`e=t,sta=p,sid="${sid}",ts=${rt}`] });
+
+  it('writes each ended minute\'s top titles as a set union of session bits, once the minute is over', async () => {
+    // Prepare: 3 sessions on big-buck, 1 on sintel, 1 pre-warm session, in the minute starting 1_699_999_980_000
+    let now = 1_700_000_031_000;
+    const handler = createAggregatorHandler({ ddb, kinesis, config: { ...config, demandTopK: 10 }, logger: quiet, metrics: metricsSpy().metrics, now: () => now });
+    const records = [report('s1', 'big-buck'), report('s2', 'big-buck'), report('s3', 'big-buck'), report('s4', 'sintel'), report('prewarm-x', 'sintel')];
+    // Act: the minute is still running, then a later batch after its end
+    await handler(kinesisEvent(records.map((data, i) => ({ data, seq: seq(i + 1) }))));
+    const whileRunning = ddbMock.commandCalls(UpdateCommand).length;
+    now = 1_700_000_045_000;
+    await handler(kinesisEvent([]));
+    // Assess
+    expect(whileRunning).toBe(0);
+    const writes = ddbMock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(writes.map((w) => [w.Key, (w.ExpressionAttributeValues![':bits'] as Set<number>).size])).toEqual([
+      [{ pk: 'demand#1699999980000', cell: 'big-buck' }, 3],
+      [{ pk: 'demand#1699999980000', cell: 'sintel' }, 1],
+    ]);
+    expect(writes[0]).toMatchObject({ TableName: 'rollups', UpdateExpression: 'ADD #sessions :bits SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)' });
+  });
+
+  it('writes only the top K titles of a minute, and nothing when the signal is off', async () => {
+    const now = () => 1_700_000_100_000;
+    const records = ['a', 'a', 'b', 'b', 'b', 'c'].map((aid, i) => ({ data: report(`s${i}`, aid), seq: seq(i + 1) }));
+    await createAggregatorHandler({ ddb, kinesis, config: { ...config, demandTopK: 2 }, logger: quiet, metrics: metricsSpy().metrics, now })(kinesisEvent(records));
+    expect(ddbMock.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key!.cell)).toEqual(['b', 'a']);
+
+    ddbMock.resetHistory();
+    await createAggregatorHandler({ ddb, kinesis, config, logger: quiet, metrics: metricsSpy().metrics, now })(kinesisEvent(records, 'shardId-000000000001'));
+    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('never fails the batch when a demand write fails: counted, the rollups go on', async () => {
+    ddbMock.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+    const { metrics, recorded } = metricsSpy();
+
+    const result = await createAggregatorHandler({ ddb, kinesis, config: { ...config, demandTopK: 10 }, logger: quiet, metrics, now: () => 1_700_000_100_000 })(
+      kinesisEvent([{ data: report('s1', 'big-buck'), seq: seq(1) }]),
+    );
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(recorded.TitleDemandWriteFailures).toBe(1);
+    expect(kinesisMock.commandCalls(PutRecordsCommand)).toHaveLength(1);
   });
 });

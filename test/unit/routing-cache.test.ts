@@ -171,3 +171,42 @@ describe('routing snapshot reader', () => {
     expect(send).toHaveBeenCalledTimes(5);
   });
 });
+
+describe('routing cache: a key\'s routing generation (ADR 0097)', () => {
+  it('is current at once when the snapshot is at least as new, without a read', async () => {
+    const { cache, reader } = harness(async () => item({ '*': { 'cf-a': 1 } }, 50));
+    await cache.view('DE');
+    expect(await cache.ensureGeneration(50)).toBe(true);
+    expect(await cache.ensureGeneration(10)).toBe(true);
+    expect(reader).toHaveBeenCalledTimes(1);
+  });
+
+  it('reads once more for a newer generation, and only once per generation however many requests name it', async () => {
+    let generation = 50;
+    const { cache, reader } = harness(async () => item({ '*': { 'cf-a': 1 } }, generation));
+    await cache.view('DE');
+    // A bad store value far ahead: the snapshot never reaches it.
+    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.ensureGeneration(9_999_999_999_999)));
+    expect(answers.every((a) => a === false)).toBe(true);
+    expect(await cache.ensureGeneration(9_999_999_999_999)).toBe(false);
+    expect(reader).toHaveBeenCalledTimes(2);
+    expect(reader).toHaveBeenCalledTimes(2);
+  });
+
+  it('waits for the period\'s read instead of answering from the snapshot it replaces', async () => {
+    let generation = 50;
+    const { cache, clock, reader } = harness(async () => item({ '*': { 'cf-a': 1 } }, generation));
+    await cache.view('DE');
+    expect(await cache.ensureGeneration(60)).toBe(false);
+    generation = 60;
+    clock.ms += 5000;
+    expect(await cache.ensureGeneration(60)).toBe(true);
+    expect(reader).toHaveBeenCalledTimes(3);
+  });
+
+  it('is never current without a snapshot (static weights): such answers are not cached', async () => {
+    const { cache } = harness(async () => undefined, { staticWeights: true });
+    await cache.view('DE');
+    expect(await cache.ensureGeneration(1)).toBe(false);
+  });
+});

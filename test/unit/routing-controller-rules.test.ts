@@ -201,6 +201,49 @@ describe('holds belong to pathways moved for cause', () => {
     expect(de.weights['cf-b']).toBeLessThanOrEqual(p.probeShare);
   });
 
+  /**
+   * What a CDN past its capacity shows (ADR 0099): its sessions share an egress that no longer carries the
+   * rendition, so most of them stall and their measured throughput falls below the bitrate; TTFB rises and a
+   * few requests are shed. `minute` is the minute the surge landed in.
+   */
+  const saturated = (pathway: string, country: string, minute: number): ScoredRollup =>
+    cell(pathway, country, minute, 300, 3, { stallSessions: 210, throughputKbpsSum: 300 * 15 * 2300, edgeTtfbMsSum: 300 * 15 * 45 });
+  // cf-c grew from a third to 0.485 when cf-b was demoted 30 s ago; the surge saturated it.
+  const afterSurge = (control: ScopeState['control']): Map<string, ScopeState> =>
+    new Map([['DE', { weights: { 'cf-a': 0.485, 'cf-b': 0.03, 'cf-c': 0.485 }, control: { 'cf-b': { cost: 10, direction: 1, changedAt: T0, localFailure: true }, ...control } }]]);
+  const surgeRollups = (now: number) =>
+    world(now, { DE: 300 }, (pathway, country, minute) =>
+      pathway === 'cf-b' ? cell(pathway, country, minute, 2, 2) : pathway === 'cf-c' && minute >= T0 ? saturated(pathway, country, minute) : undefined,
+    );
+
+  it('starts demoting a pathway saturated by the traffic it received on the first tick its stalls show, without a spike', () => {
+    const { history } = run(T0 + 30_000, 6, surgeRollups, afterSurge({}));
+
+    const shares = history.map((ds) => scope(ds, 'DE').weights['cf-c']);
+    // Not a spike: the load leaves it over a few ticks, not all at once onto the remaining pathway.
+    expect(scope(history[0], 'DE').spikes).not.toContain('cf-c');
+    expect(shares[0]).toBeLessThan(0.485 - 0.05);
+    expect(shares[0]).toBeGreaterThan(0.1);
+    expect(shares.at(-1)).toBeLessThan(0.1);
+    expect(scope(history[0], 'DE').reason).toMatch(/cf-c stalls/);
+  });
+
+  it('demotes a saturated pathway whatever moved it before: a promotion a moment ago holds nothing', () => {
+    // cf-c had just been re-admitted (promoted 20 s ago) when the surge arrived.
+    const { history } = run(T0 + 30_000, 1, surgeRollups, afterSurge({ 'cf-c': { cost: 0, direction: -1, changedAt: T0 + 10_000 } }));
+
+    expect(scope(history[0], 'DE').weights['cf-c']).toBeLessThan(0.485 - 0.05);
+    expect(scope(history[0], 'DE').control['cf-c'].direction).toBe(1);
+  });
+
+  it('moves nothing when every pathway is saturated alike (no pathway to move the load to)', () => {
+    const rollupsAt = (now: number) => world(now, { DE: 300 }, (pathway, country, minute) => (minute >= T0 ? saturated(pathway, country, minute) : undefined));
+
+    const { history } = run(T0 + 30_000, 6, rollupsAt, new Map([['DE', equal()]]));
+
+    for (const ds of history) for (const id of PATHWAYS) expect(scope(ds, 'DE').weights[id]).toBeCloseTo(1 / 3, 3);
+  });
+
   it('demotes a brownout (slower, no errors) through smoothing rather than at once', () => {
     const rollupsAt = (now: number) =>
       world(now, { DE: 500 }, (pathway, country, minute) =>

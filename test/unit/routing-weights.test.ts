@@ -3,7 +3,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { parseRoutingSnapshot } from '../../tables/routing-table';
+import { parseRoutingSnapshot, snapshotItemOf } from '../../tables/routing-table';
+import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, UpdateKeysCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createRoutingWeightsHandler, createRoutingWeightsTick, RegistryMissingError } from '../../lambdas/routing-weights';
@@ -195,6 +196,47 @@ describe('routing-weights tick', () => {
     expect(decoded.pathways.map((p) => p.id)).toEqual(['cf-a', 'cf-b', 'cf-c']);
     expect(decoded.shares.get('DE')).toEqual({ 'cf-a': 0.8, 'cf-b': 0.2, 'cf-c': 0 });
     expect(result.snapshot.scopes).toBe(2);
+  });
+
+  describe('routing generations after the snapshot (ADR 0097)', () => {
+    const kvsMock = mockClient(CloudFrontKeyValueStoreClient);
+    const generationStore = { client: new CloudFrontKeyValueStoreClient({ region: 'us-east-1' }), arn: 'arn:aws:cloudfront::123456789012:key-value-store/k' };
+
+    function seedSnapshotRead() {
+      seedRollups(0);
+      ddbMock.on(BatchGetCommand).resolves({ Responses: { Routing: [] } });
+      ddbMock.on(PutCommand).resolves({});
+      ddbMock.on(ScanCommand).resolves({ Items: [registry, equalItem('*', 7)] });
+      // What the tick just published, read back consistently; nothing announced yet.
+      ddbMock.on(GetCommand, { Key: { pk: 'routing-snapshot#0' } }).resolves({ Item: snapshotItemOf(0, NOW, registry.pathways, new Map([['*', equalItem('*', 7).weights]])) });
+      ddbMock.on(GetCommand, { Key: { pk: 'routing-generations' } }).resolves({});
+    }
+
+    beforeEach(() => kvsMock.reset());
+
+    it('announces the snapshot\'s generation to the KeyValueStore after writing the snapshot', async () => {
+      seedSnapshotRead();
+      kvsMock.on(DescribeKeyValueStoreCommand).resolves({ ETag: 'E1' });
+      kvsMock.on(UpdateKeysCommand).resolves({ ETag: 'E2' });
+
+      const result = await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics, generationStore }, config)(NOW);
+
+      expect(result.generations).toEqual({ announced: ['*'], conflicts: 0 });
+      expect(kvsMock.commandCalls(UpdateKeysCommand)[0]!.args[0].input).toMatchObject({ IfMatch: 'E1', Puts: [{ Key: 'rg.global', Value: String(NOW) }] });
+    });
+
+    it('does not fail the tick when the store cannot be written: the weights and the snapshot stand, the failure is counted', async () => {
+      seedSnapshotRead();
+      kvsMock.on(DescribeKeyValueStoreCommand).rejects(new Error('AccessDenied'));
+      const addMetric = vi.spyOn(metrics, 'addMetric');
+
+      const result = await createRoutingWeightsTick({ ddb, logger: quietLogger, metrics, generationStore }, config)(NOW);
+
+      expect(result.written).toEqual(['*', 'DE', 'US']);
+      expect(result.generations).toBeUndefined();
+      expect(addMetric).toHaveBeenCalledWith('RoutingGenerationPublishFailures', 'Count', 1);
+      expect(ddbMock.commandCalls(PutCommand).some((c) => c.args[0].input.Item?.pk === 'routing-generations')).toBe(false);
+    });
   });
 
   it('leaves a snapshot copy that holds a newer generation alone', async () => {

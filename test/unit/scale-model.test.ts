@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   CLOUDFRONT_TRANSFER_USD_PER_GB,
   costModel,
+  currentViewerHour,
   deliveredGbPerViewerHour,
+  MEASURED_CACHEABLE_STEERING_INVOCATIONS,
+  MEASURED_CELL_MINUTE,
+  MEASURED_VIEWER_HOUR,
+  reportStateUnits,
   LIST_PRICES,
   perViewerHour,
   quotaChecks,
@@ -26,6 +31,47 @@ const BEFORE: ViewerHourUsage = {
 };
 
 const HD = { meanBitrateMbps: 4, dataTransferUsdPerGb: CLOUDFRONT_TRANSFER_USD_PER_GB.first10Tb };
+
+describe('the documented cost table (docs/scale.md "What the platform costs per million viewer-hours")', () => {
+  const control = { perCellMinute: MEASURED_CELL_MINUTE, audience: { concurrentViewers: 100_000, cells: 300 } };
+  const at = (usage: ViewerHourUsage, tokenCheck: 'lambda-edge' | 'cloudfront-function', dataTransferUsdPerGb: number) =>
+    costModel({ usage, control, tokenCheck, delivery: { meanBitrateMbps: 4, dataTransferUsdPerGb } });
+  const now = currentViewerHour({ steeringInvocations: MEASURED_CACHEABLE_STEERING_INVOCATIONS });
+  const line = (cost: ReturnType<typeof costModel>, prefix: string) => cost.overhead.find((l) => l.item.startsWith(prefix))!.usdPerViewerHour * 1e6;
+
+  it('reproduces the measured run before cacheable steering and ADR 0101: $2,072 and $1,347 per million viewer-hours', () => {
+    expect(Math.round(at(MEASURED_VIEWER_HOUR, 'lambda-edge', 0.085).overheadUsdPerMillionViewerHours)).toBe(2072);
+    expect(Math.round(at(MEASURED_VIEWER_HOUR, 'cloudfront-function', 0.085).overheadUsdPerMillionViewerHours)).toBe(1347);
+  });
+
+  it('prices the report state of ADR 0101 at about $12 per million viewer-hours instead of the limiter\'s $165', () => {
+    expect(reportStateUnits({ reportApiCalls: 132, sessionsPerViewerHour: 6, reportSamplingRate: 25 })).toEqual({ readUnits: 66, writeUnits: 6 });
+    const before = at(MEASURED_VIEWER_HOUR, 'cloudfront-function', 0.085);
+    const after = at(now, 'cloudfront-function', 0.085);
+    expect(Math.round(line(before, 'DynamoDB, viewer path'))).toBe(165);
+    expect(Math.round(line(after, 'DynamoDB, viewer path'))).toBe(12);
+  });
+
+  it('charges cacheable steering 44 invocations and a key-function run per reload, and lands at $1,004 (0.65 %, 2.70 % over 5 PB)', () => {
+    const first = at(now, 'cloudfront-function', CLOUDFRONT_TRANSFER_USD_PER_GB.first10Tb);
+    const bulk = at(now, 'cloudfront-function', CLOUDFRONT_TRANSFER_USD_PER_GB.over5Pb);
+    expect(Math.round(line(first, 'steering (Lambda@Edge)'))).toBe(38);
+    expect(Math.round(line(first, 'steering key function'))).toBe(47);
+    expect(Math.round(first.overheadUsdPerMillionViewerHours)).toBe(1004);
+    expect(first.overheadShare).toBeCloseTo(0.0065, 4);
+    expect(bulk.overheadShare).toBeCloseTo(0.027, 3);
+    expect(Math.round(at(now, 'lambda-edge', 0.085).overheadUsdPerMillionViewerHours)).toBe(1729);
+  });
+
+  it('scales reports, their gateway requests and records with reportSamplingRate, and steering reloads with the TTL', () => {
+    const tenPercent = currentViewerHour({ steeringInvocations: 44.3, reportSamplingRate: 10 });
+    expect(tenPercent.reportApiCalls).toBeCloseTo(52.8, 6);
+    expect(tenPercent.gatewayRequests).toBeCloseTo(500 - 132 + 52.8, 6);
+    expect(tenPercent.kinesisRecords).toBeCloseTo(194 - 132 + 52.8, 6);
+    const ttl30 = currentViewerHour({ steeringInvocations: 17.2, steeringTtlSeconds: 30 });
+    expect([ttl30.steeringKeyChecks, ttl30.gatewayRequests]).toEqual([124, 260]);
+  });
+});
 
 describe('scale model: cost per viewer-hour (ADR 0078)', () => {
   it('turns a mean bitrate into GB per viewer-hour: 4 Mbit/s is 1.8 GB', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { SESSION_MINUTE_BUDGET, sessionMediaHostOf } from '../../core/cmcd-report';
+import { encodeIngestRecord, SESSION_MINUTE_BUDGET, sessionMediaHostOf } from '../../core/cmcd-report';
 import { generateInitialKeyring } from '../../core/keyring';
 import { buildPathwayHosts } from '../../core/pathway-hosts';
 import { aggregateSamples, aggregateSessionEvidence, samplesOfStreamRecord } from '../../core/qoe-aggregate';
 import type { QoeSample } from '../../core/qoe-types';
 import { formatRealtimeLogLine } from '../../core/realtime-log';
 import { LADDERS } from '../../core/ladder';
-import { LogLineEvidenceBudget, sessionCountsOf, THROUGHPUT_VALUES_PER_SESSION_MINUTE, ThroughputEvidenceBudget, withoutPlayerValues } from '../../core/session-evidence';
+import { LogLineEvidenceBudget, ReportEvidenceBudget, sessionCountsOf, THROUGHPUT_VALUES_PER_SESSION_MINUTE, ThroughputEvidenceBudget, withoutPlayerValues } from '../../core/session-evidence';
 import { signToken } from '../../core/token';
 import { FIXTURE_PATHWAYS } from '../support/telemetry';
 
@@ -234,5 +234,64 @@ describe('the pathway a response URL proves for its session (ADR 0068)', () => {
   it('is nothing for text that is no URL or a media path a later decoder could read as another asset', () => {
     expect(sessionMediaHostOf('not a url', session)).toBeUndefined();
     expect(sessionMediaHostOf(`https://${HOST_A}/${tokenOf('viewer-1')}/media/big-buck%2f..%2fother/r1/x.m4s`, session)).toBeUndefined();
+  });
+});
+
+describe('report evidence charged again in the aggregator\'s container (ADR 0101)', () => {
+  /** An ingest record as one ingest container granted it: each container gives a session a whole minute's budget. */
+  const stalledRecord = (sid: string, rt = NOW_MS) =>
+    encodeIngestRecord({
+      rt,
+      country: 'DE',
+      sid,
+      aid: 'big-buck',
+      lines: Array.from({ length: 4 }, () => `e=t,sta=r,sid="${sid}"`),
+      vh: Array.from({ length: 4 }, () => HOST_A),
+      iv: 15_000,
+      gms: 60_000,
+      gn: 4,
+    });
+
+  it('grants a session\'s records, each granted a full minute by a different ingest container, one minute of stall together', () => {
+    // Prepare: 20 records of one session-minute, as 20 ingest containers would each have granted them
+    const budget = new ReportEvidenceBudget();
+    // Act
+    const samples = Array.from({ length: 20 }, () => samplesOfStreamRecord(stalledRecord('hostile'), hosts, undefined, { budget }).samples).flat();
+    // Assess: 80 lines, but 60 s of stall and 60 counted lines at most; the other lines only mark the session
+    expect(samples.reduce((sum, s) => sum + (s.sessionOnly ? 0 : (s.stallMs ?? 0)), 0)).toBe(SESSION_MINUTE_BUDGET.ms);
+    expect(samples.filter((s) => !s.sessionOnly)).toHaveLength(SESSION_MINUTE_BUDGET.lines);
+    const cells = aggregateSamples(samples);
+    expect([...cells.values()].reduce((sum, c) => sum + c.stallMs, 0)).toBe(SESSION_MINUTE_BUDGET.ms);
+  });
+
+  it('gives another session and the next minute their own budget; the same record normalised again gets the same grant', () => {
+    const budget = new ReportEvidenceBudget();
+    const stall = (text: string, recordId?: string) =>
+      samplesOfStreamRecord(text, hosts, undefined, { budget, ...(recordId !== undefined ? { recordId } : {}) }).samples.reduce((sum, s) => sum + (s.sessionOnly ? 0 : (s.stallMs ?? 0)), 0);
+    const record = stalledRecord('s1');
+
+    // A re-emitted claim normalises its records again: same sequence number, same grant (ADR 0057's exact re-emission)
+    expect(stall(record, 'shard-0/1')).toBe(60_000);
+    expect(stall(record, 'shard-0/1')).toBe(60_000);
+    // Another record of the same session-minute finds the budget spent
+    expect(stall(record, 'shard-0/2')).toBe(0);
+    expect(stall(record)).toBe(0);
+    expect(stall(stalledRecord('s2'))).toBe(60_000);
+    expect(stall(stalledRecord('s1', NOW_MS + 60_000))).toBe(60_000);
+  });
+
+  it('remembers record grants only up to maxRecords: a forgotten record normalised again is charged again (lost, never gained)', () => {
+    const budget = new ReportEvidenceBudget(SESSION_MINUTE_BUDGET, 10, 1);
+    const claim = { ms: 30_000, lines: 2 };
+
+    expect(budget.grant('s1', NOW_MS, claim, 'r1')).toEqual(claim);
+    expect(budget.grant('s1', NOW_MS, claim, 'r2')).toEqual(claim);
+    // r1 was forgotten when r2 was remembered: the minute's 60 s are spent
+    expect(budget.grant('s1', NOW_MS, claim, 'r1')).toEqual({ ms: 0, lines: 2 });
+  });
+
+  it('refuses a budget that is not a count', () => {
+    expect(() => new ReportEvidenceBudget({ ms: -1, lines: 60 })).toThrow(/budget.ms/);
+    expect(() => new ReportEvidenceBudget(SESSION_MINUTE_BUDGET, 0)).toThrow(/maxEntries/);
   });
 });

@@ -2,7 +2,8 @@ import type { CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { generateInitialKeyring } from '../../core/keyring';
 import { DEFAULT_SESSION_STEERING_POLICY } from '../../core/session-steering';
-import { CANONICAL_STEERING_URI, steeringCacheSeconds, throughputClass, topThroughputClass } from '../../core/steering-cache-key';
+import { CANONICAL_STEERING_URI, STEERING_KEY_PARAMS, STEERING_KEY_QUERY_NAMES, steeringCacheSeconds, throughputClass, topThroughputClass } from '../../core/steering-cache-key';
+import { GLOBAL_ROUTING_GENERATION_KEY, ROUTING_GENERATION_KEY_PREFIX } from '../../core/routing-generation';
 import { signToken } from '../../core/token';
 import { createSteeringHandler } from '../../edge-functions/steering/handler';
 import { buildSteeringKeyFunctionCode, CLOUDFRONT_FUNCTION_MAX_BYTES } from '../../lib/bundling/cloudfront-function';
@@ -209,5 +210,140 @@ describe('steering through the key and the cache: a session\'s unchanged reloads
     await edge.request(steeringUrl('s1'), 'US');
     await edge.request(steeringUrl('s1'), 'BR');
     expect(edge.stats.steeringInvocations).toBe(2);
+  });
+});
+
+describe('steering key function: the routing generation (ADR 0097)', () => {
+  const REGISTRY_ITEMS = { pathways: REGISTRY };
+  const keyWith = (kvs: (key: string) => string | undefined) =>
+    keyedSteering({ handler: async () => ({ status: '500' }), keyring: KEYRING, nowMs: () => NOW_S * 1000, kvs });
+
+  it('adds the viewer\'s country\'s generation, else the global one, else nothing, and never fails the request for it', async () => {
+    const store: Record<string, string> = { [GLOBAL_ROUTING_GENERATION_KEY]: '1000', [`${ROUTING_GENERATION_KEY_PREFIX}DE`]: '2000' };
+    const edge = keyWith((k) => store[k]);
+    const g = async (country?: string) => keyOf(await edge.key(steeringUrl('s1'), 'GET', country)).g;
+    expect(await g('DE')).toBe('2000');
+    expect(await g('FR')).toBe('1000');
+    // "XX" (unknown) and no country at all: the global weights answer, so the global generation.
+    expect(await g('XX')).toBe('1000');
+    expect(await g(undefined)).toBe('1000');
+    // No generation in the store: the key is what it was before generations.
+    expect(keyOf(await keyWith(() => undefined).key(steeringUrl('s1'), 'GET', 'DE')).g).toBeUndefined();
+    // A store read that fails, or a value that is not a generation: no g, and the request goes on.
+    const failing = keyWith((k) => {
+      if (k.startsWith(ROUTING_GENERATION_KEY_PREFIX)) throw new Error('KeyValueStore unavailable');
+      return undefined;
+    });
+    expect(keyOf(await failing.key(steeringUrl('s1'), 'GET', 'DE'))).toEqual({ s: `/${tokenOf('s1')}/play/big-buck/${REV}/` });
+    const bad = keyWith((k) => (k.startsWith(ROUTING_GENERATION_KEY_PREFIX) ? '12 OR 1' : undefined));
+    expect(keyOf(await bad.key(steeringUrl('s1'), 'GET', 'DE')).g).toBeUndefined();
+  });
+
+  it('writes the key parameter the cache policy keys on and the steering function reads', () => {
+    expect(STEERING_KEY_PARAMS.generation).toBe('g');
+    expect(STEERING_KEY_QUERY_NAMES).toContain('g');
+    const code = buildSteeringKeyFunctionCode();
+    expect(code).toContain(JSON.stringify(ROUTING_GENERATION_KEY_PREFIX));
+    expect(code).toContain(JSON.stringify(GLOBAL_ROUTING_GENERATION_KEY));
+  });
+
+  /** A gateway whose routing table and KeyValueStore the test moves; the container's snapshot period is a minute. */
+  function movingGateway() {
+    const clock = { ms: NOW_S * 1000 };
+    const routing = { items: { ...REGISTRY_ITEMS, 'weights#*': { weights: { 'cf-a': 0.5, 'cf-b': 0.3, 'cf-c': 0.2 } } } as Record<string, unknown>, generation: 1_000, lagging: false };
+    const store: Record<string, string> = { [GLOBAL_ROUTING_GENERATION_KEY]: '1000' };
+    const published: { items: Record<string, unknown>; generation: number }[] = [{ items: routing.items, generation: 1_000 }];
+    const reads = { count: 0 };
+    const handler = createSteeringHandler({
+      getKeyring: () => KEYRING,
+      readOriginText: async () => null,
+      readRoutingSnapshot: async () => {
+        reads.count++;
+        // A lagging copy (eventually consistent read of a shard) returns the previous snapshot.
+        const snapshot = routing.lagging ? published.at(-2)! : published.at(-1)!;
+        return snapshotOfItems(snapshot.items, snapshot.generation);
+      },
+      steeringTtlSeconds: 10,
+      routingCacheSeconds: 60,
+      nowMs: () => clock.ms,
+      log: () => undefined,
+    });
+    const edge = keyedSteering({ handler, keyring: KEYRING, nowMs: () => clock.ms, gatewayHost: GATEWAY, kvs: (k) => store[k] });
+    /** What routing-weights does: weights, then the snapshot, then the generation naming it. */
+    const demote = (pathway: string, generation: number) => {
+      const weights = { 'cf-a': 0.5, 'cf-b': 0.5, 'cf-c': 0.5, [pathway]: 0 };
+      published.push({ items: { ...REGISTRY_ITEMS, 'weights#*': { weights } }, generation });
+      store[GLOBAL_ROUTING_GENERATION_KEY] = String(generation);
+    };
+    return { edge, clock, demote, routing, reads };
+  }
+
+  /** A player's next reload: the last answer's RELOAD-URI (its session memory) with the player's report on `pathway`. */
+  const reloadAfter = (answer: { body?: string }, pathway: string) => {
+    const uri = JSON.parse(answer.body as string)['RELOAD-URI'] as string;
+    return `${uri}${uri.includes('?') ? '&' : '?'}_HLS_pathway=${pathway}&_HLS_throughput=5000000`;
+  };
+  const priorityOf = (answer: { body?: string }): string[] => JSON.parse(answer.body as string)['PATHWAY-PRIORITY'];
+
+  it('answers a steady session\'s next reload with the new weights once the generation moves, not after the reuse time', async () => {
+    const { edge, clock, demote } = movingGateway();
+    // Prepare: a steady session on the pathway its first answer ranks first, reloading every TTL as a player does.
+    let answer = await edge.request(steeringUrl('s1'), 'DE');
+    const serving = priorityOf(answer)[0]!;
+    for (let i = 0; i < 3; i++) {
+      clock.ms += 10_000;
+      answer = await edge.request(reloadAfter(answer, serving), 'DE');
+    }
+    const steadyInvocations = edge.stats.steeringInvocations;
+    clock.ms += 10_000;
+    answer = await edge.request(reloadAfter(answer, serving), 'DE');
+    expect(edge.stats.steeringInvocations).toBe(steadyInvocations);
+    // Act: the serving pathway's share goes to 0; the next reload comes one TTL later.
+    demote(serving, 2_000);
+    clock.ms += 10_000;
+    const after = await edge.request(reloadAfter(answer, serving), 'DE');
+    // Assess: a new key, answered at once with that pathway last, and that answer is cached like any other.
+    expect(edge.stats.steeringInvocations).toBe(steadyInvocations + 1);
+    expect(priorityOf(after).at(-1)).toBe(serving);
+    expect(after.headers?.['cache-control']?.[0]?.value).toBe('public');
+    clock.ms += 10_000;
+    await edge.request(reloadAfter(answer, serving), 'DE');
+    expect(edge.stats.steeringInvocations).toBe(steadyInvocations + 1);
+  });
+
+  it('reads the snapshot again when the key names a newer generation than the container holds, once per generation', async () => {
+    const { edge, clock, demote, reads } = movingGateway();
+    await edge.request(steeringUrl('s1'), 'DE');
+    expect(reads.count).toBe(1);
+    demote('cf-a', 2_000);
+    clock.ms += 1_000;
+    // Many sessions re-key in the same second; the container's period (a minute) has not ended.
+    const answers = await Promise.all(['s2', 's3', 's4', 's5'].map((sid) => edge.request(steeringUrl(sid), 'DE')));
+    expect(reads.count).toBe(2);
+    for (const a of answers) expect(JSON.parse(a.body as string)['PATHWAY-PRIORITY'].at(-1)).toBe('cf-a');
+  });
+
+  it('does not let an answer from a snapshot older than the key\'s generation be cached, so the key is answered again', async () => {
+    const { edge, clock, demote, routing } = movingGateway();
+    const answer = await edge.request(steeringUrl('s1'), 'DE');
+    const serving = priorityOf(answer)[0]!;
+    // The reload carries the memory of an answer to a report (first=<serving>), as a steady player's does.
+    const reload = reloadAfter(await edge.request(reloadAfter(answer, serving), 'DE'), serving);
+    await edge.request(reload, 'DE');
+    const before = edge.stats.steeringInvocations;
+    // The generation is published, but the container's one extra read hits a copy that does not have it yet.
+    routing.lagging = true;
+    demote(serving, 2_000);
+    clock.ms += 10_000;
+    const stale = await edge.request(reload, 'DE');
+    expect(stale.headers?.['cache-control']?.[0]?.value).toBe('no-store');
+    expect(priorityOf(stale)[0]).toBe(serving);
+    // Next reload: not from the cache; the container's snapshot period ends and it reads the new one.
+    routing.lagging = false;
+    clock.ms += 60_000;
+    const fresh = await edge.request(reload, 'DE');
+    expect(edge.stats.steeringInvocations).toBe(before + 2);
+    expect(priorityOf(fresh).at(-1)).toBe(serving);
+    expect(fresh.headers?.['cache-control']?.[0]?.value).toBe('public');
   });
 });
