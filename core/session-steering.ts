@@ -40,7 +40,7 @@
  */
 
 import { rankPathways } from './rendezvous';
-import { STEERING_KEY_PARAMS, throughputOfClass, topThroughputClass } from './steering-cache-key';
+import { STEERING_KEY_PARAMS, throughputClassCeiling, throughputOfClass, topThroughputClass } from './steering-cache-key';
 
 export interface SessionSteeringPolicy {
   /** Shortest time a left pathway is held out of first place (doubles with each repeated departure). */
@@ -231,7 +231,10 @@ export function isThroughputCollapse(reportClass: number, history: ThroughputHis
   if (history === undefined || history.reports < MIN_THROUGHPUT_HISTORY) return false;
   const top = topThroughputClass(policy);
   const bps = throughputOfClass(reportClass, top);
-  return bps < policy.collapseRatio * throughputOfClass(history.bestClass, top) && bps < policy.throughputFloorBps;
+  // Below the floor only when the whole class is: a class judged by its middle would call a report just above
+  // the floor (e.g. 1.01 Mbit/s in the 861–1,024 kbit/s class) a collapse and move a session that plays fine
+  // (the player matrix's hls.js +2 s latency cells did). The benefit of the doubt is less than one class.
+  return bps < policy.collapseRatio * throughputOfClass(history.bestClass, top) && throughputClassCeiling(reportClass) <= policy.throughputFloorBps;
 }
 
 const roundUpTo = (value: number, step: number): number => Math.ceil(value / step) * step;

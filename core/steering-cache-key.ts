@@ -85,6 +85,11 @@ export function throughputOfClass(cls: number, topClass: number): number {
   return 1000 * 2 ** ((c + (c === topClass ? 0 : 0.5)) / THROUGHPUT_CLASSES_PER_OCTAVE);
 }
 
+/** The upper bound (exclusive) of a class below the top, in bit/s: every figure in the class is below it. */
+export function throughputClassCeiling(cls: number): number {
+  return 1000 * 2 ** ((cls + 1) / THROUGHPUT_CLASSES_PER_OCTAVE);
+}
+
 /** The gateway's steering cache behavior: every path ending in the steering file (core/playback-paths.ts STEERING_FILE). */
 export const STEERING_BEHAVIOR_PATH_PATTERN = '*/steering';
 

@@ -185,7 +185,15 @@ describe('session steering: the session\'s own throughput (ADR 0046)', () => {
     expect(cls(2_048_000)).toBe(TOP);
     expect(cls(25_000_000)).toBe(TOP);
     expect(cls(1_900_000)).toBeLessThan(TOP);
-    expect(steer(hls('cf-a', 990_000), onA({ bestClass: TOP, reports: 2 })).collapsedFrom).toBe('cf-a');
+    expect(steer(hls('cf-a', 840_000), onA({ bestClass: TOP, reports: 2 })).collapsedFrom).toBe('cf-a');
+  });
+
+  it('does not call a report a collapse while its class reaches the floor (861–1,024 kbit/s at a 1 Mbit/s floor)', () => {
+    // The matrix's hls.js under +2 s latency reported 1.01 Mbit/s and was moved while playing its top rung.
+    for (const bps of [1_010_000, 990_000, 870_000]) {
+      expect(steer(hls('cf-a', bps), onA({ bestClass: TOP, reports: 2 })).collapsedFrom).toBeUndefined();
+    }
+    expect(steer(hls('cf-a', 855_000), onA({ bestClass: TOP, reports: 2 })).collapsedFrom).toBe('cf-a');
   });
 
   it('keeps the history when the report had no usable throughput (the key function dropped it)', () => {
