@@ -23,11 +23,11 @@ import { staticPathwaysOf, steeringEdgeFunction } from '../edge-functions/steeri
 import { viewerAuthEdgeFunction } from '../edge-functions/viewer-auth/config';
 import { bundleEdgeFunction } from '../lib/bundling/edge-bundle';
 import { RoutingTable, seedWeightsItemOf } from '../tables/routing-table';
-import { INGEST_API_ROUTES, PLAYBACK_API_ROUTES, type PlatformFunctionName, routeKeyOf, TABLES } from '../lib/topology';
+import { TABLES } from '../lib/topology';
 import { generateInitialKeyring, serializeKeyring } from '../core/keyring';
 import type { LadderName } from '../core/ladder';
 import type { ScoringParams } from '../core/routing/scoring-params';
-import { lambdaContext, startHttpApi, type HttpApiRoute } from './apigw';
+import { lambdaContext, startHttpApi } from './apigw';
 import { readyAssetsInCatalog } from './audience/catalog-assets';
 import { AudienceFlagError, parseAudienceFlags } from './audience/cli-flags';
 import { startAudience, type Audience, type AudienceSettings } from './audience/fleet';
@@ -65,6 +65,7 @@ import { routingWeightsConfig } from '../lambdas/routing-weights/config';
 import { publishRoutingGenerations } from '../lambdas/routing-weights/generations';
 import { TWIN_KVS_ARN, TwinKeyValueStore } from './edge/key-value-store';
 import { twinFunctionEnvironments } from './twin/function-environments';
+import { twinApiRoutes } from './twin/api-routes';
 import { InvocationCounter } from './twin/invocation-counter';
 import { API_PROCESS_ENV, startHelperProcess, type ApiProcessPayload, type HelperProcess } from './twin/helper-process';
 
@@ -491,15 +492,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       );
       api = { endpoint: apiHelper.ready.endpoint, stop: () => apiHelper!.stop() };
     } else {
-      const routeHandlers: Partial<Record<PlatformFunctionName, HttpApiRoute['handler']>> = {
-        'playback-api': invocations.count('playback-api', playbackApi.handler),
-        takedown: invocations.count('takedown', takedown.handler),
-        'cmcd-ingest': invocations.count('cmcd-ingest', cmcdIngest.handler),
-      };
-      const routes: HttpApiRoute[] = [...PLAYBACK_API_ROUTES, ...INGEST_API_ROUTES].flatMap((route) => {
-        const handler = routeHandlers[route.handledBy];
-        return handler ? [{ routeKey: routeKeyOf(route), handler, functionName: route.handledBy }] : [];
-      });
+      const routes = twinApiRoutes(invocations, { playbackApi: playbackApi.handler, takedown: takedown.handler, cmcdIngest: cmcdIngest.handler });
       api = await startHttpApi(routes, { port: ports.api });
     }
     stoppers.push(() => api.stop());

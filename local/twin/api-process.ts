@@ -6,8 +6,8 @@
  * apart from the distributions and the data stand-ins, with an event loop of its own. It counts invocations
  * where it hands a handler its event (ADR 0077) and answers the twin's `usage` with them.
  */
-import { INGEST_API_ROUTES, PLAYBACK_API_ROUTES, type PlatformFunctionName, routeKeyOf } from '../../lib/topology';
-import { startHttpApi, type HttpApiRoute } from '../apigw';
+import { startHttpApi } from '../apigw';
+import { twinApiRoutes } from './api-routes';
 import { resolveLocalhostNames } from '../http-server';
 import { API_PROCESS_ENV, serveHelperProcess, type ApiProcessPayload } from './helper-process';
 import { InvocationCounter } from './invocation-counter';
@@ -22,15 +22,7 @@ await serveHelperProcess(API_PROCESS_ENV, async ({ port }: ApiProcessPayload) =>
     import('../../lambdas/cmcd-ingest/index'),
   ]);
   const invocations = new InvocationCounter();
-  const routeHandlers: Partial<Record<PlatformFunctionName, HttpApiRoute['handler']>> = {
-    'playback-api': invocations.count('playback-api', playbackApi.handler),
-    takedown: invocations.count('takedown', takedown.handler),
-    'cmcd-ingest': invocations.count('cmcd-ingest', cmcdIngest.handler),
-  };
-  const routes: HttpApiRoute[] = [...PLAYBACK_API_ROUTES, ...INGEST_API_ROUTES].flatMap((route) => {
-    const handler = routeHandlers[route.handledBy];
-    return handler ? [{ routeKey: routeKeyOf(route), handler, functionName: route.handledBy }] : [];
-  });
+  const routes = twinApiRoutes(invocations, { playbackApi: playbackApi.handler, takedown: takedown.handler, cmcdIngest: cmcdIngest.handler });
   const api = await startHttpApi(routes, { port });
   return { ready: { endpoint: api.endpoint }, usage: () => invocations.snapshot(), stop: () => api.stop() };
 });
